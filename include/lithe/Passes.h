@@ -1,0 +1,22 @@
+//===- Passes.h - lithe passes and pipelines ----------------------*- C++ -*-===//
+
+#ifndef LITHE_PASSES_H
+#define LITHE_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include <memory>
+
+namespace lithe {
+
+// Pass declarations, options structs and create functions, and
+// registerLithePasses(), which registers every lithe pass with the global
+// registry so `lithe-opt` and `lithec` accept them by name.
+#define GEN_PASS_DECL
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace lithe
+
+#endif // LITHE_PASSES_H

@@ -1,0 +1,348 @@
+//===- Weights.cpp - read and write Lithe weights files -------------------===//
+
+#include "lithe/Weights.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lithe {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'I', 'T', 'H', 'E', 'W', 'T', '\0'};
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kHeaderBytes = 64;
+constexpr uint64_t kAlign = 64;
+constexpr uint8_t kMaxRank = 8;
+constexpr uint32_t kMaxNameLength = 4096;
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t count;
+  uint64_t indexOffset, indexBytes, dataOffset, dataBytes, checksum, reserved;
+};
+static_assert(sizeof(Header) == kHeaderBytes, "header layout");
+
+uint64_t alignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+void appendBytes(std::vector<uint8_t> &out, const void *p, size_t n) {
+  const auto *b = static_cast<const uint8_t *>(p);
+  out.insert(out.end(), b, b + n);
+}
+template <typename T> void appendPod(std::vector<uint8_t> &out, T v) {
+  appendBytes(out, &v, sizeof(T));
+}
+
+/// Bounds-checked reader over the index section.
+struct Cursor {
+  const uint8_t *p, *end;
+  template <typename T> bool read(T &v) {
+    if (static_cast<size_t>(end - p) < sizeof(T))
+      return false;
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    return true;
+  }
+};
+
+std::string sysError() { return std::strerror(errno); }
+
+} // namespace
+
+size_t dtypeSize(DType t) {
+  switch (t) {
+  case DType::F32: return 4;
+  case DType::F16: return 2;
+  case DType::BF16: return 2;
+  case DType::I8: return 1;
+  case DType::I32: return 4;
+  case DType::I64: return 8;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType t) {
+  switch (t) {
+  case DType::F32: return "f32";
+  case DType::F16: return "f16";
+  case DType::BF16: return "bf16";
+  case DType::I8: return "i8";
+  case DType::I32: return "i32";
+  case DType::I64: return "i64";
+  }
+  return "?";
+}
+
+bool parseDType(std::string_view name, DType &out) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I8, DType::I32,
+                  DType::I64})
+    if (name == dtypeName(t)) {
+      out = t;
+      return true;
+    }
+  return false;
+}
+
+int64_t TensorEntry::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+uint64_t contentHash(const void *data, size_t size, uint64_t seed) {
+  // A multiply-rotate hash over 64-bit words, then the tail bytes.
+  const uint64_t k = 0x9E3779B97F4A7C15ull;
+  uint64_t h = seed ^ (size * k);
+  const auto *p = static_cast<const uint8_t *>(data);
+  size_t words = size / 8;
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t w;
+    std::memcpy(&w, p + 8 * i, 8);
+    h ^= w * k;
+    h = (h << 27) | (h >> 37);
+    h = h * 5 + 0x52DCE729;
+  }
+  for (size_t i = words * 8; i < size; ++i)
+    h = (h ^ p[i]) * 0x100000001B3ull;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  return h;
+}
+
+//===----------------------------------------------------------------------===//
+// WeightsFile
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<WeightsFile> WeightsFile::open(const std::string &path,
+                                               std::string &error) {
+  auto fail = [&](const std::string &why) {
+    error = path + ": " + why;
+    return nullptr;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot open weights file: " + sysError());
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return fail("cannot stat weights file: " + sysError());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail("not a regular file");
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size < kHeaderBytes) {
+    ::close(fd);
+    return fail("not a Lithe weights file (too short for the header)");
+  }
+  void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED)
+    return fail("cannot map weights file: " + sysError());
+
+  std::unique_ptr<WeightsFile> file(new WeightsFile());
+  file->path_ = path;
+  file->map_ = static_cast<const uint8_t *>(map);
+  file->mapSize_ = size;
+
+  Header h;
+  std::memcpy(&h, map, sizeof(h));
+  if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0)
+    return fail("not a Lithe weights file (bad magic)");
+  if (h.version != kVersion)
+    return fail("unsupported weights file version " +
+                std::to_string(h.version) + " (expected " +
+                std::to_string(kVersion) + ")");
+  if (h.indexOffset < kHeaderBytes || h.indexOffset > size ||
+      h.indexBytes > size - h.indexOffset || h.dataOffset > size ||
+      h.dataBytes > size - h.dataOffset || h.dataOffset % kAlign != 0)
+    return fail("truncated or corrupt weights file (sections out of bounds)");
+  file->indexOffset_ = h.indexOffset;
+  file->indexBytes_ = h.indexBytes;
+  file->dataOffset_ = h.dataOffset;
+  file->dataBytes_ = h.dataBytes;
+  file->checksum_ = h.checksum;
+
+  Cursor c{file->map_ + h.indexOffset, file->map_ + h.indexOffset + h.indexBytes};
+  file->entries_.reserve(h.count);
+  for (uint32_t i = 0; i < h.count; ++i) {
+    TensorEntry e;
+    uint32_t nameLen;
+    uint8_t dtype, rank;
+    uint16_t zero;
+    if (!c.read(nameLen) || nameLen == 0 || nameLen > kMaxNameLength ||
+        static_cast<size_t>(c.end - c.p) < nameLen)
+      return fail("corrupt index at tensor " + std::to_string(i));
+    e.name.assign(reinterpret_cast<const char *>(c.p), nameLen);
+    c.p += nameLen;
+    if (!c.read(dtype) || !c.read(rank) || !c.read(zero) ||
+        dtype > static_cast<uint8_t>(DType::I64) || rank > kMaxRank)
+      return fail("corrupt index entry for tensor '" + e.name + "'");
+    e.dtype = static_cast<DType>(dtype);
+    uint64_t elements = 1;
+    for (uint8_t r = 0; r < rank; ++r) {
+      int64_t d;
+      if (!c.read(d) || d < 0 || (d > 0 && elements > (uint64_t(1) << 48) / d))
+        return fail("bad shape for tensor '" + e.name + "'");
+      e.shape.push_back(d);
+      elements *= static_cast<uint64_t>(d);
+    }
+    if (!c.read(e.offset) || !c.read(e.nbytes))
+      return fail("corrupt index entry for tensor '" + e.name + "'");
+    if (e.nbytes != elements * dtypeSize(e.dtype))
+      return fail("tensor '" + e.name + "' has " + std::to_string(e.nbytes) +
+                  " bytes, its shape needs " +
+                  std::to_string(elements * dtypeSize(e.dtype)));
+    if (e.offset % kAlign != 0 || e.offset > h.dataBytes ||
+        e.nbytes > h.dataBytes - e.offset)
+      return fail("tensor '" + e.name + "' lies outside the data section");
+    if (!file->byName_.emplace(e.name, file->entries_.size()).second)
+      return fail("tensor '" + e.name + "' appears twice");
+    file->entries_.push_back(std::move(e));
+  }
+  return file;
+}
+
+WeightsFile::~WeightsFile() {
+  if (map_)
+    ::munmap(const_cast<uint8_t *>(map_), mapSize_);
+}
+
+const TensorEntry *WeightsFile::find(std::string_view name) const {
+  auto it = byName_.find(std::string(name));
+  return it == byName_.end() ? nullptr : &entries_[it->second];
+}
+
+const void *WeightsFile::data(const TensorEntry &e) const {
+  return map_ + dataOffset_ + e.offset;
+}
+
+bool WeightsFile::verifyChecksum(std::string &error) const {
+  uint64_t h = contentHash(map_ + indexOffset_, indexBytes_);
+  for (const TensorEntry &e : entries_)
+    h = contentHash(data(e), e.nbytes, h);
+  if (h != checksum_) {
+    error = path_ + ": checksum mismatch (file is corrupt)";
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// WeightsWriter
+//===----------------------------------------------------------------------===//
+
+bool WeightsWriter::add(std::string name, DType dtype,
+                        std::vector<int64_t> shape, const void *data,
+                        size_t nbytes, std::string &error) {
+  if (name.empty() || name.size() > kMaxNameLength) {
+    error = "weights: tensor name must have 1 to 4096 characters";
+    return false;
+  }
+  if (shape.size() > kMaxRank) {
+    error = "weights: tensor '" + name + "' has rank " +
+            std::to_string(shape.size()) + ", at most 8 is supported";
+    return false;
+  }
+  TensorEntry e;
+  e.name = std::move(name);
+  e.dtype = dtype;
+  e.shape = std::move(shape);
+  for (int64_t d : e.shape)
+    if (d < 0) {
+      error = "weights: tensor '" + e.name + "' has a negative dimension";
+      return false;
+    }
+  e.nbytes = static_cast<uint64_t>(e.numElements()) * dtypeSize(dtype);
+  if (e.nbytes != nbytes) {
+    error = "weights: tensor '" + e.name + "' has " + std::to_string(nbytes) +
+            " bytes, its shape needs " + std::to_string(e.nbytes);
+    return false;
+  }
+  if (byName_.count(e.name)) {
+    error = "weights: tensor '" + e.name + "' added twice";
+    return false;
+  }
+  byName_.emplace(e.name, tensors_.size());
+  Pending p;
+  p.entry = std::move(e);
+  const auto *b = static_cast<const uint8_t *>(data);
+  p.bytes.assign(b, b + nbytes);
+  tensors_.push_back(std::move(p));
+  return true;
+}
+
+bool WeightsWriter::write(const std::string &path, std::string &error) const {
+  // Lay out the data section and build the index.
+  std::vector<uint8_t> index;
+  uint64_t dataBytes = 0;
+  std::vector<uint64_t> offsets;
+  for (const Pending &p : tensors_) {
+    uint64_t offset = alignUp(dataBytes);
+    offsets.push_back(offset);
+    dataBytes = offset + p.bytes.size();
+    const TensorEntry &e = p.entry;
+    appendPod<uint32_t>(index, static_cast<uint32_t>(e.name.size()));
+    appendBytes(index, e.name.data(), e.name.size());
+    appendPod<uint8_t>(index, static_cast<uint8_t>(e.dtype));
+    appendPod<uint8_t>(index, static_cast<uint8_t>(e.shape.size()));
+    appendPod<uint16_t>(index, 0);
+    for (int64_t d : e.shape)
+      appendPod<int64_t>(index, d);
+    appendPod<uint64_t>(index, offset);
+    appendPod<uint64_t>(index, p.bytes.size());
+  }
+  dataBytes = alignUp(dataBytes);
+
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof(kMagic));
+  h.version = kVersion;
+  h.count = static_cast<uint32_t>(tensors_.size());
+  h.indexOffset = kHeaderBytes;
+  h.indexBytes = index.size();
+  h.dataOffset = alignUp(kHeaderBytes + index.size());
+  h.dataBytes = dataBytes;
+
+  // The checksum covers the index, then each tensor's bytes in index order.
+  uint64_t checksum = contentHash(index.data(), index.size());
+  for (const Pending &p : tensors_)
+    checksum = contentHash(p.bytes.data(), p.bytes.size(), checksum);
+  h.checksum = checksum;
+
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    error = path + ": cannot write weights file: " + sysError();
+    return false;
+  }
+  static const uint8_t zeros[kAlign] = {};
+  auto writeBytes = [&](const void *p, size_t n) {
+    return n == 0 || std::fwrite(p, n, 1, f) == 1;
+  };
+  bool ok = writeBytes(&h, sizeof(h)) && writeBytes(index.data(), index.size()) &&
+            writeBytes(zeros, h.dataOffset - kHeaderBytes - index.size());
+  uint64_t written = 0;
+  for (size_t i = 0; ok && i < tensors_.size(); ++i) {
+    ok = writeBytes(zeros, offsets[i] - written) &&
+         writeBytes(tensors_[i].bytes.data(), tensors_[i].bytes.size());
+    written = offsets[i] + tensors_[i].bytes.size();
+  }
+  ok = ok && writeBytes(zeros, dataBytes - written);
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = path + ": cannot write weights file: " + sysError();
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+} // namespace lithe

@@ -1,0 +1,16 @@
+# lit configuration for Lithe's IR and tool tests.
+import os
+
+import lit.formats
+
+config.name = "Lithe"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".onnxtext", ".test"]
+config.excludes = ["Inputs", "unit", "fixtures", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.lithe_obj_root, "test")
+
+path = [config.lithe_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
+config.environment["PATH"] = os.pathsep.join(path)
+config.substitutions.append(("%lithe_src", config.lithe_src_root))
+config.substitutions.append(("%python", config.python_executable))
