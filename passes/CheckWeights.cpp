@@ -26,6 +26,7 @@ bool toDType(mlir::Type t, DType &out) {
   else if (t.isInteger(8)) out = DType::I8;
   else if (t.isInteger(32)) out = DType::I32;
   else if (t.isInteger(64)) out = DType::I64;
+  else if (t.isInteger(1)) out = DType::I1;
   else return false;
   return true;
 }

@@ -12,8 +12,10 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def Lithe_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def Lithe_IdTensor : RankedTensorOf<[I32, I64]>;
-// Weights may be float or int8 (weight-only quantization).
+// Weights may be float or int8 (weight-only quantization); integer and
+// boolean tensors appear as the large constants of ONNX-level graphs.
 def Lithe_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
+def Lithe_AnyWeightTensor : RankedTensorOf<[F32, F16, BF16, I1, I8, I32, I64]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and constants
@@ -31,7 +33,7 @@ def Lithe_WeightOp : Lithe_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name);
-  let results = (outs Lithe_WeightTensor:$result);
+  let results = (outs Lithe_AnyWeightTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -132,7 +134,7 @@ def Lithe_LayerNormOp : Lithe_Op<"layer_norm", [Pure, AttrSizedOperandSegments]>
   let arguments = (ins Lithe_FloatTensor:$input,
                        Optional<Lithe_FloatTensor>:$scale,
                        Optional<Lithe_FloatTensor>:$bias,
-                       F64Attr:$epsilon);
+                       F32Attr:$epsilon);
   let results = (outs Lithe_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`scale` $scale^)? (`bias` $bias^)? `eps` $epsilon attr-dict `:`

@@ -29,11 +29,12 @@
 
 namespace lithe {
 
-enum class DType : uint8_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3, I32 = 4, I64 = 5 };
+enum class DType : uint8_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3, I32 = 4, I64 = 5, I1 = 6 };
 
 /// Bytes per element.
 size_t dtypeSize(DType t);
-/// "f32", "f16", "bf16", "i8", "i32", "i64" (the MLIR spelling).
+/// "f32", "f16", "bf16", "i8", "i32", "i64", "i1" (the MLIR spelling; i1 is
+/// stored one byte per element).
 const char *dtypeName(DType t);
 /// Inverse of dtypeName; false for an unknown name.
 bool parseDType(std::string_view name, DType &out);

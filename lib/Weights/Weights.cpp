@@ -62,6 +62,7 @@ size_t dtypeSize(DType t) {
   case DType::I8: return 1;
   case DType::I32: return 4;
   case DType::I64: return 8;
+  case DType::I1: return 1;
   }
   return 0;
 }
@@ -74,13 +75,14 @@ const char *dtypeName(DType t) {
   case DType::I8: return "i8";
   case DType::I32: return "i32";
   case DType::I64: return "i64";
+  case DType::I1: return "i1";
   }
   return "?";
 }
 
 bool parseDType(std::string_view name, DType &out) {
   for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I8, DType::I32,
-                  DType::I64})
+                  DType::I64, DType::I1})
     if (name == dtypeName(t)) {
       out = t;
       return true;
@@ -184,7 +186,7 @@ std::unique_ptr<WeightsFile> WeightsFile::open(const std::string &path,
     e.name.assign(reinterpret_cast<const char *>(c.p), nameLen);
     c.p += nameLen;
     if (!c.read(dtype) || !c.read(rank) || !c.read(zero) ||
-        dtype > static_cast<uint8_t>(DType::I64) || rank > kMaxRank)
+        dtype > static_cast<uint8_t>(DType::I1) || rank > kMaxRank)
       return fail("corrupt index entry for tensor '" + e.name + "'");
     e.dtype = static_cast<DType>(dtype);
     uint64_t elements = 1;

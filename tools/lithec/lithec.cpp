@@ -1,0 +1,155 @@
+//===- lithec.cpp - the Lithe compiler driver -----------------------------===//
+//
+//   lithec MODEL.onnx --emit=onnx|lithe [-o OUT.mlir]   import and print
+//   lithec --describe MODEL.onnx                        what the model is
+//
+// With -o, the IR goes to OUT.mlir and the weights it references to
+// OUT.lwt (named by the module's lithe.weights attribute). Without -o the IR
+// is printed to stdout and weights are written only with --weights=FILE.
+// Errors are one line naming the file and the node or flag at fault; nothing
+// is left half-written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lithe/Dialect.h"
+#include "lithe/Import.h"
+#include "lithe/ModelSummary.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { Onnx, Lithe };
+
+cl::OptionCategory category("lithec options");
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx|model.onnxtext>"),
+                               cl::cat(category));
+cl::opt<Emit> emit("emit", cl::desc("Stage to stop at and print"), cl::init(Emit::Lithe),
+                   cl::values(clEnumValN(Emit::Onnx, "onnx", "one lithe.onnx op per ONNX node"),
+                              clEnumValN(Emit::Lithe, "lithe", "transformer-level lithe ops")),
+                   cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::desc("Output IR file (weights go beside it, .lwt)"),
+                                cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> weightsPath("weights", cl::desc("Write the weights file here"),
+                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> describe("describe", cl::desc("Print what the model is and exit"),
+                       cl::cat(category));
+
+int fail(const std::string &msg) {
+  llvm::errs() << "lithec: error: " << msg << "\n";
+  return 1;
+}
+
+std::string human(int64_t bytes) {
+  char buf[64];
+  if (bytes >= (int64_t(1) << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
+  return buf;
+}
+
+int runDescribe(mlir::MLIRContext &ctx) {
+  lithe::ImportOptions opts;
+  lithe::ImportResult result;
+  std::string error;
+  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+    return fail(error);
+  lithe::ModelSummary s = lithe::summarizeModel(*result.module);
+  auto &os = llvm::outs();
+  os << "model: " << inputPath << "\n";
+  os << "producer: " << (result.producer.empty() ? "unknown" : result.producer) << ", opset "
+     << result.opset << ", " << result.onnxNodes << " nodes\n";
+  os << "layers: " << s.layers.size() << "\n";
+  os << "heads:";
+  for (const auto &l : s.layers) os << " " << l.heads;
+  os << "\nhead_dim: " << (s.layers.empty() ? 0 : s.layers[0].headDim) << "\n";
+  os << "width: " << s.width << "\n";
+  os << "context: " << result.context << "\n";
+  os << "vocab: " << s.vocab << "\n";
+  os << "tied_head: " << (s.tiedHead ? "yes" : "no") << "\n";
+  // LayerNorm: present, absent, or disabled (huge epsilon, as in published
+  // LN-free checkpoints).
+  int64_t lns = 0, disabled = 0;
+  double eps = 0;
+  result.module->walk([&](lithe::LayerNormOp op) {
+    ++lns;
+    eps = op.getEpsilon().convertToDouble();
+    if (eps >= 1e6) ++disabled;
+  });
+  os << "layer_norm: ";
+  if (lns == 0) os << "absent\n";
+  else if (disabled == lns) os << "disabled (" << lns << " nodes with epsilon >= 1e6)\n";
+  else if (disabled) os << "partly disabled (" << disabled << " of " << lns << ")\n";
+  else os << "present (" << lns << ", epsilon " << eps << ")\n";
+  os << "parameters: " << s.parameters << "\n";
+  os << "weight_bytes: " << s.weightBytes << " (" << human(s.weightBytes)
+     << ") after de-duplication, " << result.initializerBytes << " ("
+     << human(result.initializerBytes) << ") in the ONNX file\n";
+  os << "kv_bytes_per_token: " << s.kvBytesPerPosition << "\n";
+  os << "generic_ops: " << result.genericNodes.size() << "\n";
+  for (const std::string &n : result.genericNodes) os << "  not raised: " << n << "\n";
+  for (const std::string &n : result.notes) os << "note: " << n << "\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
+  if (inputPath.empty())
+    return fail("no input model given (usage: lithec MODEL.onnx [--emit=onnx|lithe] [-o OUT.mlir] | --describe MODEL.onnx)");
+
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
+  if (describe)
+    return runDescribe(ctx);
+
+  lithe::ImportOptions opts;
+  opts.level = emit == Emit::Onnx ? lithe::ImportLevel::Onnx : lithe::ImportLevel::Lithe;
+  std::string weights = weightsPath;
+  if (weights.empty() && !outputPath.empty() && outputPath != "-") {
+    llvm::SmallString<256> w(outputPath.getValue());
+    llvm::sys::path::replace_extension(w, "lwt");
+    weights = std::string(w);
+  }
+  opts.weightsPath = weights;
+  if (!weights.empty())
+    opts.weightsRef = std::string(llvm::sys::path::filename(weights));
+
+  lithe::ImportResult result;
+  std::string error;
+  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+    return fail(error);
+
+  std::string out = outputPath.empty() ? "-" : outputPath.getValue();
+  std::error_code ec;
+  // ToolOutputFile writes to a temporary and renames on keep().
+  llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    if (!weights.empty()) llvm::sys::fs::remove(weights);
+    return fail(out + ": cannot write: " + ec.message());
+  }
+  result.module->print(file.os());
+  file.os() << "\n";
+  file.os().flush();
+  if (file.os().has_error()) {
+    if (!weights.empty()) llvm::sys::fs::remove(weights);
+    return fail(out + ": write failed");
+  }
+  file.keep();
+  return 0;
+}
