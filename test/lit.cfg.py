@@ -14,3 +14,5 @@ path = [config.lithe_tools_dir, config.llvm_tools_dir, config.environment.get("P
 config.environment["PATH"] = os.pathsep.join(path)
 config.substitutions.append(("%lithe_src", config.lithe_src_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
+config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "examples")))
