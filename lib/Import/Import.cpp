@@ -323,6 +323,14 @@ mlir::Value Emitter::emitRaised(const RaisedOp &op) {
   case RaisedOp::Add: {
     mlir::Value x = in(0), y = in(1);
     if (!x || !y) return {};
+    // Canonical operand order (the earlier-defined value first), so every
+    // exporter's residual adds print alike.
+    auto before = [](mlir::Value a, mlir::Value b) {
+      if (!a.getDefiningOp()) return true;
+      if (!b.getDefiningOp()) return false;
+      return a.getDefiningOp()->isBeforeInBlock(b.getDefiningOp());
+    };
+    if (!before(x, y)) std::swap(x, y);
     return b.create<AddOp>(loc, outType, x, y);
   }
   case RaisedOp::Attention: {

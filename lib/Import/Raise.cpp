@@ -554,7 +554,7 @@ void Raiser::raiseAttention() {
     if (sm.opType != "Softmax") continue;
     std::string why;
     auto reject = [&](const char *reason) {
-      r.notes.push_back("attention at " + sm.describe() + " left generic: " + reason);
+      r.notes.push_back("attention at node " + sm.describe() + " left generic: " + reason);
     };
     int x = resolve(input(sm, 0));
     if (!isData(x) || attrInt(sm, "axis", -1) != -1) {

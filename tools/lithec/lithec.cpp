@@ -19,6 +19,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -92,7 +93,7 @@ int runDescribe(mlir::MLIRContext &ctx) {
   if (lns == 0) os << "absent\n";
   else if (disabled == lns) os << "disabled (" << lns << " nodes with epsilon >= 1e6)\n";
   else if (disabled) os << "partly disabled (" << disabled << " of " << lns << ")\n";
-  else os << "present (" << lns << ", epsilon " << eps << ")\n";
+  else os << "present (" << lns << ", epsilon " << llvm::format("%g", eps) << ")\n";
   os << "parameters: " << s.parameters << "\n";
   os << "weight_bytes: " << s.weightBytes << " (" << human(s.weightBytes)
      << ") after de-duplication, " << result.initializerBytes << " ("
