@@ -313,6 +313,12 @@ bool readScalar(Ctx &c, const EvalTensor &t, const char *what, double &v) {
   return true;
 }
 
+/// Normalises `axis` into [0, rank + extra), or fails naming it.
+bool checkAxis(Ctx &c, int64_t &axis, int64_t rank, int64_t extra = 0) {
+  return normAxis(axis, rank, extra) ||
+         c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+}
+
 /// Reads the int list `name`: an attribute before `sinceOpset`, input
 /// `index` from it. `present` says whether it was given at all.
 bool readIntsArg(Ctx &c, const char *name, size_t index, int64_t sinceOpset,
@@ -364,12 +370,14 @@ template <typename F>
 bool broadcastMap(Ctx &c, const std::vector<const EvalTensor *> &ins,
                   int32_t outType, F f) {
   Shape shape;
-  std::string shapes;
-  for (const EvalTensor *t : ins)
-    shapes += (shapes.empty() ? "" : " and ") + shapeStr(t->shape);
-  for (const EvalTensor *t : ins)
-    if (!broadcastShape(shape, t->shape, shape))
-      return c.fail("cannot broadcast shapes " + shapes);
+  for (const EvalTensor *t : ins) {
+    if (broadcastShape(shape, t->shape, shape))
+      continue;
+    std::string shapes;
+    for (const EvalTensor *u : ins)
+      shapes += (shapes.empty() ? "" : " and ") + shapeStr(u->shape);
+    return c.fail("cannot broadcast shapes " + shapes);
+  }
   std::vector<Shape> strides;
   for (const EvalTensor *t : ins)
     strides.push_back(broadcastStrides(t->shape, shape));
@@ -723,8 +731,8 @@ bool evalReshape(Ctx &c) {
 bool evalFlatten(Ctx &c) {
   const EvalTensor &a = c.x(0);
   int64_t rank = static_cast<int64_t>(a.shape.size()), axis = c.attrInt("axis", 1);
-  if (!normAxis(axis, rank, 1))
-    return c.fail("axis " + std::to_string(axis) + " is out of range");
+  if (!checkAxis(c, axis, rank, 1))
+    return false;
   c.emitAs(a, {product(a.shape, 0, axis), product(a.shape, axis, rank)});
   return true;
 }
@@ -877,8 +885,8 @@ bool evalGather(Ctx &c) {
   int64_t rank = static_cast<int64_t>(a.shape.size()), axis = c.attrInt("axis", 0);
   if (!isIntType(idx.type))
     return c.fail("indices must be integers");
-  if (!normAxis(axis, rank))
-    return c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (!checkAxis(c, axis, rank))
+    return false;
   int64_t dim = a.shape[axis];
   std::vector<int64_t> index;
   for (double v : idx.data) {
@@ -940,8 +948,8 @@ bool evalConcat(Ctx &c) {
   int64_t rank = static_cast<int64_t>(first.shape.size()), axis = c.attrInt("axis", 0);
   if (!sameTypes(c))
     return false;
-  if (!normAxis(axis, rank))
-    return c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (!checkAxis(c, axis, rank))
+    return false;
   Shape shape = first.shape;
   shape[axis] = 0;
   for (const EvalTensor *t : c.in) {
@@ -971,8 +979,8 @@ bool evalConcat(Ctx &c) {
 bool evalSplit(Ctx &c) {
   const EvalTensor &a = c.x(0);
   int64_t rank = static_cast<int64_t>(a.shape.size()), axis = c.attrInt("axis", 0);
-  if (!normAxis(axis, rank))
-    return c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (!checkAxis(c, axis, rank))
+    return false;
   int64_t dim = a.shape[axis], n = static_cast<int64_t>(c.node.outputs.size());
   Shape sizes;
   bool present;
@@ -1181,7 +1189,7 @@ bool evalReduce(Ctx &c) {
       acc += v;
   });
   if (op == "ReduceMean") {
-    double count = static_cast<double>(a.data.size()) / std::max<double>(1, o->data.size());
+    double count = static_cast<double>(a.data.size()) / std::max<double>(1, static_cast<double>(o->data.size()));
     for (double &v : o->data)
       v /= count;
   }
@@ -1196,8 +1204,8 @@ bool evalSoftmax(Ctx &c) {
   int64_t rank = static_cast<int64_t>(a.shape.size()), axis = c.attrInt("axis", modern ? -1 : 1);
   if (!isFloatType(a.type))
     return c.fail("takes a floating-point input");
-  if (!normAxis(axis, rank, modern ? 0 : 1))
-    return c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (!checkAxis(c, axis, rank, modern ? 0 : 1))
+    return false;
   int64_t outer = product(a.shape, 0, axis);
   int64_t n = modern ? a.shape[axis] : product(a.shape, axis, rank);
   int64_t inner = modern ? product(a.shape, axis + 1, rank) : 1;
@@ -1224,8 +1232,8 @@ bool evalLayerNorm(Ctx &c) {
   int32_t stash = static_cast<int32_t>(c.attrInt("stash_type", kFloat));
   if (!isFloatType(a.type) || !isFloatType(stash) || !sameTypes(c))
     return c.fail("takes floating-point inputs of one type");
-  if (!normAxis(axis, rank))
-    return c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (!checkAxis(c, axis, rank))
+    return false;
   for (const EvalTensor *t : {&scale, bias}) {
     Shape b;
     if (t && (!broadcastShape(a.shape, t->shape, b) || b != a.shape ||
@@ -1378,48 +1386,27 @@ const OpDef kOps[] = {
     {"Transpose", evalTranspose, 1, 1, 1},
     {"Range", evalRange, 3, 3, 1},
     {"Where", evalWhere, 3, 3, 1},
-    {"Equal", evalCompare, 2, 2, 1},
-    {"Less", evalCompare, 2, 2, 1},
-    {"LessOrEqual", evalCompare, 2, 2, 1},
-    {"Greater", evalCompare, 2, 2, 1},
-    {"GreaterOrEqual", evalCompare, 2, 2, 1},
-    {"And", evalCompare, 2, 2, 1},
-    {"Or", evalCompare, 2, 2, 1},
-    {"Xor", evalCompare, 2, 2, 1},
+    {"Equal", evalCompare, 2, 2, 1}, {"Less", evalCompare, 2, 2, 1},
+    {"LessOrEqual", evalCompare, 2, 2, 1}, {"Greater", evalCompare, 2, 2, 1},
+    {"GreaterOrEqual", evalCompare, 2, 2, 1}, {"And", evalCompare, 2, 2, 1},
+    {"Or", evalCompare, 2, 2, 1}, {"Xor", evalCompare, 2, 2, 1},
     {"Not", evalNot, 1, 1, 1},
-    {"Add", evalArith, 2, 2, 1},
-    {"Sub", evalArith, 2, 2, 1},
-    {"Mul", evalArith, 2, 2, 1},
-    {"Div", evalArith, 2, 2, 1},
-    {"Mod", evalArith, 2, 2, 1},
-    {"Pow", evalArith, 2, 2, 1},
-    {"Neg", evalUnary, 1, 1, 1},
-    {"Abs", evalUnary, 1, 1, 1},
-    {"Sqrt", evalUnary, 1, 1, 1},
-    {"Exp", evalUnary, 1, 1, 1},
-    {"Log", evalUnary, 1, 1, 1},
-    {"Tanh", evalUnary, 1, 1, 1},
-    {"Erf", evalUnary, 1, 1, 1},
-    {"Sigmoid", evalUnary, 1, 1, 1},
-    {"Relu", evalUnary, 1, 1, 1},
-    {"Reciprocal", evalUnary, 1, 1, 1},
-    {"Floor", evalUnary, 1, 1, 1},
-    {"Ceil", evalUnary, 1, 1, 1},
-    {"Min", evalVariadic, 1, kVariadic, 1},
-    {"Max", evalVariadic, 1, kVariadic, 1},
-    {"Sum", evalVariadic, 1, kVariadic, 1},
-    {"Mean", evalVariadic, 1, kVariadic, 1},
+    {"Add", evalArith, 2, 2, 1}, {"Sub", evalArith, 2, 2, 1}, {"Mul", evalArith, 2, 2, 1},
+    {"Div", evalArith, 2, 2, 1}, {"Mod", evalArith, 2, 2, 1}, {"Pow", evalArith, 2, 2, 1},
+    {"Neg", evalUnary, 1, 1, 1}, {"Abs", evalUnary, 1, 1, 1}, {"Sqrt", evalUnary, 1, 1, 1},
+    {"Exp", evalUnary, 1, 1, 1}, {"Log", evalUnary, 1, 1, 1}, {"Tanh", evalUnary, 1, 1, 1},
+    {"Erf", evalUnary, 1, 1, 1}, {"Sigmoid", evalUnary, 1, 1, 1}, {"Relu", evalUnary, 1, 1, 1},
+    {"Reciprocal", evalUnary, 1, 1, 1}, {"Floor", evalUnary, 1, 1, 1}, {"Ceil", evalUnary, 1, 1, 1},
+    {"Min", evalVariadic, 1, kVariadic, 1}, {"Max", evalVariadic, 1, kVariadic, 1},
+    {"Sum", evalVariadic, 1, kVariadic, 1}, {"Mean", evalVariadic, 1, kVariadic, 1},
     {"Clip", evalClip, 1, 3, 1},
     {"Gelu", evalGelu, 1, 1, 1},
     {"Trilu", evalTrilu, 1, 2, 1},
     {"CumSum", evalCumSum, 2, 2, 1},
-    {"ReduceMean", evalReduce, 1, 2, 1},
-    {"ReduceSum", evalReduce, 1, 2, 1},
-    {"ReduceMax", evalReduce, 1, 2, 1},
-    {"ReduceMin", evalReduce, 1, 2, 1},
+    {"ReduceMean", evalReduce, 1, 2, 1}, {"ReduceSum", evalReduce, 1, 2, 1},
+    {"ReduceMax", evalReduce, 1, 2, 1}, {"ReduceMin", evalReduce, 1, 2, 1},
     {"ReduceProd", evalReduce, 1, 2, 1},
-    {"Softmax", evalSoftmax, 1, 1, 1},
-    {"LogSoftmax", evalSoftmax, 1, 1, 1},
+    {"Softmax", evalSoftmax, 1, 1, 1}, {"LogSoftmax", evalSoftmax, 1, 1, 1},
     {"MatMul", evalMatMul, 2, 2, 1},
     {"Gemm", evalGemm, 2, 3, 1},
     {"LayerNormalization", evalLayerNorm, 2, 3, 3},
