@@ -70,6 +70,12 @@ public:
   const TensorEntry *find(std::string_view name) const;
   /// Start of a tensor's bytes (64-byte aligned within the mapping).
   const void *data(const TensorEntry &e) const;
+  /// Offset of a tensor's bytes from the start of the file (what compiled
+  /// code adds to the address it maps the file at).
+  uint64_t fileOffset(const TensorEntry &e) const { return dataOffset_ + e.offset; }
+  /// The whole mapping.
+  const void *base() const { return map_; }
+  size_t size() const { return mapSize_; }
   /// The checksum recorded in the header.
   uint64_t checksum() const { return checksum_; }
   /// Recomputes the checksum over index and data; false (with `error`) if it

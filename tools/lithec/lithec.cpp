@@ -1,16 +1,22 @@
 //===- lithec.cpp - the Lithe compiler driver -----------------------------===//
 //
-//   lithec MODEL.onnx --emit=onnx|lithe [-o OUT.mlir]   import and print
+//   lithec MODEL.onnx -o out/model                      native executable
+//                                                       + out/model.lwt
+//   lithec MODEL.onnx --emit=onnx|lithe [-o OUT.mlir]   import and print IR
+//   lithec MODEL.onnx --emit=llvm|obj -o OUT            LLVM IR / object file
 //   lithec --describe MODEL.onnx                        what the model is
 //
-// With -o, the IR goes to OUT.mlir and the weights it references to
-// OUT.lwt (named by the module's lithe.weights attribute). Without -o the IR
-// is printed to stdout and weights are written only with --weights=FILE.
+// With --emit=onnx|lithe and -o, the IR goes to OUT.mlir and the weights it
+// references to OUT.lwt (named by the module's lithe.weights attribute).
+// Without -o the IR is printed to stdout and weights are written only with
+// --weights=FILE. An executable finds its tokenizer in tokenizer/ beside it,
+// copied from the model's directory when one is there.
 // Errors are one line naming the file and the node or flag at fault; nothing
 // is left half-written.
 //
 //===----------------------------------------------------------------------===//
 
+#include "lithe/Codegen.h"
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
 #include "lithe/ModelSummary.h"
@@ -26,20 +32,26 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { Onnx, Lithe };
+enum class Emit { Onnx, Lithe, LLVM, Obj, Exe };
 
 cl::OptionCategory category("lithec options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx|model.onnxtext>"),
                                cl::cat(category));
-cl::opt<Emit> emit("emit", cl::desc("Stage to stop at and print"), cl::init(Emit::Lithe),
+cl::opt<Emit> emit("emit", cl::desc("Stage to stop at (default: exe)"), cl::init(Emit::Exe),
                    cl::values(clEnumValN(Emit::Onnx, "onnx", "one lithe.onnx op per ONNX node"),
-                              clEnumValN(Emit::Lithe, "lithe", "transformer-level lithe ops")),
+                              clEnumValN(Emit::Lithe, "lithe", "transformer-level lithe ops"),
+                              clEnumValN(Emit::LLVM, "llvm", "LLVM IR of the kernel-level program"),
+                              clEnumValN(Emit::Obj, "obj", "object file"),
+                              clEnumValN(Emit::Exe, "exe", "executable linked with the runtime")),
                    cl::cat(category));
+cl::opt<int64_t> capacity("capacity", cl::desc("Context length compiled in (default: the model's)"),
+                          cl::init(0), cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output IR file (weights go beside it, .lwt)"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> weightsPath("weights", cl::desc("Write the weights file here"),
@@ -105,6 +117,84 @@ int runDescribe(mlir::MLIRContext &ctx) {
   return 0;
 }
 
+/// Removes the files in `paths` when it goes out of scope, unless released.
+struct TempFiles {
+  std::vector<std::string> paths;
+  ~TempFiles() {
+    for (const std::string &p : paths) llvm::sys::fs::remove(p);
+  }
+};
+
+int runCodegen(mlir::MLIRContext &ctx) {
+  if (capacity < 0) return fail("--capacity must be positive");
+  if (outputPath.empty() && emit != Emit::LLVM)
+    return fail("give -o OUT: the executable (or object file) to write");
+  std::string out = outputPath;
+  std::string base = out.empty() ? "lithec-llvm" : out;
+  TempFiles temps;
+  std::string pid = std::to_string(::getpid());
+  std::string srcWeights = base + ".src.lwt.tmp" + pid;
+  std::string binWeights = base + ".lwt.tmp" + pid;
+  std::string obj = base + ".o.tmp" + pid;
+  std::string exe = base + ".tmp" + pid;
+  temps.paths = {srcWeights, binWeights, obj, exe};
+
+  lithe::ImportOptions opts;
+  opts.level = lithe::ImportLevel::Lithe;
+  opts.weightsPath = srcWeights;
+  lithe::ImportResult result;
+  std::string error;
+  if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return fail(error);
+
+  lithe::CodegenOptions cg;
+  cg.sourceWeights = srcWeights;
+  cg.outputWeights = binWeights;
+  cg.objectPath = obj;
+  cg.capacity = capacity;
+  if (emit == Emit::LLVM) {
+    std::string ir;
+    if (!lithe::generateLLVMIR(*result.module, cg, ir, error)) return fail(inputPath + ": " + error);
+    if (out.empty() || out == "-") {
+      llvm::outs() << ir;
+      return 0;
+    }
+    std::error_code ec;
+    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+    if (ec) return fail(out + ": cannot write: " + ec.message());
+    file.os() << ir;
+    file.keep();
+    return 0;
+  }
+  lithe::CodegenReport report;
+  if (!lithe::generateObject(*result.module, cg, report, error)) return fail(inputPath + ": " + error);
+  if (emit == Emit::Obj) {
+    if (auto ec = llvm::sys::fs::rename(obj, out)) return fail(out + ": cannot write: " + ec.message());
+    return 0;
+  }
+  if (!lithe::linkExecutable(obj, exe, error)) return fail(error);
+  // Tokenizer: from the model's directory, if it has one.
+  llvm::SmallString<256> tokSrc(llvm::sys::path::parent_path(inputPath.getValue()));
+  llvm::sys::path::append(tokSrc, "tokenizer");
+  llvm::SmallString<256> tokDst(llvm::sys::path::parent_path(out));
+  llvm::sys::path::append(tokDst, "tokenizer");
+  if (llvm::sys::fs::is_directory(tokSrc) && tokSrc != tokDst) {
+    llvm::sys::fs::create_directories(tokDst);
+    for (const char *f : {"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "LICENSE"}) {
+      llvm::SmallString<256> from(tokSrc), to(tokDst);
+      llvm::sys::path::append(from, f);
+      llvm::sys::path::append(to, f);
+      if (llvm::sys::fs::exists(from))
+        if (auto ec = llvm::sys::fs::copy_file(from, to)) return fail(std::string(to) + ": " + ec.message());
+    }
+  }
+  if (auto ec = llvm::sys::fs::rename(binWeights, out + ".lwt")) return fail(out + ".lwt: cannot write: " + ec.message());
+  if (auto ec = llvm::sys::fs::rename(exe, out)) return fail(out + ": cannot write: " + ec.message());
+  llvm::errs() << "lithec: wrote " << out << " and " << out << ".lwt (" << report.kernelCalls
+               << " kernel calls, " << report.fusedEpilogues << " fused epilogues, context "
+               << report.capacity << ", " << report.arenaBytes << " bytes of activations)\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -118,6 +208,9 @@ int main(int argc, char **argv) {
   ctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
   if (describe)
     return runDescribe(ctx);
+
+  if (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::Exe)
+    return runCodegen(ctx);
 
   lithe::ImportOptions opts;
   opts.level = emit == Emit::Onnx ? lithe::ImportLevel::Onnx : lithe::ImportLevel::Lithe;

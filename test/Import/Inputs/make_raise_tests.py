@@ -165,7 +165,7 @@ models["raise-lm-head-untied"] = model(
 HEADERS = {
     "raise-linear": """\
 # MatMul by a [in, out] initializer, then Add of a bias (either operand order).
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # CHECK: %[[B:.*]] = lithe.weight "b" : tensor<3xf32>
 # CHECK: %[[W:.*]] = lithe.weight "w" : tensor<4x3xf32>
 # CHECK: %[[Y:.*]] = lithe.linear %arg0, %[[W]] bias %[[B]] : (tensor<?x?x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<?x?x3xf32>
@@ -175,8 +175,8 @@ HEADERS = {
     "raise-linear-gemm": """\
 # GPT-2's Conv1D as exported by TorchScript: Reshape -> Gemm -> Reshape back.
 # A Gemm with transB=1 gets its weight stored transposed ([in, out]).
-# RUN: lithec %s | FileCheck %s
-# RUN: lithec %s -o %t.mlir && lithe-weights list %t.lwt | FileCheck %s --check-prefix=WEIGHTS
+# RUN: lithec %s --emit=lithe | FileCheck %s
+# RUN: lithec %s --emit=lithe -o %t.mlir && lithe-weights list %t.lwt | FileCheck %s --check-prefix=WEIGHTS
 # CHECK: %[[Y:.*]] = lithe.linear %arg0, %{{.*}} bias %{{.*}} : (tensor<?x?x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<?x?x3xf32>
 # CHECK: lithe.linear %[[Y]], %{{.*}} : (tensor<?x?x3xf32>, tensor<3x2xf32>) -> tensor<?x?x2xf32>
 # CHECK-NOT: lithe.onnx
@@ -184,14 +184,14 @@ HEADERS = {
 # WEIGHTS-DAG: w f32 4x3 48
 """,
     "raise-layernorm": """\
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # CHECK: lithe.layer_norm %arg0 scale %{{.*}} bias %{{.*}} eps 9.99999974E-6
 # CHECK-NOT: lithe.onnx
 """,
     "raise-layernorm-decomposed": """\
 # Opset 14 exports decompose LayerNorm; x*x and Pow(x, 2) are both accepted.
 # The second one has no affine part and a disabling epsilon (LN-free style).
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # CHECK: %[[A:.*]] = lithe.layer_norm %arg0 scale %{{.*}} bias %{{.*}} eps 9.99999974E-6
 # CHECK: lithe.layer_norm %[[A]] eps 9.99999995E+11 : (tensor<?x?x4xf32>) -> tensor<?x?x4xf32>
 # CHECK-NOT: lithe.onnx
@@ -199,14 +199,14 @@ HEADERS = {
     "raise-gelu-tanh": """\
 # GELU is recognised by evaluating the elementwise region numerically, so any
 # algebraic arrangement matches; a wrong constant (0.05) stays generic.
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # CHECK: %[[G:.*]] = lithe.gelu %arg0 tanh : tensor<?x?x4xf32>
 # CHECK: lithe.onnx "Mul"(%[[G]]
 # CHECK: lithe.onnx "Tanh"
 """,
     "raise-gelu-erf": """\
 # Two arrangements of the exact (erf) GELU.
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # CHECK: %[[A:.*]] = lithe.gelu %arg0 none : tensor<?x?x4xf32>
 # CHECK: lithe.gelu %[[A]] none : tensor<?x?x4xf32>
 # CHECK-NOT: lithe.onnx
@@ -214,8 +214,8 @@ HEADERS = {
     "raise-lm-head-tied": """\
 # The head multiplies by a transposed copy of the embedding: detected, one
 # copy kept, the duplicate dropped from the weights file.
-# RUN: lithec %s | FileCheck %s
-# RUN: lithec %s -o %t.mlir && lithe-weights list %t.lwt | FileCheck %s --check-prefix=WEIGHTS
+# RUN: lithec %s --emit=lithe | FileCheck %s
+# RUN: lithec %s --emit=lithe -o %t.mlir && lithe-weights list %t.lwt | FileCheck %s --check-prefix=WEIGHTS
 # RUN: lithec --describe %s | FileCheck %s --check-prefix=DESCRIBE
 # CHECK: func.func @forward(%arg0: tensor<?x?xi64>, %arg1: index) -> tensor<?x?x6xf32>
 # CHECK: %[[WTE:.*]] = lithe.weight "wte" : tensor<6x4xf32>
@@ -230,7 +230,7 @@ HEADERS = {
     "raise-lm-head-untied": """\
 # One element differs from the transposed embedding: not tied. The head's
 # [width, vocab] weight is stored as a [vocab, width] table.
-# RUN: lithec %s | FileCheck %s
+# RUN: lithec %s --emit=lithe | FileCheck %s
 # RUN: lithec --describe %s | FileCheck %s --check-prefix=DESCRIBE
 # CHECK: %[[T:.*]] = lithe.weight "head.T" : tensor<6x4xf32>
 # CHECK: lithe.lm_head %{{.*}}, %[[T]]

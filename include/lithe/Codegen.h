@@ -1,0 +1,71 @@
+//===- Codegen.h - transformer-level lithe IR to a native binary --*- C++ -*-===//
+//
+// Lowers a transformer-level `forward` function to the kernel level (static
+// row capacity, activation buffers planned in one arena, linear weights
+// pre-packed for the CPU kernels, GELU and residual adds fused into the
+// linear layers' epilogues) expressed as LLVM-dialect calls into the
+// runtime kernels, emits an object file in-process and links it with the
+// runtime into an executable. The binary has no graph interpreter: it is
+// the straight-line sequence of kernel calls for this one model.
+//
+// ABI between generated code and runtime/ (see runtime/include/lithe/runtime/model.h):
+//   void lithe_forward(const uint8_t *weights, uint8_t *arena, float **kcache,
+//                      float **vcache, const int64_t *ids, int64_t rows,
+//                      int64_t past, float *hidden);
+//   void lithe_head(const uint8_t *weights, const float *hidden, int64_t rows,
+//                   float *logits);
+//   const int64_t lithe_config[];       // see LitheConfigIndex in model.h
+//   const int64_t lithe_cache_shapes[]; // heads, head_dim per cache
+//   const uint64_t lithe_weights_checksum;
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LITHE_CODEGEN_H
+#define LITHE_CODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+#include <string>
+
+namespace lithe {
+
+struct CodegenOptions {
+  /// The transformer-level module's weights file.
+  std::string sourceWeights;
+  /// Where to write the binary's (packed) weights file.
+  std::string outputWeights;
+  /// Where to write the object file.
+  std::string objectPath;
+  /// Most tokens one forward call processes, and the KV cache capacity.
+  /// 0: the model's context length (rows of the position embedding).
+  int64_t capacity = 0;
+};
+
+/// What code generation decided, for reports and tests.
+struct CodegenReport {
+  int64_t capacity = 0;
+  int64_t arenaBytes = 0;
+  int64_t kernelCalls = 0;
+  int64_t fusedEpilogues = 0;
+  int64_t weightBytes = 0;
+  int64_t kvBytesPerPosition = 0;
+};
+
+/// Generates the object file (and the packed weights file) for `module`.
+/// On failure returns false with `error` naming the op (and its ONNX node,
+/// when it has one) that cannot be compiled.
+bool generateObject(mlir::ModuleOp module, const CodegenOptions &options,
+                    CodegenReport &report, std::string &error);
+
+/// Prints the LLVM IR that generateObject would compile (for --emit=llvm).
+bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,
+                    std::string &ir, std::string &error);
+
+/// Links `objectPath` with the runtime library into `exePath`.
+bool linkExecutable(const std::string &objectPath, const std::string &exePath,
+                    std::string &error);
+
+} // namespace lithe
+
+#endif // LITHE_CODEGEN_H

@@ -1,0 +1,173 @@
+/* lithe/runtime/kernels.h - hot CPU kernels called by compiled Lithe binaries.
+ *
+ * A plain C++17 library with a C-compatible API. Every function is thread-safe
+ * to call, but the kernels parallelise internally over one process-wide thread
+ * pool: when two application threads call kernels at the same time, the second
+ * one runs its kernel single-threaded instead of waiting.
+ *
+ * Conventions
+ *  - Tensors are dense, row-major float32 unless stated. Sizes are int64_t.
+ *  - Outputs must not alias inputs unless a function says so.
+ *  - Packed weight buffers are position-independent byte blobs (no pointers, no
+ *    header), identical whatever ISA packs or reads them, so they can be written
+ *    into the weights file and mmapped. Their start should be 64-byte aligned
+ *    (required for speed, not for correctness).
+ *  - Code paths: AVX-512 (F/BW/DQ/VL), AVX2+FMA and portable scalar, chosen at
+ *    run time from CPUID; override with lithe_kernels_force_isa() or the
+ *    environment variable LITHE_ISA=scalar|avx2|avx512.
+ *  - Threads: LITHE_NUM_THREADS sets the default pool size (else all CPUs this
+ *    process may run on); LITHE_SPIN_US (default 200) is how long idle workers
+ *    spin before sleeping.
+ */
+#ifndef LITHE_RUNTIME_KERNELS_H
+#define LITHE_RUNTIME_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- threads */
+
+/* (Re)creates the pool with n threads in all (n-1 workers plus the caller);
+ * n <= 0 means the default (LITHE_NUM_THREADS, else all usable CPUs).
+ * Returns the number of threads. Must not be called while kernels run. */
+int lithe_threads_init(int n);
+/* Threads the kernels use (initialises the pool with the default if needed). */
+int lithe_threads_count(void);
+
+/* -------------------------------------------------------- ISA selection */
+
+#define LITHE_ISA_SCALAR 0
+#define LITHE_ISA_AVX2 1   /* AVX2 + FMA */
+#define LITHE_ISA_AVX512 2 /* AVX-512 F, BW, DQ, VL */
+#define LITHE_ISA_AUTO (-1)
+
+/* The code path in use (LITHE_ISA_*). */
+int lithe_kernels_isa(void);
+/* The best code path this CPU supports. */
+int lithe_kernels_best_isa(void);
+/* Forces a code path (for tests and benchmarks); LITHE_ISA_AUTO restores the
+ * best. Returns 0, or -1 (and changes nothing) if the CPU lacks that ISA. */
+int lithe_kernels_force_isa(int isa);
+/* "scalar", "avx2" or "avx512". */
+const char *lithe_kernels_isa_name(int isa);
+
+/* --------------------------------------------------------------- linear */
+
+/* Fused epilogue flags for lithe_linear / lithe_linear_q8:
+ *     y = [y +] act(x . W + bias)
+ * At most one GELU flag. */
+#define LITHE_EPI_NONE 0
+#define LITHE_EPI_GELU_TANH 1  /* 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) */
+#define LITHE_EPI_GELU_ERF 2   /* 0.5 z (1 + erf(z / sqrt(2))) */
+#define LITHE_EPI_ACCUMULATE 4 /* add into y (fuses the residual add) */
+
+/* Width of a packed column panel. */
+#define LITHE_PANEL 32
+
+/* fp32 packed layout ("panel-major"): the N output columns are cut into
+ * P = ceil(N/32) panels of 32 columns; panel p holds W[k][32p .. 32p+31] for
+ * k = 0..K-1, i.e.
+ *     packed[(p*K + k)*32 + j] = W[k][32p + j]      (0 when 32p + j >= N)
+ * Each panel is one contiguous K*128-byte stream: the M=1 kernel streams it
+ * once (threads take contiguous runs of panels), the GEMM micro-kernel reads
+ * k-slices of it as 32-wide register rows.
+ * Size in bytes = P*K*32*4. */
+size_t lithe_pack_linear_size(int64_t K, int64_t N);
+/* W: [K, N] row-major (GPT-2 Conv1D layout: in x out). */
+void lithe_pack_linear(const float *W, int64_t K, int64_t N, void *packed);
+
+/* y[M, N] = [y +] act(x[M, K] . W + bias). bias may be NULL. */
+void lithe_linear(const float *x, int64_t M, int64_t K, const void *packed,
+                  int64_t N, const float *bias, float *y, int flags);
+
+/* ------------------------------------------------- int8 weight-only linear */
+
+/* Symmetric per-output-channel quantization of W [K, N]:
+ *     scale[n] = max_k |W[k][n]| / 127,  Wq[k][n] = round(W[k][n] / scale[n])
+ * (round half to even, result in [-127, 127]; scale 0 and Wq 0 for an all-zero
+ * column). Dequantized weight: Wq[k][n] * scale[n]. */
+void lithe_quantize_q8(const float *W, int64_t K, int64_t N, int8_t *Wq,
+                       float *scale);
+/* The same per row of a [R, C] table (the tied embedding / LM head):
+ *     scale[r] = max_c |T[r][c]| / 127. */
+void lithe_quantize_rows_q8(const float *T, int64_t R, int64_t C, int8_t *Tq,
+                            float *scale);
+
+/* q8 packed layout: Npad = 32*ceil(N/32) float scales (0 past N), then the
+ * int8 panels laid out like the fp32 ones:
+ *     ((const float *)packed)[n]                      = scale[n]
+ *     ((const int8_t *)packed)[4*Npad + (p*K + k)*32 + j] = Wq[k][32p + j]
+ * Size in bytes = 4*Npad + P*K*32 (a multiple of 128, so the int8 part keeps
+ * the buffer's 64-byte alignment). The M=1 kernel reads one byte per weight. */
+size_t lithe_pack_linear_q8_size(int64_t K, int64_t N);
+void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
+                          int64_t N, void *packed);
+/* y = [y +] act(x . (Wq . diag(scale)) + bias). */
+void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
+                     int64_t N, const float *bias, float *y, int flags);
+
+/* -------------------------------------------------------------- LM head */
+
+/* logits[M, V] = x[M, D] . table[V, D]^T (table row-major, not transposed:
+ * the tied token embedding). */
+void lithe_lm_head(const float *x, int64_t M, int64_t D, const float *table,
+                   int64_t V, float *logits);
+/* The same over an int8 table with per-row scales (lithe_quantize_rows_q8):
+ *     logits[m][v] = scale[v] * sum_d x[m][d] * table[v][d]. */
+void lithe_lm_head_q8(const float *x, int64_t M, int64_t D,
+                      const int8_t *table, const float *scale, int64_t V,
+                      float *logits);
+
+/* ------------------------------------------------------ element-wise etc. */
+
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta per row of x [M, D]
+ * (two-pass mean/variance). gamma, beta may be NULL (1 and 0). y may equal x. */
+void lithe_layer_norm(const float *x, int64_t M, int64_t D, const float *gamma,
+                      const float *beta, float eps, float *y);
+/* y = x - mean(x) per row (LayerNorm with the scale folded away). y may be x. */
+void lithe_center(const float *x, int64_t M, int64_t D, float *y);
+/* y = a + b over n elements. y may equal a or b. */
+void lithe_add(const float *a, const float *b, int64_t n, float *y);
+/* y = gelu(x) over n elements, tanh form if tanh_form != 0 else erf form.
+ * y may equal x. */
+void lithe_gelu(const float *x, int64_t n, float *y, int tanh_form);
+/* Row softmax over x [M, N] (max-subtracted). y may equal x. */
+void lithe_softmax(const float *x, int64_t M, int64_t N, float *y);
+/* y[i, :] = table[ids[i], :] for i < n; table is [*, D]. ids must be valid. */
+void lithe_embedding(const float *table, int64_t D, const int64_t *ids,
+                     int64_t n, float *y);
+/* The same from an int8 table with per-row scales. */
+void lithe_embedding_q8(const int8_t *table, const float *scale, int64_t D,
+                        const int64_t *ids, int64_t n, float *y);
+
+/* ------------------------------------------------------------ attention */
+
+/* KV cache of one layer: kcache and vcache are each [heads][capacity][head_dim]
+ * float32. Appends S new positions at [past, past+S) from k and v, which are
+ * [S, heads*head_dim] (head h at columns h*head_dim ..). Returns 0, or -1 (and
+ * writes nothing) if past + S > capacity. */
+int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
+                    int64_t head_dim, int64_t capacity, int64_t past,
+                    const float *k, const float *v, int64_t S);
+
+/* Multi-head attention of S queries over a cache already holding past + S
+ * positions (append first):
+ *     out[s, h] = sum_t softmax_t(scale * q[s, h] . K[h, t]) V[h, t]
+ * over t in [0, past + s] when causal, else [0, past + S).
+ * q and out are [S, heads*head_dim]; out must not alias q.
+ * Online (flash-attention style) softmax: running max and sum per query,
+ * key blocks, parallel over heads and query blocks. */
+void lithe_attention(const float *q, int64_t S, const float *kcache,
+                     const float *vcache, int64_t heads, int64_t head_dim,
+                     int64_t capacity, int64_t past, float scale, int causal,
+                     float *out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* LITHE_RUNTIME_KERNELS_H */

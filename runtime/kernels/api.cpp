@@ -1,0 +1,374 @@
+// Public entry points: argument handling, work partitioning over the thread
+// pool, weight packing and quantization. The per-ISA kernels do the math.
+#include "internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+using namespace lithe::kern;
+
+namespace {
+
+// Work below which a kernel stays on the calling thread (a dispatch costs ~1us).
+constexpr double kParallelMacs = 64.0 * 1024;
+
+int64_t threads_for(double work, double unit, int64_t max_tasks) {
+  if (work < unit)
+    return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(pool_threads(), max_tasks));
+}
+
+// Splits [0, n) into `parts` contiguous ranges; returns range i.
+inline void split(int64_t n, int64_t parts, int64_t i, int64_t &b, int64_t &e) {
+  b = n * i / parts;
+  e = n * (i + 1) / parts;
+}
+
+float act_scalar(float v, int flags) {
+  if (flags & LITHE_EPI_GELU_TANH)
+    return gelu_tanh_scalar(v);
+  if (flags & LITHE_EPI_GELU_ERF)
+    return gelu_erf_scalar(v);
+  return v;
+}
+
+void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
+          const float *rscale, int64_t N, const float *bias, float *y, int flags) {
+  if (M <= 0 || N <= 0)
+    return;
+  const bool gelu = flags & (LITHE_EPI_GELU_TANH | LITHE_EPI_GELU_ERF);
+  if (gelu && (flags & LITHE_EPI_ACCUMULATE)) {
+    // y += gelu(...): the GEMM accumulates into y across k-blocks, so compute
+    // gelu(...) apart and add (not a GPT-2 pattern; kept for completeness).
+    std::vector<float> tmp(size_t(M * N));
+    gemm(x, M, K, bkind, B, rscale, N, bias, tmp.data(), flags & ~LITHE_EPI_ACCUMULATE);
+    lithe_add(y, tmp.data(), M * N, y);
+    return;
+  }
+  if (K <= 0) {
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        float v = act_scalar(bias ? bias[n] : 0.f, flags);
+        float &o = y[m * N + n];
+        o = (flags & LITHE_EPI_ACCUMULATE) ? o + v : v;
+      }
+    return;
+  }
+  const KernelTable *t = active_table();
+  const int64_t P = ceil_div(N, kPanel);
+  const double macs = double(M) * double(K) * double(N);
+
+  if (M == 1 && (bkind == kBPackedF32 || bkind == kBPackedQ8)) {
+    // Bandwidth bound: each thread streams one contiguous run of panels.
+    const int64_t nt = threads_for(macs, kParallelMacs, P);
+    auto fn = bkind == kBPackedF32 ? nullptr : t->gemv_q8;
+    parallel_for(nt, [&](int64_t i) {
+      int64_t p0, p1;
+      split(P, nt, i, p0, p1);
+      if (fn)
+        fn(x, K, B, N, p0, p1, bias, y, flags);
+      else
+        t->gemv_f32(x, K, static_cast<const float *>(B), N, p0, p1, bias, y, flags);
+    });
+    return;
+  }
+
+  GemmArgs a{x, M, K, N, bkind, B, rscale, bias, y, flags};
+  const int64_t mr = t->mr;
+  const int nth = pool_threads();
+  // Row blocks: ~8 micro-tiles (B block reused 8x from L1/L2); more when B
+  // must be converted (transposed table), to amortise the conversion.
+  const int64_t mc_target = mr * ((bkind == kBRowsF32 || bkind == kBRowsQ8) ? 32 : 8);
+  const int64_t nmb = ceil_div(M, mc_target);
+  const int64_t mc = round_up(ceil_div(M, nmb), mr);
+  // Panel groups: small M is bandwidth bound -> one contiguous run per thread.
+  // Otherwise at most kGemmPanels panels per task, so the task's C block
+  // (mc x 256 floats) stays in L2 across its k-blocks, and >= 4 tasks/thread.
+  constexpr int64_t kGemmPanels = 8;
+  int64_t groups;
+  if (macs < kParallelMacs)
+    groups = 1;
+  else if (M <= 4 * mr)
+    groups = std::min<int64_t>(P, nth);
+  else
+    groups = std::min<int64_t>(
+        P, std::max(ceil_div(P, kGemmPanels), ceil_div(4 * int64_t(nth), nmb)));
+  const int64_t ntasks = nmb * groups;
+  parallel_for(ntasks, [&](int64_t i) {
+    const int64_t mb = i / groups, g = i % groups;
+    int64_t p0, p1;
+    split(P, groups, g, p0, p1);
+    const int64_t m0 = mb * mc, m1 = std::min(M, m0 + mc);
+    if (m0 < m1 && p0 < p1)
+      t->gemm_task(a, m0, m1, p0, p1);
+  });
+}
+
+template <class F> void rows_parallel(int64_t M, int64_t D, double unit, const F &f) {
+  const int64_t nt = threads_for(double(M) * double(D), unit, M);
+  parallel_for(nt, [&](int64_t i) {
+    int64_t b, e;
+    split(M, nt, i, b, e);
+    if (b < e)
+      f(b, e);
+  });
+}
+
+template <class F> void elems_parallel(int64_t n, double unit, const F &f) {
+  const int64_t nt = threads_for(double(n), unit, ceil_div(n, 1024));
+  parallel_for(nt, [&](int64_t i) {
+    int64_t b, e;
+    split(n / 64, nt, i, b, e); // 64-element aligned chunks
+    b *= 64;
+    e = i == nt - 1 ? n : e * 64;
+    if (b < e)
+      f(b, e);
+  });
+}
+
+std::vector<float> &attn_workspace() {
+  static thread_local std::vector<float> ws;
+  return ws;
+}
+
+} // namespace
+
+// ------------------------------------------------------------------ linear
+
+extern "C" size_t lithe_pack_linear_size(int64_t K, int64_t N) {
+  return size_t(ceil_div(N, kPanel) * K * kPanel) * sizeof(float);
+}
+
+extern "C" void lithe_pack_linear(const float *W, int64_t K, int64_t N, void *packed) {
+  float *out = static_cast<float *>(packed);
+  const int64_t P = ceil_div(N, kPanel);
+  for (int64_t p = 0; p < P; ++p) {
+    const int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
+    for (int64_t k = 0; k < K; ++k) {
+      float *dst = out + (p * K + k) * kPanel;
+      std::memcpy(dst, W + k * N + p * kPanel, size_t(nc) * sizeof(float));
+      std::fill(dst + nc, dst + kPanel, 0.f);
+    }
+  }
+}
+
+extern "C" void lithe_linear(const float *x, int64_t M, int64_t K, const void *packed,
+                             int64_t N, const float *bias, float *y, int flags) {
+  gemm(x, M, K, kBPackedF32, packed, nullptr, N, bias, y, flags);
+}
+
+// -------------------------------------------------------------------- q8
+
+namespace {
+inline int8_t quant1(float w, float s) {
+  if (s == 0.f)
+    return 0;
+  float q = std::nearbyint(w / s);
+  q = std::min(127.f, std::max(-127.f, q));
+  return int8_t(q);
+}
+} // namespace
+
+extern "C" void lithe_quantize_q8(const float *W, int64_t K, int64_t N, int8_t *Wq,
+                                  float *scale) {
+  std::vector<float> mx(size_t(N), 0.f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      mx[n] = std::max(mx[n], std::fabs(W[k * N + n]));
+  for (int64_t n = 0; n < N; ++n)
+    scale[n] = mx[n] / 127.f;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      Wq[k * N + n] = quant1(W[k * N + n], scale[n]);
+}
+
+extern "C" void lithe_quantize_rows_q8(const float *T, int64_t R, int64_t C, int8_t *Tq,
+                                       float *scale) {
+  for (int64_t r = 0; r < R; ++r) {
+    float mx = 0.f;
+    for (int64_t c = 0; c < C; ++c)
+      mx = std::max(mx, std::fabs(T[r * C + c]));
+    scale[r] = mx / 127.f;
+    for (int64_t c = 0; c < C; ++c)
+      Tq[r * C + c] = quant1(T[r * C + c], scale[r]);
+  }
+}
+
+extern "C" size_t lithe_pack_linear_q8_size(int64_t K, int64_t N) {
+  const int64_t npad = round_up(N, kPanel);
+  return size_t(4 * npad + npad * K);
+}
+
+extern "C" void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
+                                     int64_t N, void *packed) {
+  const int64_t npad = round_up(N, kPanel), P = npad / kPanel;
+  float *sc = static_cast<float *>(packed);
+  std::memcpy(sc, scale, size_t(N) * sizeof(float));
+  std::fill(sc + N, sc + npad, 0.f);
+  int8_t *q = static_cast<int8_t *>(packed) + 4 * npad;
+  for (int64_t p = 0; p < P; ++p) {
+    const int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
+    for (int64_t k = 0; k < K; ++k) {
+      int8_t *dst = q + (p * K + k) * kPanel;
+      std::memcpy(dst, Wq + k * N + p * kPanel, size_t(nc));
+      std::memset(dst + nc, 0, size_t(kPanel - nc));
+    }
+  }
+}
+
+extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
+                                int64_t N, const float *bias, float *y, int flags) {
+  gemm(x, M, K, kBPackedQ8, packed, nullptr, N, bias, y, flags);
+}
+
+// ---------------------------------------------------------------- LM head
+
+extern "C" void lithe_lm_head(const float *x, int64_t M, int64_t D, const float *table,
+                              int64_t V, float *logits) {
+  if (M <= 0 || V <= 0)
+    return;
+  if (M == 1) {
+    const KernelTable *t = active_table();
+    const int64_t nt = threads_for(double(D) * double(V), kParallelMacs, ceil_div(V, 16));
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(V, nt, i, b, e);
+      t->dot_rows_f32(x, D, table, b, e, logits);
+    });
+    return;
+  }
+  gemm(x, M, D, kBRowsF32, table, nullptr, V, nullptr, logits, 0);
+}
+
+extern "C" void lithe_lm_head_q8(const float *x, int64_t M, int64_t D, const int8_t *table,
+                                 const float *scale, int64_t V, float *logits) {
+  if (M <= 0 || V <= 0)
+    return;
+  if (M == 1) {
+    const KernelTable *t = active_table();
+    const int64_t nt = threads_for(double(D) * double(V), kParallelMacs, ceil_div(V, 16));
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(V, nt, i, b, e);
+      t->dot_rows_q8(x, D, table, scale, b, e, logits);
+    });
+    return;
+  }
+  gemm(x, M, D, kBRowsQ8, table, scale, V, nullptr, logits, 0);
+}
+
+// ------------------------------------------------------------ element-wise
+
+extern "C" void lithe_layer_norm(const float *x, int64_t M, int64_t D, const float *gamma,
+                                 const float *beta, float eps, float *y) {
+  if (M <= 0 || D <= 0)
+    return;
+  const KernelTable *t = active_table();
+  rows_parallel(M, D, 1 << 16, [&](int64_t b, int64_t e) {
+    t->layer_norm_rows(x, b, e, D, gamma, beta, eps, y);
+  });
+}
+
+extern "C" void lithe_center(const float *x, int64_t M, int64_t D, float *y) {
+  if (M <= 0 || D <= 0)
+    return;
+  const KernelTable *t = active_table();
+  rows_parallel(M, D, 1 << 16, [&](int64_t b, int64_t e) { t->center_rows(x, b, e, D, y); });
+}
+
+extern "C" void lithe_softmax(const float *x, int64_t M, int64_t N, float *y) {
+  if (M <= 0 || N <= 0)
+    return;
+  const KernelTable *t = active_table();
+  rows_parallel(M, N, 1 << 15, [&](int64_t b, int64_t e) { t->softmax_rows(x, b, e, N, y); });
+}
+
+extern "C" void lithe_add(const float *a, const float *b, int64_t n, float *y) {
+  if (n <= 0)
+    return;
+  const KernelTable *t = active_table();
+  elems_parallel(n, 1 << 17, [&](int64_t i, int64_t e) { t->add(a + i, b + i, e - i, y + i); });
+}
+
+extern "C" void lithe_gelu(const float *x, int64_t n, float *y, int tanh_form) {
+  if (n <= 0)
+    return;
+  const KernelTable *t = active_table();
+  elems_parallel(n, 1 << 14,
+                 [&](int64_t i, int64_t e) { t->gelu(x + i, e - i, y + i, tanh_form); });
+}
+
+extern "C" void lithe_embedding(const float *table, int64_t D, const int64_t *ids,
+                                int64_t n, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(y + i * D, table + ids[i] * D, size_t(D) * sizeof(float));
+}
+
+extern "C" void lithe_embedding_q8(const int8_t *table, const float *scale, int64_t D,
+                                   const int64_t *ids, int64_t n, float *y) {
+  const KernelTable *t = active_table();
+  for (int64_t i = 0; i < n; ++i)
+    t->dequant(table + ids[i] * D, scale[ids[i]], D, y + i * D);
+}
+
+// -------------------------------------------------------------- attention
+
+extern "C" int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
+                               int64_t head_dim, int64_t capacity, int64_t past,
+                               const float *k, const float *v, int64_t S) {
+  if (past < 0 || S < 0 || past + S > capacity)
+    return -1;
+  const size_t bytes = size_t(head_dim) * sizeof(float);
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t src = (s * heads + h) * head_dim;
+      const int64_t dst = (h * capacity + past + s) * head_dim;
+      std::memcpy(kcache + dst, k + src, bytes);
+      std::memcpy(vcache + dst, v + src, bytes);
+    }
+  return 0;
+}
+
+extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
+                                const float *vcache, int64_t heads, int64_t head_dim,
+                                int64_t capacity, int64_t past, float scale, int causal,
+                                float *out) {
+  if (S <= 0 || heads <= 0 || head_dim <= 0)
+    return;
+  const KernelTable *t = active_table();
+  AttnArgs a{q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out,
+             nullptr, nullptr, head_dim};
+  const int64_t T = past + S;
+  if (S < 8 || !t->attn_block) {
+    // Per-query path (decode): tasks over (query, head).
+    const double work = double(S) * double(heads) * double(T) * double(head_dim);
+    const int64_t ntasks = work < kParallelMacs ? 1 : S * heads;
+    if (ntasks == 1) {
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t h = 0; h < heads; ++h)
+          t->attn_row(a, h, s);
+      return;
+    }
+    parallel_for(ntasks, [&](int64_t i) { t->attn_row(a, i % heads, i / heads); });
+    return;
+  }
+  // Prefill: per head, K transposed into 32-key panels (and V padded when
+  // head_dim is not a multiple of the micro-kernel width), then tasks over
+  // (query block, head), the longest (last) query blocks first.
+  const int64_t npan = ceil_div(T, kPanel);
+  a.hdp = round_up(head_dim, t->attn_uw);
+  const size_t kt_n = size_t(heads * npan * head_dim * kPanel);
+  const size_t vp_n = a.hdp != head_dim ? size_t(heads * T * a.hdp) : 0;
+  std::vector<float> &ws = attn_workspace();
+  if (ws.size() < kt_n + vp_n + 16)
+    ws.resize(kt_n + vp_n + 16);
+  a.kt = ws.data();
+  a.vp = vp_n ? ws.data() + kt_n : nullptr;
+  parallel_for(heads, [&](int64_t h) { t->attn_prep(a, h); });
+  const int64_t nqb = ceil_div(S, t->attn_bq);
+  parallel_for(heads * nqb, [&](int64_t i) {
+    t->attn_block(a, i % heads, nqb - 1 - i / heads);
+  });
+}

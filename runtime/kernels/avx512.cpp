@@ -1,0 +1,95 @@
+// AVX-512 (F/BW/DQ/VL) code path: 16-lane vectors, 14x32 GEMM micro-tile.
+#include "internal.h"
+
+#if LITHE_X86
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 false positive inside avx512fintrin.h (_mm512_undefined_ps operands).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+LITHE_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2")
+namespace lithe {
+namespace kern {
+namespace avx512_impl {
+
+struct V {
+  using R = __m512;
+  using M = __mmask16; // lane mask for masked loads/stores
+  using C = __mmask16; // comparison result
+  static constexpr int W = 16;
+  static constexpr int UW = 32; // micro-kernel: 2 vectors wide
+  static constexpr int MR = 14; // 14 x 2 accumulators + 2 B rows of 32 zmm
+  static constexpr int BQ = 56; // prefill attention: 4 micro-tiles of queries
+  static constexpr int ISA = LITHE_ISA_AVX512;
+  static constexpr const char *NAME = "avx512";
+
+  static LITHE_INLINE R zero() { return _mm512_setzero_ps(); }
+  static LITHE_INLINE R set1(float a) { return _mm512_set1_ps(a); }
+  static LITHE_INLINE R load(const float *p) { return _mm512_loadu_ps(p); }
+  static LITHE_INLINE void store(float *p, R v) { _mm512_storeu_ps(p, v); }
+  static LITHE_INLINE M mask(int64_t n) {
+    return n >= 16 ? M(0xFFFF) : n <= 0 ? M(0) : M((1u << n) - 1);
+  }
+  static LITHE_INLINE R loadm(const float *p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static LITHE_INLINE void storem(float *p, R v, M m) { _mm512_mask_storeu_ps(p, m, v); }
+  static LITHE_INLINE R zmask(R v, M m) { return _mm512_maskz_mov_ps(m, v); }
+  static LITHE_INLINE R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static LITHE_INLINE R fnma(R a, R b, R c) { return _mm512_fnmadd_ps(a, b, c); }
+  static LITHE_INLINE R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static LITHE_INLINE R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static LITHE_INLINE R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static LITHE_INLINE R div(R a, R b) { return _mm512_div_ps(a, b); }
+  static LITHE_INLINE R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static LITHE_INLINE R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static LITHE_INLINE R abs(R a) { return _mm512_abs_ps(a); }
+  static LITHE_INLINE R round(R x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for integral n in [-126, 127]
+  static LITHE_INLINE R pow2i(R n) {
+    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+  }
+  static LITHE_INLINE C lt(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static LITHE_INLINE R sel(C c, R t, R f) { return _mm512_mask_blend_ps(c, f, t); }
+  static LITHE_INLINE float hsum(R v) { return _mm512_reduce_add_ps(v); }
+  static LITHE_INLINE float hmax(R v) { return _mm512_reduce_max_ps(v); }
+  // out[0..3] = horizontal sums of a, b, c, d
+  static LITHE_INLINE void hsum4(R a, R b, R c, R d, float *out) {
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    _mm_storeu_ps(out, q);
+  }
+  static LITHE_INLINE R i8(const int8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+  }
+  static LITHE_INLINE R i8n(const int8_t *p, int64_t n) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask(n), p)));
+  }
+};
+
+#include "simd_kernels.inc"
+
+} // namespace avx512_impl
+} // namespace kern
+} // namespace lithe
+LITHE_TARGET_END
+
+const lithe::kern::KernelTable *lithe::kern::avx512_table() { return &avx512_impl::kTable; }
+
+#else
+const lithe::kern::KernelTable *lithe::kern::avx512_table() { return nullptr; }
+#endif

@@ -1,0 +1,114 @@
+// Run-time ISA selection.
+#include "internal.h"
+
+#include <atomic>
+#include <cstring>
+
+namespace lithe {
+namespace kern {
+namespace {
+
+bool cpu_has(int isa) {
+  switch (isa) {
+  case LITHE_ISA_SCALAR:
+    return true;
+#if LITHE_X86 && defined(__GNUC__)
+  case LITHE_ISA_AVX2:
+    __builtin_cpu_init();
+    return avx2_table() && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+  case LITHE_ISA_AVX512:
+    __builtin_cpu_init();
+    return avx512_table() && cpu_has(LITHE_ISA_AVX2) &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#endif
+  default:
+    return false;
+  }
+}
+
+const KernelTable *table_for(int isa) {
+  switch (isa) {
+  case LITHE_ISA_AVX512:
+    return avx512_table();
+  case LITHE_ISA_AVX2:
+    return avx2_table();
+  default:
+    return scalar_table();
+  }
+}
+
+int best_isa() {
+  static const int best = [] {
+    int b = LITHE_ISA_SCALAR;
+    if (cpu_has(LITHE_ISA_AVX2))
+      b = LITHE_ISA_AVX2;
+    if (cpu_has(LITHE_ISA_AVX512))
+      b = LITHE_ISA_AVX512;
+    return b;
+  }();
+  return best;
+}
+
+std::atomic<const KernelTable *> g_table{nullptr};
+
+const KernelTable *initial_table() {
+  int isa = best_isa();
+  if (const char *e = std::getenv("LITHE_ISA")) {
+    int want = -1;
+    if (!std::strcmp(e, "scalar"))
+      want = LITHE_ISA_SCALAR;
+    else if (!std::strcmp(e, "avx2"))
+      want = LITHE_ISA_AVX2;
+    else if (!std::strcmp(e, "avx512"))
+      want = LITHE_ISA_AVX512;
+    if (want >= 0 && want <= isa && cpu_has(want))
+      isa = want;
+  }
+  return table_for(isa);
+}
+
+} // namespace
+
+const KernelTable *active_table() {
+  const KernelTable *t = g_table.load(std::memory_order_acquire);
+  if (!t) {
+    t = initial_table();
+    g_table.store(t, std::memory_order_release);
+  }
+  return t;
+}
+
+} // namespace kern
+} // namespace lithe
+
+using namespace lithe::kern;
+
+extern "C" int lithe_kernels_isa(void) { return active_table()->isa; }
+
+extern "C" int lithe_kernels_best_isa(void) { return best_isa(); }
+
+extern "C" int lithe_kernels_force_isa(int isa) {
+  if (isa == LITHE_ISA_AUTO) {
+    g_table.store(table_for(best_isa()));
+    return 0;
+  }
+  if (isa < LITHE_ISA_SCALAR || isa > LITHE_ISA_AVX512 || !cpu_has(isa))
+    return -1;
+  g_table.store(table_for(isa));
+  return 0;
+}
+
+extern "C" const char *lithe_kernels_isa_name(int isa) {
+  switch (isa) {
+  case LITHE_ISA_SCALAR:
+    return "scalar";
+  case LITHE_ISA_AVX2:
+    return "avx2";
+  case LITHE_ISA_AVX512:
+    return "avx512";
+  default:
+    return "unknown";
+  }
+}

@@ -1,0 +1,165 @@
+// Internal declarations shared by the kernel sources. Not installed.
+#ifndef LITHE_RUNTIME_KERNELS_INTERNAL_H
+#define LITHE_RUNTIME_KERNELS_INTERNAL_H
+
+#include "lithe/runtime/kernels.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#define LITHE_X86 1
+#else
+#define LITHE_X86 0
+#endif
+
+// Function-level target regions: everything defined between LITHE_TARGET_BEGIN
+// and LITHE_TARGET_END is compiled for the given ISA (GCC and Clang), so one
+// binary carries all code paths and picks one from CPUID at run time.
+#if defined(__clang__)
+#define LITHE_PRAGMA(x) _Pragma(#x)
+#define LITHE_TARGET_BEGIN(features)                                           \
+  LITHE_PRAGMA(clang attribute push(__attribute__((target(features))),         \
+                                    apply_to = function))
+#define LITHE_TARGET_END LITHE_PRAGMA(clang attribute pop)
+#define LITHE_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define LITHE_PRAGMA(x) _Pragma(#x)
+#define LITHE_TARGET_BEGIN(features)                                           \
+  LITHE_PRAGMA(GCC push_options) LITHE_PRAGMA(GCC target(features))
+#define LITHE_TARGET_END LITHE_PRAGMA(GCC pop_options)
+#define LITHE_UNROLL _Pragma("GCC unroll 32")
+#else
+#define LITHE_TARGET_BEGIN(features)
+#define LITHE_TARGET_END
+#define LITHE_UNROLL
+#endif
+
+#if defined(__GNUC__)
+#define LITHE_INLINE inline __attribute__((always_inline))
+#define LITHE_NOINLINE __attribute__((noinline))
+#else
+#define LITHE_INLINE inline
+#define LITHE_NOINLINE
+#endif
+
+namespace lithe {
+namespace kern {
+
+constexpr int64_t kPanel = LITHE_PANEL; // packed panel width (layout constant)
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// ------------------------------------------------------------ thread pool
+
+using TaskFn = void (*)(void *ctx, int64_t task);
+
+int pool_threads();
+// Runs fn(ctx, i) for i in [0, ntasks) on the pool (the caller takes part);
+// tasks are claimed dynamically, in increasing order. Returns when all ran.
+void pool_run(int64_t ntasks, TaskFn fn, void *ctx);
+
+template <class F> void parallel_for(int64_t ntasks, const F &f) {
+  if (ntasks <= 0)
+    return;
+  if (ntasks == 1) {
+    f(int64_t(0));
+    return;
+  }
+  pool_run(
+      ntasks,
+      [](void *c, int64_t i) { (*static_cast<const F *>(c))(i); },
+      const_cast<F *>(&f));
+}
+
+// ---------------------------------------------------------------- scratch
+
+// Per-thread, 64-byte aligned, growable scratch buffers (one per slot). The
+// contents are undefined on return.
+enum ScratchSlot { kScratchA = 0, kScratchB, kScratchC, kScratchD, kScratchE, kNumScratch };
+float *scratch(int slot, size_t nfloats);
+
+// --------------------------------------------------------- kernel table
+
+enum BKind : int { kBPackedF32 = 0, kBPackedQ8, kBRowsF32, kBRowsQ8 };
+
+// One GEMM: y[M, N] = [y +] act(x[M, K] . B + bias), B given by kind:
+//  kBPackedF32 / kBPackedQ8: lithe_pack_linear(_q8) layouts;
+//  kBRowsF32 / kBRowsQ8: a [N, K] row-major table (B = table^T), q8 with
+//  per-row scales `rscale`.
+struct GemmArgs {
+  const float *x;
+  int64_t M, K, N;
+  int bkind;
+  const void *B;
+  const float *rscale; // kBRowsQ8
+  const float *bias;
+  float *y;
+  int flags; // never GELU together with ACCUMULATE (split by the caller)
+};
+
+struct AttnArgs {
+  const float *q;
+  int64_t S;
+  const float *kc, *vc;
+  int64_t heads, hd, cap, past;
+  float scale;
+  int causal;
+  float *out;
+  // prefill workspace (built by attn_prep, read by attn_block)
+  float *kt;   // [heads][ceil(T/32)][hd][32]
+  float *vp;   // [heads][T][hdp] or nullptr when V is used in place
+  int64_t hdp; // padded head dim used by the PV micro-kernel
+};
+
+struct KernelTable {
+  int isa;
+  const char *name;
+  int mr;       // GEMM micro-tile rows
+  int attn_bq;  // query rows per prefill attention task (0: no prefill path)
+  int attn_uw;  // columns per micro-kernel call (head_dim padding unit)
+
+  // y[0, 32p0 .. min(N, 32p1)) for M == 1 over packed fp32 / q8 weights.
+  void (*gemv_f32)(const float *x, int64_t K, const float *packed, int64_t N,
+                   int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+  void (*gemv_q8)(const float *x, int64_t K, const void *packed, int64_t N,
+                  int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+  // Rows [m0, m1) x panels [p0, p1) of a GemmArgs problem.
+  void (*gemm_task)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // logits[v] = x . table[v] (fp32) or scale[v] * x . table[v] (q8), v in [v0, v1).
+  void (*dot_rows_f32)(const float *x, int64_t D, const float *table, int64_t v0,
+                       int64_t v1, float *logits);
+  void (*dot_rows_q8)(const float *x, int64_t D, const int8_t *table,
+                      const float *scale, int64_t v0, int64_t v1, float *logits);
+
+  void (*layer_norm_rows)(const float *x, int64_t m0, int64_t m1, int64_t D,
+                          const float *g, const float *b, float eps, float *y);
+  void (*center_rows)(const float *x, int64_t m0, int64_t m1, int64_t D, float *y);
+  void (*softmax_rows)(const float *x, int64_t m0, int64_t m1, int64_t N, float *y);
+  void (*add)(const float *a, const float *b, int64_t n, float *y);
+  void (*gelu)(const float *x, int64_t n, float *y, int tanh_form);
+  void (*dequant)(const int8_t *q, float s, int64_t n, float *y);
+
+  // Attention of query s of head h (any S): the per-query path.
+  void (*attn_row)(const AttnArgs &a, int64_t h, int64_t s);
+  // Prefill path: build a.kt / a.vp for head h, then query block qb of head h.
+  void (*attn_prep)(const AttnArgs &a, int64_t h);
+  void (*attn_block)(const AttnArgs &a, int64_t h, int64_t qb);
+};
+
+const KernelTable *active_table();
+const KernelTable *scalar_table();
+const KernelTable *avx2_table();   // nullptr when not compiled in
+const KernelTable *avx512_table(); // nullptr when not compiled in
+
+// Scalar reference math shared by all paths (also the scalar fallback).
+float gelu_tanh_scalar(float x);
+float gelu_erf_scalar(float x);
+
+} // namespace kern
+} // namespace lithe
+
+#endif

@@ -1,0 +1,250 @@
+// Portable scalar code path: plain loops over the same packed layouts. Used on
+// CPUs without AVX2 and as a cross-check in the tests.
+#include "internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace lithe {
+namespace kern {
+
+float gelu_tanh_scalar(float x) {
+  // 0.5 x (1 + tanh(u)) == x / (1 + exp(-2u)): no cancellation for x < 0.
+  double xd = x;
+  double u = 0.7978845608028654 * (xd + 0.044715 * xd * xd * xd);
+  return float(xd / (1.0 + std::exp(-2.0 * u)));
+}
+
+float gelu_erf_scalar(float x) {
+  double xd = x;
+  return float(0.5 * xd * std::erfc(-xd * 0.7071067811865476));
+}
+
+namespace {
+
+inline float epilogue(float v, float bias, float old, int flags) {
+  v += bias;
+  if (flags & LITHE_EPI_GELU_TANH)
+    v = gelu_tanh_scalar(v);
+  else if (flags & LITHE_EPI_GELU_ERF)
+    v = gelu_erf_scalar(v);
+  if (flags & LITHE_EPI_ACCUMULATE)
+    v += old;
+  return v;
+}
+
+void gemv_f32(const float *x, int64_t K, const float *packed, int64_t N, int64_t p0,
+              int64_t p1, const float *bias, float *y, int flags) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *w = packed + p * K * kPanel;
+    float acc[kPanel] = {};
+    for (int64_t k = 0; k < K; ++k)
+      for (int j = 0; j < kPanel; ++j)
+        acc[j] += x[k] * w[k * kPanel + j];
+    int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
+    for (int64_t j = 0; j < nc; ++j) {
+      int64_t n = p * kPanel + j;
+      y[n] = epilogue(acc[j], bias ? bias[n] : 0.f, y[n], flags);
+    }
+  }
+}
+
+void gemv_q8(const float *x, int64_t K, const void *packed, int64_t N, int64_t p0,
+             int64_t p1, const float *bias, float *y, int flags) {
+  int64_t npad = round_up(N, kPanel);
+  const float *sc = static_cast<const float *>(packed);
+  const int8_t *q = static_cast<const int8_t *>(packed) + 4 * npad;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t *w = q + p * K * kPanel;
+    float acc[kPanel] = {};
+    for (int64_t k = 0; k < K; ++k)
+      for (int j = 0; j < kPanel; ++j)
+        acc[j] += x[k] * float(w[k * kPanel + j]);
+    int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
+    for (int64_t j = 0; j < nc; ++j) {
+      int64_t n = p * kPanel + j;
+      y[n] = epilogue(acc[j] * sc[n], bias ? bias[n] : 0.f, y[n], flags);
+    }
+  }
+}
+
+// Weight B(k, n) of a GEMM problem.
+inline float bval(const GemmArgs &a, int64_t k, int64_t n) {
+  int64_t p = n / kPanel, j = n % kPanel;
+  switch (a.bkind) {
+  case kBPackedF32:
+    return static_cast<const float *>(a.B)[(p * a.K + k) * kPanel + j];
+  case kBPackedQ8: {
+    int64_t npad = round_up(a.N, kPanel);
+    const int8_t *q = static_cast<const int8_t *>(a.B) + 4 * npad;
+    return float(q[(p * a.K + k) * kPanel + j]) * static_cast<const float *>(a.B)[n];
+  }
+  case kBRowsF32:
+    return static_cast<const float *>(a.B)[n * a.K + k];
+  default:
+    return float(static_cast<const int8_t *>(a.B)[n * a.K + k]) * a.rscale[n];
+  }
+}
+
+void gemm_task(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  int64_t n1 = std::min(a.N, p1 * kPanel);
+  for (int64_t m = m0; m < m1; ++m) {
+    const float *xr = a.x + m * a.K;
+    for (int64_t n = p0 * kPanel; n < n1; ++n) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < a.K; ++k)
+        acc += xr[k] * bval(a, k, n);
+      float &out = a.y[m * a.N + n];
+      out = epilogue(acc, a.bias ? a.bias[n] : 0.f, out, a.flags);
+    }
+  }
+}
+
+void dot_rows_f32(const float *x, int64_t D, const float *table, int64_t v0, int64_t v1,
+                  float *logits) {
+  for (int64_t v = v0; v < v1; ++v) {
+    const float *r = table + v * D;
+    float acc = 0.f;
+    for (int64_t d = 0; d < D; ++d)
+      acc += x[d] * r[d];
+    logits[v] = acc;
+  }
+}
+
+void dot_rows_q8(const float *x, int64_t D, const int8_t *table, const float *scale,
+                 int64_t v0, int64_t v1, float *logits) {
+  for (int64_t v = v0; v < v1; ++v) {
+    const int8_t *r = table + v * D;
+    float acc = 0.f;
+    for (int64_t d = 0; d < D; ++d)
+      acc += x[d] * float(r[d]);
+    logits[v] = acc * scale[v];
+  }
+}
+
+void layer_norm_rows(const float *x, int64_t m0, int64_t m1, int64_t D, const float *g,
+                     const float *b, float eps, float *y) {
+  for (int64_t m = m0; m < m1; ++m) {
+    const float *xr = x + m * D;
+    float *yr = y + m * D;
+    double s = 0;
+    for (int64_t d = 0; d < D; ++d)
+      s += xr[d];
+    float mean = float(s / double(D));
+    double v = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      double c = double(xr[d]) - mean;
+      v += c * c;
+    }
+    float rstd = float(1.0 / std::sqrt(v / double(D) + double(eps)));
+    for (int64_t d = 0; d < D; ++d) {
+      float o = (xr[d] - mean) * rstd;
+      if (g)
+        o *= g[d];
+      if (b)
+        o += b[d];
+      yr[d] = o;
+    }
+  }
+}
+
+void center_rows(const float *x, int64_t m0, int64_t m1, int64_t D, float *y) {
+  for (int64_t m = m0; m < m1; ++m) {
+    double s = 0;
+    for (int64_t d = 0; d < D; ++d)
+      s += x[m * D + d];
+    float mean = float(s / double(D));
+    for (int64_t d = 0; d < D; ++d)
+      y[m * D + d] = x[m * D + d] - mean;
+  }
+}
+
+void softmax_rows(const float *x, int64_t m0, int64_t m1, int64_t N, float *y) {
+  for (int64_t m = m0; m < m1; ++m) {
+    const float *xr = x + m * N;
+    float *yr = y + m * N;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < N; ++i)
+      mx = std::max(mx, xr[i]);
+    double s = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      yr[i] = std::exp(xr[i] - mx);
+      s += yr[i];
+    }
+    float inv = float(1.0 / s);
+    for (int64_t i = 0; i < N; ++i)
+      yr[i] *= inv;
+  }
+}
+
+void add(const float *a, const float *b, int64_t n, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = a[i] + b[i];
+}
+
+void gelu(const float *x, int64_t n, float *y, int tanh_form) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = tanh_form ? gelu_tanh_scalar(x[i]) : gelu_erf_scalar(x[i]);
+}
+
+void dequant(const int8_t *q, float s, int64_t n, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = float(q[i]) * s;
+}
+
+// Online softmax over key blocks for one (head, query).
+void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
+  const int64_t hd = a.hd, T = a.past + a.S;
+  const int64_t nk = a.causal ? a.past + s + 1 : T;
+  const float *q = a.q + (s * a.heads + h) * hd;
+  const float *K = a.kc + h * a.cap * hd;
+  const float *V = a.vc + h * a.cap * hd;
+  float *acc = scratch(kScratchA, size_t(hd));
+  float *sc = scratch(kScratchB, 256);
+  std::fill(acc, acc + hd, 0.f);
+  float mx = -std::numeric_limits<float>::infinity(), l = 0.f;
+  for (int64_t t0 = 0; t0 < nk; t0 += 256) {
+    int64_t n = std::min<int64_t>(256, nk - t0);
+    float bm = -std::numeric_limits<float>::infinity();
+    for (int64_t t = 0; t < n; ++t) {
+      const float *kr = K + (t0 + t) * hd;
+      float d = 0.f;
+      for (int64_t i = 0; i < hd; ++i)
+        d += q[i] * kr[i];
+      sc[t] = d * a.scale;
+      bm = std::max(bm, sc[t]);
+    }
+    float mnew = std::max(mx, bm);
+    float alpha = std::exp(mx - mnew);
+    l *= alpha;
+    for (int64_t i = 0; i < hd; ++i)
+      acc[i] *= alpha;
+    for (int64_t t = 0; t < n; ++t) {
+      float p = std::exp(sc[t] - mnew);
+      l += p;
+      const float *vr = V + (t0 + t) * hd;
+      for (int64_t i = 0; i < hd; ++i)
+        acc[i] += p * vr[i];
+    }
+    mx = mnew;
+  }
+  float *o = a.out + (s * a.heads + h) * hd;
+  float inv = 1.f / l;
+  for (int64_t i = 0; i < hd; ++i)
+    o[i] = acc[i] * inv;
+}
+
+const KernelTable kTable = {
+    LITHE_ISA_SCALAR, "scalar", 4, 0, 1, gemv_f32, gemv_q8, gemm_task, dot_rows_f32,
+    dot_rows_q8, layer_norm_rows, center_rows, softmax_rows, add, gelu, dequant,
+    attn_row, nullptr, nullptr,
+};
+
+} // namespace
+
+const KernelTable *scalar_table() { return &kTable; }
+
+} // namespace kern
+} // namespace lithe

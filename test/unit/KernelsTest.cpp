@@ -1,0 +1,629 @@
+// Tests of the CPU kernels (runtime/kernels) against naive double-precision
+// references, on every code path this CPU can run (scalar, AVX2, AVX-512).
+//
+// Tolerances. A float dot product of length K accumulated in blocks (vector
+// lanes, k-unrolled partial sums, k-blocks) has an error well below
+// K * 2^-24 * sum_k |x_k w_k| (the worst-case bound for recursive summation);
+// in practice it is ~sqrt(K) * 2^-24 * sum|x w|. We allow
+//     |got - ref| <= 1e-5 * sum_k |x_k w_k| + 1e-6,
+// which is ~K-independent, 10-100x above the typical error, and still far
+// below the effect of any indexing or epilogue bug (errors of O(|ref|)).
+// GELU adds its own approximation error (vector erfc/exp: a few 1e-7
+// relative); its slope is at most ~1.13, so epilogue tests use
+//     1.2 * (pre-activation tolerance) + 3e-6 * |ref| + 1e-7.
+// q8 is compared with the dequantized weights (Wq * scale), so the same
+// float-rounding tolerance applies: quantization error itself is not tested
+// against, only the kernel's arithmetic.
+#include "lithe/runtime/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec rnd(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  Vec v(n);
+  for (auto &x : v)
+    x = d(g);
+  return v;
+}
+
+// 0.5 z (1 + tanh(u)) == z / (1 + exp(-2u)); the latter has no cancellation
+// for z << 0 (where 1 + tanh(u) rounds to 0 even in double).
+double gelu_tanh_ref(double z) {
+  return z / (1.0 + std::exp(-2.0 * 0.7978845608028654 * (z + 0.044715 * z * z * z)));
+}
+double gelu_erf_ref(double z) { return 0.5 * z * std::erfc(-z / std::sqrt(2.0)); }
+
+// Aligned buffer for packed weights (the weights file is 64-byte aligned).
+struct Aligned {
+  explicit Aligned(size_t bytes) : p(static_cast<char *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64))) {}
+  ~Aligned() { std::free(p); }
+  Aligned(const Aligned &) = delete;
+  Aligned &operator=(const Aligned &) = delete;
+  char *p;
+};
+
+// Checks |got[i] - ref[i]| <= tol[i], reporting the worst element.
+void expect_close(const float *got, const std::vector<double> &ref, const std::vector<double> &tol,
+                  const std::string &what) {
+  size_t worst = 0, bad = 0;
+  double worst_ratio = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double err = std::fabs(double(got[i]) - ref[i]);
+    double r = std::isnan(got[i]) ? 1e30 : err / tol[i];
+    if (r > 1.0)
+      ++bad;
+    if (r > worst_ratio) {
+      worst_ratio = r;
+      worst = i;
+    }
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << ref.size()
+                     << " out of tolerance; worst at " << worst << ": got " << got[worst]
+                     << " want " << ref[worst] << " tol " << tol[worst];
+}
+
+// ---------------------------------------------------------------- fixture
+
+class Kernels : public ::testing::TestWithParam<int> {
+protected:
+  void SetUp() override {
+    if (lithe_kernels_force_isa(GetParam()) != 0)
+      GTEST_SKIP() << lithe_kernels_isa_name(GetParam()) << " not supported on this CPU";
+    ASSERT_EQ(lithe_kernels_isa(), GetParam());
+  }
+  void TearDown() override { lithe_kernels_force_isa(LITHE_ISA_AUTO); }
+};
+
+std::string isa_name(const ::testing::TestParamInfo<int> &i) {
+  return lithe_kernels_isa_name(i.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, Kernels,
+                         ::testing::Values(LITHE_ISA_SCALAR, LITHE_ISA_AVX2, LITHE_ISA_AVX512),
+                         isa_name);
+
+// ------------------------------------------------------------------ linear
+
+struct LinCase {
+  int64_t M, K, N;
+  int flags;
+  bool bias;
+};
+
+// Reference y = [y0 +] act(x W + b) and its tolerance.
+void linear_ref(const Vec &x, const std::vector<double> &W, int64_t M, int64_t K, int64_t N,
+                const float *bias, const Vec &y0, int flags, std::vector<double> &ref,
+                std::vector<double> &tol) {
+  ref.assign(size_t(M * N), 0);
+  tol.assign(size_t(M * N), 0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0, a = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        double p = double(x[m * K + k]) * W[k * N + n];
+        s += p;
+        a += std::fabs(p);
+      }
+      if (bias) {
+        s += bias[n];
+        a += std::fabs(bias[n]);
+      }
+      double t = 1e-5 * a + 1e-6;
+      if (flags & LITHE_EPI_GELU_TANH) {
+        s = gelu_tanh_ref(s);
+        t = 1.2 * t + 3e-6 * std::fabs(s) + 1e-7;
+      } else if (flags & LITHE_EPI_GELU_ERF) {
+        s = gelu_erf_ref(s);
+        t = 1.2 * t + 3e-6 * std::fabs(s) + 1e-7;
+      }
+      if (flags & LITHE_EPI_ACCUMULATE) {
+        s += y0[m * N + n];
+        t += 1e-7 * std::fabs(s);
+      }
+      ref[m * N + n] = s;
+      tol[m * N + n] = t;
+    }
+}
+
+const LinCase kLinCases[] = {
+    {1, 768, 2304, LITHE_EPI_NONE, true},        // GPT-2 qkv, decode
+    {1, 768, 3072, LITHE_EPI_GELU_TANH, true},   // fc + gelu
+    {1, 3072, 768, LITHE_EPI_ACCUMULATE, true},  // proj + residual
+    {1, 17, 50, LITHE_EPI_GELU_ERF, false},      // K, N not multiples of 16
+    {1, 1, 1, LITHE_EPI_NONE, true},
+    {1, 5, 50257, LITHE_EPI_NONE, false},        // vocab-like odd N
+    {3, 768, 100, LITHE_EPI_GELU_TANH, true},    // small M (GEMM path, one tile)
+    {3, 300, 33, LITHE_EPI_ACCUMULATE, false},
+    {33, 600, 70, LITHE_EPI_ACCUMULATE, true},   // several k-blocks + residual
+    {33, 64, 47, LITHE_EPI_GELU_ERF, true},
+    {100, 257, 129, LITHE_EPI_GELU_TANH, true},  // several row blocks, tails everywhere
+    {14, 31, 32, LITHE_EPI_NONE, true},
+    {15, 40, 16, LITHE_EPI_GELU_TANH | LITHE_EPI_ACCUMULATE, true}, // split path
+    {2, 0, 9, LITHE_EPI_ACCUMULATE, true},       // K = 0: bias only
+};
+
+std::string lin_name(const LinCase &c) {
+  return "M" + std::to_string(c.M) + " K" + std::to_string(c.K) + " N" + std::to_string(c.N) +
+         " flags" + std::to_string(c.flags) + (c.bias ? " bias" : "");
+}
+
+TEST_P(Kernels, LinearF32) {
+  uint32_t seed = 1;
+  for (const LinCase &c : kLinCases) {
+    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+      continue; // keep the scalar run short
+    Vec W = rnd(size_t(c.K * c.N), seed++), x = rnd(size_t(c.M * c.K), seed++);
+    Vec b = rnd(size_t(c.N), seed++), y0 = rnd(size_t(c.M * c.N), seed++);
+    Aligned packed(lithe_pack_linear_size(c.K, c.N));
+    lithe_pack_linear(W.data(), c.K, c.N, packed.p);
+    Vec y = y0;
+    lithe_linear(x.data(), c.M, c.K, packed.p, c.N, c.bias ? b.data() : nullptr, y.data(),
+                 c.flags);
+    std::vector<double> Wd(W.begin(), W.end()), ref, tol;
+    linear_ref(x, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, ref, tol);
+    expect_close(y.data(), ref, tol, lin_name(c));
+  }
+}
+
+TEST_P(Kernels, LinearQ8) {
+  uint32_t seed = 100;
+  for (const LinCase &c : kLinCases) {
+    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+      continue;
+    Vec W = rnd(size_t(c.K * c.N), seed++), x = rnd(size_t(c.M * c.K), seed++);
+    Vec b = rnd(size_t(c.N), seed++), y0 = rnd(size_t(c.M * c.N), seed++);
+    std::vector<int8_t> Wq(size_t(c.K * c.N));
+    Vec scale(size_t(c.N));
+    lithe_quantize_q8(W.data(), c.K, c.N, Wq.data(), scale.data());
+    Aligned packed(lithe_pack_linear_q8_size(c.K, c.N));
+    lithe_pack_linear_q8(Wq.data(), scale.data(), c.K, c.N, packed.p);
+    Vec y = y0;
+    lithe_linear_q8(x.data(), c.M, c.K, packed.p, c.N, c.bias ? b.data() : nullptr, y.data(),
+                    c.flags);
+    std::vector<double> Wd(Wq.size()), ref, tol;
+    for (int64_t k = 0; k < c.K; ++k)
+      for (int64_t n = 0; n < c.N; ++n)
+        Wd[k * c.N + n] = double(Wq[k * c.N + n]) * double(scale[n]);
+    linear_ref(x, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, ref, tol);
+    expect_close(y.data(), ref, tol, "q8 " + lin_name(c));
+  }
+}
+
+// The packed layouts are stored in weights files: pin them down.
+TEST(KernelsLayout, PackedF32Layout) {
+  const int64_t K = 3, N = 40;
+  Vec W(K * N);
+  for (int64_t i = 0; i < K * N; ++i)
+    W[i] = float(i + 1);
+  ASSERT_EQ(lithe_pack_linear_size(K, N), size_t(2 * K * 32 * 4));
+  Vec P(2 * K * 32, -1.f);
+  lithe_pack_linear(W.data(), K, N, P.data());
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < 32; ++j) {
+        int64_t n = p * 32 + j;
+        EXPECT_EQ(P[(p * K + k) * 32 + j], n < N ? W[k * N + n] : 0.f);
+      }
+}
+
+TEST(KernelsLayout, PackedQ8Layout) {
+  const int64_t K = 2, N = 33, Npad = 64;
+  std::vector<int8_t> Wq(K * N);
+  Vec sc(N);
+  for (int64_t i = 0; i < K * N; ++i)
+    Wq[i] = int8_t(i % 127 - 60);
+  for (int64_t n = 0; n < N; ++n)
+    sc[n] = 0.5f + float(n);
+  const size_t size = lithe_pack_linear_q8_size(K, N);
+  ASSERT_EQ(size, size_t(4 * Npad + 2 * K * 32));
+  EXPECT_EQ(size % 128, 0u);
+  std::vector<char> buf(size, 'x');
+  lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, buf.data());
+  const float *s = reinterpret_cast<const float *>(buf.data());
+  const int8_t *q = reinterpret_cast<const int8_t *>(buf.data()) + 4 * Npad;
+  for (int64_t n = 0; n < Npad; ++n)
+    EXPECT_EQ(s[n], n < N ? sc[n] : 0.f);
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < 32; ++j) {
+        int64_t n = p * 32 + j;
+        EXPECT_EQ(q[(p * K + k) * 32 + j], n < N ? Wq[k * N + n] : 0);
+      }
+}
+
+TEST(KernelsQuant, QuantizeQ8) {
+  const int64_t K = 50, N = 7;
+  Vec W = rnd(K * N, 7, -3.f, 3.f);
+  for (int64_t k = 0; k < K; ++k)
+    W[k * N + 6] = 0.f; // all-zero column
+  W[3 * N + 2] = -5.f;  // column max in magnitude, negative
+  std::vector<int8_t> Wq(K * N);
+  Vec sc(N);
+  lithe_quantize_q8(W.data(), K, N, Wq.data(), sc.data());
+  EXPECT_EQ(sc[6], 0.f);
+  EXPECT_FLOAT_EQ(sc[2], 5.f / 127.f);
+  EXPECT_EQ(Wq[3 * N + 2], -127);
+  for (int64_t n = 0; n < N; ++n) {
+    float mx = 0;
+    for (int64_t k = 0; k < K; ++k)
+      mx = std::max(mx, std::fabs(W[k * N + n]));
+    EXPECT_FLOAT_EQ(sc[n], mx / 127.f);
+    for (int64_t k = 0; k < K; ++k) {
+      EXPECT_GE(Wq[k * N + n], -127);
+      // round to nearest: error at most half a step (+ float rounding)
+      EXPECT_LE(std::fabs(Wq[k * N + n] * sc[n] - W[k * N + n]), 0.5f * sc[n] * 1.0001f + 1e-12f);
+    }
+  }
+  // per-row variant
+  Vec T = rnd(3 * 20, 8);
+  std::vector<int8_t> Tq(60);
+  Vec rs(3);
+  lithe_quantize_rows_q8(T.data(), 3, 20, Tq.data(), rs.data());
+  for (int r = 0; r < 3; ++r) {
+    float mx = 0;
+    for (int c = 0; c < 20; ++c)
+      mx = std::max(mx, std::fabs(T[r * 20 + c]));
+    EXPECT_FLOAT_EQ(rs[r], mx / 127.f);
+    for (int c = 0; c < 20; ++c)
+      EXPECT_LE(std::fabs(Tq[r * 20 + c] * rs[r] - T[r * 20 + c]), 0.5f * rs[r] * 1.0001f);
+  }
+}
+
+// ----------------------------------------------------------------- LM head
+
+TEST_P(Kernels, LmHead) {
+  struct C { int64_t M, D, V; };
+  const C cases[] = {{1, 768, 50257}, {1, 13, 1001}, {1, 64, 3}, {2, 768, 1000},
+                     {33, 70, 301},   {5, 5, 40}};
+  uint32_t seed = 300;
+  for (const C &c : cases) {
+    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.D * c.V > 8000000)
+      continue;
+    Vec T = rnd(size_t(c.V * c.D), seed++), x = rnd(size_t(c.M * c.D), seed++);
+    std::string name = "M" + std::to_string(c.M) + " D" + std::to_string(c.D) + " V" +
+                       std::to_string(c.V);
+    // fp32
+    Vec out(size_t(c.M * c.V), -7.f);
+    lithe_lm_head(x.data(), c.M, c.D, T.data(), c.V, out.data());
+    std::vector<double> ref(out.size()), tol(out.size());
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t v = 0; v < c.V; ++v) {
+        double s = 0, a = 0;
+        for (int64_t d = 0; d < c.D; ++d) {
+          double p = double(x[m * c.D + d]) * T[v * c.D + d];
+          s += p;
+          a += std::fabs(p);
+        }
+        ref[m * c.V + v] = s;
+        tol[m * c.V + v] = 1e-5 * a + 1e-6;
+      }
+    expect_close(out.data(), ref, tol, "lm_head " + name);
+    // q8, against the dequantized table
+    std::vector<int8_t> Tq(T.size());
+    Vec sc(size_t(c.V));
+    lithe_quantize_rows_q8(T.data(), c.V, c.D, Tq.data(), sc.data());
+    std::fill(out.begin(), out.end(), -7.f);
+    lithe_lm_head_q8(x.data(), c.M, c.D, Tq.data(), sc.data(), c.V, out.data());
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t v = 0; v < c.V; ++v) {
+        double s = 0, a = 0;
+        for (int64_t d = 0; d < c.D; ++d) {
+          double p = double(x[m * c.D + d]) * double(Tq[v * c.D + d]) * double(sc[v]);
+          s += p;
+          a += std::fabs(p);
+        }
+        ref[m * c.V + v] = s;
+        tol[m * c.V + v] = 1e-5 * a + 1e-6;
+      }
+    expect_close(out.data(), ref, tol, "lm_head_q8 " + name);
+  }
+}
+
+// ------------------------------------------------------------ element-wise
+
+TEST_P(Kernels, LayerNorm) {
+  struct C { int64_t M, D; bool g, b; float offset; };
+  const C cases[] = {{1, 768, true, true, 0.f},  {5, 768, true, true, 100.f},
+                     {3, 7, false, true, 3.f},   {2, 100, true, false, -50.f},
+                     {1, 1, false, false, 0.f},  {70, 1000, true, true, 1.f}};
+  uint32_t seed = 400;
+  for (const C &c : cases) {
+    Vec x = rnd(size_t(c.M * c.D), seed++);
+    for (auto &v : x)
+      v += c.offset;
+    Vec g = rnd(size_t(c.D), seed++, 0.5f, 1.5f), b = rnd(size_t(c.D), seed++);
+    const float eps = 1e-5f;
+    Vec y(x.size());
+    lithe_layer_norm(x.data(), c.M, c.D, c.g ? g.data() : nullptr, c.b ? b.data() : nullptr, eps,
+                     y.data());
+    Vec yi = x; // in place
+    lithe_layer_norm(yi.data(), c.M, c.D, c.g ? g.data() : nullptr, c.b ? b.data() : nullptr,
+                     eps, yi.data());
+    std::vector<double> ref(x.size()), tol(x.size());
+    for (int64_t m = 0; m < c.M; ++m) {
+      double mean = 0, var = 0;
+      for (int64_t d = 0; d < c.D; ++d)
+        mean += x[m * c.D + d];
+      mean /= double(c.D);
+      for (int64_t d = 0; d < c.D; ++d)
+        var += (x[m * c.D + d] - mean) * (x[m * c.D + d] - mean);
+      var /= double(c.D);
+      double rstd = 1.0 / std::sqrt(var + eps);
+      for (int64_t d = 0; d < c.D; ++d) {
+        double v = (x[m * c.D + d] - mean) * rstd;
+        if (c.g)
+          v *= g[d];
+        if (c.b)
+          v += b[d];
+        ref[m * c.D + d] = v;
+        // float mean of values ~|offset| carries ~1e-7*|offset| error, scaled by rstd
+        tol[m * c.D + d] = 1e-5 * (1 + std::fabs(v)) + 4e-7 * std::fabs(c.offset) * rstd * 1.5;
+      }
+    }
+    std::string name = "M" + std::to_string(c.M) + " D" + std::to_string(c.D);
+    expect_close(y.data(), ref, tol, "layer_norm " + name);
+    expect_close(yi.data(), ref, tol, "layer_norm in place " + name);
+    // center
+    Vec yc(x.size());
+    lithe_center(x.data(), c.M, c.D, yc.data());
+    for (int64_t m = 0; m < c.M; ++m) {
+      double mean = 0;
+      for (int64_t d = 0; d < c.D; ++d)
+        mean += x[m * c.D + d];
+      mean /= double(c.D);
+      for (int64_t d = 0; d < c.D; ++d) {
+        ref[m * c.D + d] = x[m * c.D + d] - mean;
+        tol[m * c.D + d] = 1e-6 + 4e-7 * std::fabs(c.offset);
+      }
+    }
+    expect_close(yc.data(), ref, tol, "center " + name);
+  }
+}
+
+TEST_P(Kernels, AddAndEmbedding) {
+  for (int64_t n : {1, 15, 16, 17, 1000, 300001}) {
+    Vec a = rnd(size_t(n), uint32_t(n)), b = rnd(size_t(n), uint32_t(n + 1)), y(static_cast<size_t>(n));
+    lithe_add(a.data(), b.data(), n, y.data());
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(y[i], a[i] + b[i]) << n << " " << i;
+    lithe_add(a.data(), b.data(), n, a.data()); // in place
+    ASSERT_EQ(0, std::memcmp(a.data(), y.data(), size_t(n) * 4));
+  }
+  const int64_t V = 50, D = 37;
+  Vec T = rnd(V * D, 9);
+  std::vector<int64_t> ids = {3, 0, 49, 3};
+  Vec y(ids.size() * D);
+  lithe_embedding(T.data(), D, ids.data(), int64_t(ids.size()), y.data());
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (int64_t d = 0; d < D; ++d)
+      ASSERT_EQ(y[i * D + d], T[ids[i] * D + d]);
+  std::vector<int8_t> Tq(V * D);
+  Vec sc(V);
+  lithe_quantize_rows_q8(T.data(), V, D, Tq.data(), sc.data());
+  lithe_embedding_q8(Tq.data(), sc.data(), D, ids.data(), int64_t(ids.size()), y.data());
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (int64_t d = 0; d < D; ++d)
+      ASSERT_EQ(y[i * D + d], float(Tq[ids[i] * D + d]) * sc[ids[i]]);
+}
+
+TEST_P(Kernels, Gelu) {
+  // Dense sweep of [-14, 14] plus special values; both forms, vs double.
+  Vec x;
+  for (int i = -14000; i <= 14000; ++i)
+    x.push_back(float(i) * 1e-3f);
+  for (float v : {0.f, -0.f, 1e-30f, -1e-30f, 1e-7f, -1e-7f, 30.f, -30.f, 100.f, -100.f, 1e4f})
+    x.push_back(v);
+  const int64_t n = int64_t(x.size());
+  for (int form = 0; form < 2; ++form) {
+    Vec y(x.size());
+    lithe_gelu(x.data(), n, y.data(), form);
+    std::vector<double> ref(x.size()), tol(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      ref[i] = form ? gelu_tanh_ref(x[i]) : gelu_erf_ref(x[i]);
+      // ~1e-6 relative. In the far negative tail the float input's own rounding
+      // is amplified (d log gelu / dx ~ x), so allow |x| ulps of it there.
+      tol[i] = 2e-6 * std::fabs(ref[i]) * std::max(1.0, std::fabs(double(x[i])) / 2) + 1e-30;
+    }
+    expect_close(y.data(), ref, tol, form ? "gelu tanh" : "gelu erf");
+    Vec yi = x;
+    lithe_gelu(yi.data(), n, yi.data(), form);
+    ASSERT_EQ(0, std::memcmp(yi.data(), y.data(), x.size() * 4)) << "in place";
+  }
+}
+
+TEST_P(Kernels, Softmax) {
+  struct C { int64_t M, N; float range; };
+  const C cases[] = {{1, 50257, 10.f}, {3, 17, 80.f}, {2, 1, 1.f}, {64, 130, 30.f},
+                     {1, 16, 1000.f}};
+  uint32_t seed = 500;
+  for (const C &c : cases) {
+    Vec x = rnd(size_t(c.M * c.N), seed++, -c.range, c.range), y(x.size());
+    lithe_softmax(x.data(), c.M, c.N, y.data());
+    std::vector<double> ref(x.size()), tol(x.size());
+    for (int64_t m = 0; m < c.M; ++m) {
+      double mx = -1e300, s = 0;
+      for (int64_t i = 0; i < c.N; ++i)
+        mx = std::max(mx, double(x[m * c.N + i]));
+      for (int64_t i = 0; i < c.N; ++i)
+        s += std::exp(x[m * c.N + i] - mx);
+      for (int64_t i = 0; i < c.N; ++i) {
+        double r = std::exp(x[m * c.N + i] - mx) / s;
+        ref[m * c.N + i] = r;
+        // exp is ~1 ulp on the (exact) float difference; the sum adds ~1e-7
+        tol[m * c.N + i] = 2e-6 * r + 1e-12;
+      }
+    }
+    expect_close(y.data(), ref, tol, "softmax M" + std::to_string(c.M) + " N" + std::to_string(c.N));
+  }
+}
+
+// --------------------------------------------------------------- attention
+
+struct AttnCase {
+  int64_t heads, hd, past, S;
+  int causal;
+};
+
+void attention_check(const AttnCase &c, uint32_t seed) {
+  const int64_t cap = c.past + c.S + 5, E = c.heads * c.hd;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Unused cache slots hold NaN: reading them would poison the output.
+  Vec kc(size_t(c.heads * cap * c.hd), nan), vc(kc.size(), nan);
+  Vec kpast = rnd(size_t(c.past * E), seed), vpast = rnd(size_t(c.past * E), seed + 1);
+  ASSERT_EQ(0, lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, 0, kpast.data(),
+                               vpast.data(), c.past));
+  Vec k = rnd(size_t(c.S * E), seed + 2, -2.f, 2.f), v = rnd(size_t(c.S * E), seed + 3);
+  Vec q = rnd(size_t(c.S * E), seed + 4, -2.f, 2.f);
+  ASSERT_EQ(0, lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, c.past, k.data(),
+                               v.data(), c.S));
+  const float scale = 1.f / std::sqrt(float(c.hd));
+  Vec out(size_t(c.S * E), nan);
+  lithe_attention(q.data(), c.S, kc.data(), vc.data(), c.heads, c.hd, cap, c.past, scale,
+                  c.causal, out.data());
+  std::vector<double> ref(out.size()), tol(out.size());
+  for (int64_t s = 0; s < c.S; ++s)
+    for (int64_t h = 0; h < c.heads; ++h) {
+      const int64_t T = c.causal ? c.past + s + 1 : c.past + c.S;
+      std::vector<double> sc(static_cast<size_t>(T));
+      double mx = -1e300;
+      for (int64_t t = 0; t < T; ++t) {
+        double d = 0;
+        for (int64_t i = 0; i < c.hd; ++i)
+          d += double(q[s * E + h * c.hd + i]) * kc[(h * cap + t) * c.hd + i];
+        sc[t] = d * scale;
+        mx = std::max(mx, sc[t]);
+      }
+      double sum = 0;
+      for (auto &x : sc) {
+        x = std::exp(x - mx);
+        sum += x;
+      }
+      for (int64_t i = 0; i < c.hd; ++i) {
+        double o = 0;
+        for (int64_t t = 0; t < T; ++t)
+          o += sc[t] / sum * vc[(h * cap + t) * c.hd + i];
+        ref[s * E + h * c.hd + i] = o;
+        // V in [-1, 1]: the output is a convex combination; fp32 scores with
+        // |q.k| scale up to ~4*sqrt(hd) perturb the weights by ~1e-6 relative.
+        tol[s * E + h * c.hd + i] = 2e-5;
+      }
+    }
+  expect_close(out.data(), ref, tol,
+               "attention heads" + std::to_string(c.heads) + " hd" + std::to_string(c.hd) +
+                   " past" + std::to_string(c.past) + " S" + std::to_string(c.S) +
+                   (c.causal ? " causal" : ""));
+}
+
+TEST_P(Kernels, Attention) {
+  const AttnCase cases[] = {
+      {12, 64, 0, 1, 1},    {12, 64, 128, 1, 1},  {12, 64, 1024, 1, 1}, // decode
+      {3, 8, 5, 1, 1},      {2, 12, 300, 1, 0},   {1, 130, 40, 1, 1},   // odd head dims
+      {4, 64, 0, 3, 1},     {4, 12, 7, 5, 1},     {2, 64, 10, 3, 0},    // small S
+      {12, 64, 0, 61, 1},   {3, 64, 100, 70, 1},  {2, 8, 0, 200, 1},    // prefill
+      {2, 12, 33, 129, 1},  {1, 80, 0, 57, 1},    {2, 64, 5, 40, 0},
+      {1, 130, 3, 20, 1},   {1, 48, 250, 9, 1},
+  };
+  uint32_t seed = 600;
+  for (const AttnCase &c : cases) {
+    attention_check(c, seed);
+    seed += 10;
+  }
+}
+
+// Prefill then token-by-token decode must agree with one big prefill.
+TEST_P(Kernels, AttentionPrefillMatchesDecode) {
+  const int64_t heads = 3, hd = 64, S = 40, cap = 64, E = heads * hd;
+  Vec k = rnd(S * E, 1), v = rnd(S * E, 2), q = rnd(S * E, 3, -2.f, 2.f);
+  Vec kc(heads * cap * hd), vc(kc.size());
+  lithe_kv_append(kc.data(), vc.data(), heads, hd, cap, 0, k.data(), v.data(), S);
+  Vec full(S * E), step(S * E);
+  lithe_attention(q.data(), S, kc.data(), vc.data(), heads, hd, cap, 0, 0.125f, 1, full.data());
+  for (int64_t s = 0; s < S; ++s)
+    lithe_attention(q.data() + s * E, 1, kc.data(), vc.data(), heads, hd, cap, s, 0.125f, 1,
+                    step.data() + s * E);
+  for (int64_t i = 0; i < S * E; ++i)
+    ASSERT_NEAR(full[i], step[i], 1e-5) << i;
+}
+
+TEST(KernelsAttention, KvAppendBounds) {
+  Vec kc(2 * 4 * 3, 0.f), vc(kc.size(), 0.f), k(2 * 3 * 2, 1.f), v(k.size(), 2.f);
+  EXPECT_EQ(-1, lithe_kv_append(kc.data(), vc.data(), 2, 3, 4, 3, k.data(), v.data(), 2));
+  for (float x : kc)
+    EXPECT_EQ(x, 0.f);
+  EXPECT_EQ(0, lithe_kv_append(kc.data(), vc.data(), 2, 3, 4, 2, k.data(), v.data(), 2));
+  // head 1, position 3
+  EXPECT_EQ(kc[(1 * 4 + 3) * 3], 1.f);
+  EXPECT_EQ(vc[(1 * 4 + 3) * 3], 2.f);
+  EXPECT_EQ(kc[(1 * 4 + 1) * 3], 0.f);
+}
+
+// ------------------------------------------------------- threads and ISA
+
+// Results must not depend on the number of threads (each output element is
+// computed by one thread with a fixed summation order).
+TEST(KernelsThreads, DeterministicAcrossThreadCounts) {
+  const int64_t M = 45, K = 300, N = 200;
+  Vec W = rnd(K * N, 11), x = rnd(M * K, 12), b = rnd(N, 13);
+  Aligned packed(lithe_pack_linear_size(K, N));
+  lithe_pack_linear(W.data(), K, N, packed.p);
+  const int64_t heads = 4, hd = 64, S = 30, cap = 32, E = heads * hd;
+  Vec kc = rnd(heads * cap * hd, 14), vc = rnd(heads * cap * hd, 15), q = rnd(S * E, 16);
+  std::vector<Vec> outs;
+  const int n0 = lithe_threads_count();
+  for (int n : {1, 2, 3, 5}) {
+    ASSERT_EQ(lithe_threads_init(n), n);
+    ASSERT_EQ(lithe_threads_count(), n);
+    Vec y(M * N), y1(N), att(S * E);
+    lithe_linear(x.data(), M, K, packed.p, N, b.data(), y.data(), LITHE_EPI_GELU_TANH);
+    lithe_linear(x.data(), 1, K, packed.p, N, b.data(), y1.data(), 0);
+    lithe_attention(q.data(), S, kc.data(), vc.data(), heads, hd, cap, 2, 0.125f, 1, att.data());
+    y.insert(y.end(), y1.begin(), y1.end());
+    y.insert(y.end(), att.begin(), att.end());
+    outs.push_back(y);
+  }
+  for (size_t i = 1; i < outs.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(outs[0].data(), outs[i].data(), outs[0].size() * 4)) << i;
+  lithe_threads_init(n0);
+}
+
+// Many tiny back-to-back dispatches (the decode pattern) stay correct.
+TEST(KernelsThreads, ManyDispatches) {
+  lithe_threads_init(2);
+  const int64_t K = 256, N = 512;
+  Vec W = rnd(K * N, 21), x = rnd(K, 22);
+  Aligned packed(lithe_pack_linear_size(K, N));
+  lithe_pack_linear(W.data(), K, N, packed.p);
+  Vec ref(N), y(N);
+  lithe_linear(x.data(), 1, K, packed.p, N, nullptr, ref.data(), 0);
+  for (int it = 0; it < 3000; ++it) {
+    lithe_linear(x.data(), 1, K, packed.p, N, nullptr, y.data(), 0);
+    ASSERT_EQ(0, std::memcmp(y.data(), ref.data(), N * 4)) << it;
+  }
+  lithe_threads_init(0);
+}
+
+TEST(KernelsIsa, ForceIsa) {
+  const int best = lithe_kernels_best_isa();
+  EXPECT_EQ(lithe_kernels_force_isa(LITHE_ISA_SCALAR), 0);
+  EXPECT_EQ(lithe_kernels_isa(), LITHE_ISA_SCALAR);
+  EXPECT_EQ(lithe_kernels_force_isa(7), -1);
+  EXPECT_EQ(lithe_kernels_isa(), LITHE_ISA_SCALAR);
+  EXPECT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
+  EXPECT_EQ(lithe_kernels_isa(), best);
+  EXPECT_STREQ(lithe_kernels_isa_name(LITHE_ISA_AVX512), "avx512");
+}
+
+} // namespace
