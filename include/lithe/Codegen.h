@@ -58,6 +58,11 @@ struct CodegenReport {
 bool generateObject(mlir::ModuleOp module, const CodegenOptions &options,
                     CodegenReport &report, std::string &error);
 
+/// Prints the kernel-level program (LLVM-dialect MLIR: the planned calls into
+/// the runtime) that generateObject would compile (for --emit=kernel).
+bool generateKernelIR(mlir::ModuleOp module, const CodegenOptions &options,
+                      std::string &ir, std::string &error);
+
 /// Prints the LLVM IR that generateObject would compile (for --emit=llvm).
 bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,
                     std::string &ir, std::string &error);

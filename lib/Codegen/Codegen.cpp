@@ -526,6 +526,19 @@ bool toLLVM(ModuleOp module, const CodegenOptions &opts, CodegenReport &report,
 
 } // namespace
 
+bool generateKernelIR(ModuleOp module, const CodegenOptions &options, std::string &ir,
+                      std::string &error) {
+  MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<LLVM::LLVMDialect>();
+  CodegenReport report;
+  OwningOpRef<ModuleOp> lowered;
+  Emitter emitter(module, options, report);
+  if (!emitter.run(lowered, error)) return false;
+  llvm::raw_string_ostream os(ir);
+  lowered->print(os);
+  return true;
+}
+
 bool generateLLVMIR(ModuleOp module, const CodegenOptions &options, std::string &ir,
                     std::string &error) {
   CodegenReport report;

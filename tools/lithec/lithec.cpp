@@ -3,7 +3,8 @@
 //   lithec MODEL.onnx -o out/model                      native executable
 //                                                       + out/model.lwt
 //   lithec MODEL.onnx --emit=onnx|lithe [-o OUT.mlir]   import and print IR
-//   lithec MODEL.onnx --emit=llvm|obj -o OUT            LLVM IR / object file
+//   lithec MODEL.onnx --emit=kernel|llvm|obj [-o OUT]   kernel-level program,
+//                                                       LLVM IR, object file
 //   lithec --describe MODEL.onnx                        what the model is
 //
 // With --emit=onnx|lithe and -o, the IR goes to OUT.mlir and the weights it
@@ -38,7 +39,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { Onnx, Lithe, LLVM, Obj, Exe };
+enum class Emit { Onnx, Lithe, Kernel, LLVM, Obj, Exe };
 
 cl::OptionCategory category("lithec options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx|model.onnxtext>"),
@@ -46,6 +47,7 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx|model.onnxt
 cl::opt<Emit> emit("emit", cl::desc("Stage to stop at (default: exe)"), cl::init(Emit::Exe),
                    cl::values(clEnumValN(Emit::Onnx, "onnx", "one lithe.onnx op per ONNX node"),
                               clEnumValN(Emit::Lithe, "lithe", "transformer-level lithe ops"),
+                              clEnumValN(Emit::Kernel, "kernel", "kernel-level program (LLVM-dialect calls into the runtime)"),
                               clEnumValN(Emit::LLVM, "llvm", "LLVM IR of the kernel-level program"),
                               clEnumValN(Emit::Obj, "obj", "object file"),
                               clEnumValN(Emit::Exe, "exe", "executable linked with the runtime")),
@@ -127,10 +129,16 @@ struct TempFiles {
 
 int runCodegen(mlir::MLIRContext &ctx) {
   if (capacity < 0) return fail("--capacity must be positive");
-  if (outputPath.empty() && emit != Emit::LLVM)
+  if (outputPath.empty() && emit != Emit::LLVM && emit != Emit::Kernel)
     return fail("give -o OUT: the executable (or object file) to write");
   std::string out = outputPath;
-  std::string base = out.empty() ? "lithec-llvm" : out;
+  std::string base = out;
+  if (out.empty() || out == "-") {
+    llvm::SmallString<256> tmp;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, tmp);
+    llvm::sys::path::append(tmp, "lithec");
+    base = std::string(tmp);
+  }
   TempFiles temps;
   std::string pid = std::to_string(::getpid());
   std::string srcWeights = base + ".src.lwt.tmp" + pid;
@@ -151,9 +159,11 @@ int runCodegen(mlir::MLIRContext &ctx) {
   cg.outputWeights = binWeights;
   cg.objectPath = obj;
   cg.capacity = capacity;
-  if (emit == Emit::LLVM) {
+  if (emit == Emit::LLVM || emit == Emit::Kernel) {
     std::string ir;
-    if (!lithe::generateLLVMIR(*result.module, cg, ir, error)) return fail(inputPath + ": " + error);
+    bool ok = emit == Emit::LLVM ? lithe::generateLLVMIR(*result.module, cg, ir, error)
+                                 : lithe::generateKernelIR(*result.module, cg, ir, error);
+    if (!ok) return fail(inputPath + ": " + error);
     if (out.empty() || out == "-") {
       llvm::outs() << ir;
       return 0;
@@ -209,7 +219,7 @@ int main(int argc, char **argv) {
   if (describe)
     return runDescribe(ctx);
 
-  if (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::Exe)
+  if (emit == Emit::Kernel || emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::Exe)
     return runCodegen(ctx);
 
   lithe::ImportOptions opts;

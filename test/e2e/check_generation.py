@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""The compiled lithe-tiny reproduces torch's recorded greedy continuations
+token for token, and its --perplexity matches torch's WikiText-2 number.
+
+usage: check_generation.py --exe BIN --model-dir examples/gpt2/lithe-tiny
+           [--wikitext FILE] [--tolerance 0.005]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--exe", required=True)
+ap.add_argument("--model-dir", required=True)
+ap.add_argument("--wikitext", default="")
+ap.add_argument("--tolerance", type=float, default=0.005)
+args = ap.parse_args()
+
+gens = json.load(open(os.path.join(args.model_dir, "generations.json")))
+for g in gens["generations"]:
+    n = len(g["new_ids"])
+    r = subprocess.run([args.exe, "-p", g["prompt"], "-n", str(n), "-t", "2"], capture_output=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {args.exe} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+    got = r.stdout.decode("utf-8")
+    want = g["text"] + "\n"
+    if got != want:
+        print(f"FAIL greedy continuation of {g['prompt']!r}:\n  got  {got!r}\n  want {want!r}")
+        sys.exit(1)
+    print(f"ok   greedy {n} tokens after {g['prompt']!r}")
+
+if args.wikitext:
+    ev = json.load(open(os.path.join(args.model_dir, "eval.json")))["wikitext2_raw_test"]
+    r = subprocess.run([args.exe, "--perplexity", args.wikitext, "--ctx", str(ev["context"]),
+                        "--stride", str(ev["stride"]), "--json", "-t", "2"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: perplexity run exited {r.returncode}: {r.stderr}")
+    got = json.loads(r.stdout)
+    rel = abs(got["perplexity"] - ev["ppl"]) / ev["ppl"]
+    status = "ok  " if rel <= args.tolerance and got["tokens_scored"] == ev["tokens_scored"] else "FAIL"
+    print(f"{status} WikiText-2 perplexity {got['perplexity']:.4f} vs torch {ev['ppl']:.4f} "
+          f"(rel. diff {rel:.2e}, {got['tokens_scored']} tokens scored vs {ev['tokens_scored']}; "
+          f"context {ev['context']}, stride {ev['stride']}; {got['seconds']:.1f} s)")
+    if status == "FAIL":
+        sys.exit(1)
