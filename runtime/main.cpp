@@ -148,12 +148,25 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
+/// Reads a text file with universal newlines ("\r\n" and "\r" become "\n"),
+/// as Python's open() does, so token counts and perplexities agree with the
+/// standard Python evaluation of the same file.
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) die(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  return ss.str();
+  std::string raw = ss.str(), text;
+  text.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\r') {
+      text += '\n';
+      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+    } else {
+      text += raw[i];
+    }
+  }
+  return text;
 }
 
 /// log-softmax of one row in place; returns nothing.
