@@ -41,4 +41,38 @@ def LitheSummarize : Pass<"lithe-summarize", "mlir::ModuleOp"> {
   ];
 }
 
+def LitheFoldLayerNorm : Pass<"lithe-fold-layernorm", "mlir::ModuleOp"> {
+  let summary = "Fold LayerNorm scale and shift into the following linear layers (exact)";
+  let description = [{
+    `LN(x) * g + b` feeding `x W + c` equals `normalize(x)` feeding
+    `W' = diag(g) W`, `c' = b W + c`. Every LayerNorm whose result only
+    feeds linear layers (and, with `into-head`, the LM head) loses its affine
+    part; the new weights go to the weights store under fresh names. A tied
+    LM head gets its own scaled copy of the table (the embedding keeps the
+    original), plus a bias for the shift.
+  }];
+  let options = [
+    Option<"intoHead", "into-head", "bool", /*default=*/"true",
+           "Also fold the final LayerNorm into the LM head (copies a tied table)">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
+def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
+  let summary = "Write the weights the module references to a new weights file";
+  let description = [{
+    Persists what passes put in the weights store: writes every tensor a
+    `lithe.weight` names to `file` and points the module's `lithe.weights`
+    attribute at it (by file name, or `ref` when given).
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"", "Weights file to write">,
+    Option<"ref", "ref", "std::string", /*default=*/"\"\"",
+           "Value for the lithe.weights attribute (default: file's name)">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
 #endif // LITHE_PASSES_TD

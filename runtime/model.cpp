@@ -9,6 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 
+/// y[r, :] += bias for each of `rows` rows (an LM head's folded bias).
+extern "C" void lithe_add_rows(float *y, int64_t rows, int64_t n, const float *bias) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] += bias[i];
+}
+
 namespace lithe {
 namespace rt {
 

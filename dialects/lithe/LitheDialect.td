@@ -31,6 +31,10 @@ def Lithe_Dialect : Dialect {
     /// Name of the module attribute holding the path of the weights file.
     static constexpr llvm::StringLiteral kWeightsAttrName = "lithe.weights";
 
+    /// The weights passes read and write for modules of this context (see
+    /// lithe/WeightStore.h); set by the driver or opened on first use.
+    std::shared_ptr<::lithe::WeightStore> weightStore;
+
   private:
     void registerTypes();
 

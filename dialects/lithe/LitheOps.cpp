@@ -297,6 +297,9 @@ LogicalResult LMHeadOp::verify() {
     return emitOpError() << "result has " << dimStr(result.getShape().back())
                          << " logits but the vocabulary has "
                          << table.getDimSize(0) << " rows";
+  if (getBias() &&
+      failed(verifyVector(*this, getBias(), table.getDimSize(0), "bias", "the vocabulary size")))
+    return failure();
   return verifyQuantScale(*this, table, getTableScale(), table.getDimSize(0),
                           "table", "table_scale");
 }

@@ -237,18 +237,20 @@ def Lithe_AttentionOp : Lithe_Op<"attention", [AttrSizedOperandSegments]> {
   }];
 }
 
-def Lithe_LMHeadOp : Lithe_Op<"lm_head", [Pure]> {
+def Lithe_LMHeadOp : Lithe_Op<"lm_head", [Pure, AttrSizedOperandSegments]> {
   let summary = "logits: hidden states times the transposed vocabulary table";
   let description = [{
-    `logits[..., v] = sum_d input[..., d] * table[v, d]`. With a tied head the
-    table is the token embedding itself (one copy of the weights). An int8
-    table needs `table_scale`, one f32 scale per vocabulary row.
+    `logits[..., v] = sum_d input[..., d] * table[v, d] + bias[v]`. With a
+    tied head the table is the token embedding itself (one copy of the
+    weights). `bias` appears when a final LayerNorm's shift is folded into
+    the head. An int8 table needs `table_scale`, one f32 scale per row.
   }];
   let arguments = (ins Lithe_FloatTensor:$input, Lithe_WeightTensor:$table,
+                       Optional<Lithe_FloatTensor>:$bias,
                        Optional<Lithe_FloatTensor>:$table_scale);
   let results = (outs Lithe_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $table (`table_scale` $table_scale^)? attr-dict `:`
+    $input `,` $table (`bias` $bias^)? (`table_scale` $table_scale^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;

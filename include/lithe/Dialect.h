@@ -18,6 +18,12 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <memory>
+
+namespace lithe {
+class WeightStore;
+} // namespace lithe
+
 #include "dialects/lithe/LitheDialect.h.inc"
 #include "dialects/lithe/LitheEnums.h.inc"
 

@@ -3,6 +3,7 @@
 #include "lithe/Codegen.h"
 
 #include "lithe/Dialect.h"
+#include "lithe/WeightStore.h"
 #include "lithe/Weights.h"
 #include "lithe/runtime/kernels.h"
 
@@ -271,17 +272,23 @@ mlir::Value Emitter::weightPtr(mlir::Value weights, const std::string &name) {
 }
 
 bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &error) {
-  std::unique_ptr<WeightsFile> source = WeightsFile::open(opts.sourceWeights, error);
+  // The weights the passes left (attached store), else the import's file.
+  std::shared_ptr<WeightStore> source;
+  if (!opts.sourceWeights.empty() &&
+      !ctx->getOrLoadDialect<LitheDialect>()->weightStore)
+    source = WeightStore::open(opts.sourceWeights, error);
+  else
+    source = getWeightStore(src, error);
   if (!source) return false;
   WeightsWriter writer;
   std::set<std::string> done;
   auto copy = [&](WeightOp w) -> bool {
     std::string name = w.getName().str();
     if (done.count(name)) return true;
-    const TensorEntry *e = source->find(name);
-    if (!e) { error = opts.sourceWeights + ": weight '" + name + "' is missing"; return false; }
+    auto e = source->get(name);
+    if (!e) { error = "weight '" + name + "' is missing from the weights"; return false; }
     done.insert(name);
-    return writer.add(name, e->dtype, e->shape, source->data(*e), e->nbytes, error);
+    return writer.add(name, e->dtype, e->shape, e->data, e->nbytes, error);
   };
   bool ok = true;
   fn.walk([&](Operation *op) {
@@ -291,15 +298,15 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
       if (!w) { error = "linear weight is not a lithe.weight"; ok = false; return; }
       std::string packed = w.getName().str() + ".packed";
       if (!done.count(packed)) {
-        const TensorEntry *e = source->find(w.getName());
+        auto e = source->get(w.getName().str());
         if (!e || e->dtype != DType::F32 || e->shape.size() != 2) {
-          error = opts.sourceWeights + ": linear weight '" + w.getName().str() + "' must be f32 [in, out]";
+          error = "linear weight '" + w.getName().str() + "' must be an f32 [in, out] tensor";
           ok = false;
           return;
         }
         int64_t K = e->shape[0], N = e->shape[1];
         std::vector<float> buf(lithe_pack_linear_size(K, N) / sizeof(float));
-        lithe_pack_linear(static_cast<const float *>(source->data(*e)), K, N, buf.data());
+        lithe_pack_linear(static_cast<const float *>(e->data), K, N, buf.data());
         done.insert(packed);
         ok = writer.add(packed, DType::F32, {static_cast<int64_t>(buf.size())}, buf.data(),
                         buf.size() * sizeof(float), error);
@@ -311,7 +318,9 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
     } else if (auto e = dyn_cast<EmbeddingOp>(op)) {
       ok = copy(e.getTable().getDefiningOp<WeightOp>());
     } else if (auto h = dyn_cast<LMHeadOp>(op)) {
+      if (h.getTableScale()) { error = "int8 LM heads need the quantized kernels"; ok = false; return; }
       ok = copy(h.getTable().getDefiningOp<WeightOp>());
+      if (ok && h.getBias()) ok = copy(h.getBias().getDefiningOp<WeightOp>());
     }
   });
   if (!ok) return false;
@@ -384,6 +393,7 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
   declare("lithe_attention", voidTy,
           {ptrTy, i64Ty, ptrTy, ptrTy, i64Ty, i64Ty, i64Ty, i64Ty, f32Ty, i32Ty, ptrTy});
   declare("lithe_lm_head", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, i64Ty, ptrTy});
+  declare("lithe_add_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy});
 
   // Constants the runtime reads.
   auto global = [&](StringRef name, ArrayRef<int64_t> values) {
@@ -500,6 +510,10 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
                          weightPtr(hb->getArgument(0),
                                    plan.head.getTable().getDefiningOp<WeightOp>().getName().str()),
                          i64(vocab), hb->getArgument(3)});
+  if (plan.head.getBias())
+    call("lithe_add_rows", {hb->getArgument(3), hb->getArgument(2), i64(vocab),
+                            weightPtr(hb->getArgument(0),
+                                      plan.head.getBias().getDefiningOp<WeightOp>().getName().str())});
   b.create<LLVM::ReturnOp>(loc, ValueRange{});
   return true;
 }

@@ -343,7 +343,7 @@ mlir::Value Emitter::emitRaised(const RaisedOp &op) {
   case RaisedOp::LMHead: {
     mlir::Value x = in(0), table = weightByName(op.weight);
     if (!x || !table) return {};
-    return b.create<LMHeadOp>(loc, outType, x, table, mlir::Value());
+    return b.create<LMHeadOp>(loc, outType, x, table, mlir::Value(), mlir::Value());
   }
   }
   return {};

@@ -29,26 +29,54 @@ ap.add_argument("--lithec", required=True)
 ap.add_argument("--fixture", required=True)
 ap.add_argument("--workdir", required=True)
 ap.add_argument("--capacity", type=int, default=0)
+ap.add_argument("--pipeline", default="")
+ap.add_argument("--name", default="")
 args = ap.parse_args()
 
 os.makedirs(args.workdir, exist_ok=True)
-name = os.path.basename(os.path.normpath(args.fixture))
+name = args.name or os.path.basename(os.path.normpath(args.fixture))
 exe = os.path.join(args.workdir, name)
 cmd = [args.lithec, os.path.join(args.fixture, "model.onnx"), "-o", exe]
 if args.capacity:
     cmd += ["--capacity", str(args.capacity)]
+if args.pipeline:
+    cmd += ["--pipeline", args.pipeline]
 subprocess.run(cmd, check=True)
 
 ATOL = RTOL = 1e-4
 cases_dir = os.path.join(args.fixture, "cases")
-worst, checked = 0.0, 0
-for case in sorted(os.listdir(cases_dir)):
+
+
+def load_case(case):
     cdir = os.path.join(cases_dir, case)
     meta = json.load(open(os.path.join(cdir, "case.json")))
-    files = {e["name"]: os.path.join(cdir, e["file"]) for e in meta["inputs"] + meta["outputs"] + meta.get("extra", [])}
+    return {e["name"]: os.path.join(cdir, e["file"]) for e in meta["inputs"] + meta["outputs"] + meta.get("extra", [])}
+
+
+def past_length(files):
+    keys = [n for n in files if n.startswith("past_key_values") and n.endswith("key")]
+    return np.load(files[keys[0]]).shape[2] if keys else 0
+
+
+all_cases = sorted(os.listdir(cases_dir))
+worst, checked = 0.0, 0
+for case in all_cases:
+    files = load_case(case)
     logits = np.load(files["logits"])
     new_ids = np.load(files["input_ids"])
-    full = np.load(files["full_input_ids"]) if "full_input_ids" in files else new_ids
+    past = past_length(files)
+    if "full_input_ids" in files:
+        full = np.load(files["full_input_ids"])
+    elif past == 0:
+        full = new_ids
+    else:
+        # The past was made by the model on another case's tokens: the case
+        # without past whose ids are exactly `past` long.
+        prefix = [c for c in all_cases if past_length(load_case(c)) == 0 and
+                  np.load(load_case(c)["input_ids"]).shape[1] == past]
+        if not prefix:
+            sys.exit(f"{case}: past of {past} tokens but no full_input_ids and no matching prefix case")
+        full = np.concatenate([np.load(load_case(prefix[0])["input_ids"]), new_ids], axis=1)
     past = full.shape[1] - new_ids.shape[1]
     for b in range(full.shape[0]):
         out = os.path.join(args.workdir, f"{name}-{case}-{b}.bin")

@@ -2,7 +2,7 @@
 """The compiled lithe-tiny reproduces torch's recorded greedy continuations
 token for token, and its --perplexity matches torch's WikiText-2 number.
 
-usage: check_generation.py --exe BIN --model-dir examples/gpt2/lithe-tiny
+usage: check_generation.py --lithec LITHEC --workdir DIR --model-dir examples/gpt2/lithe-tiny
            [--wikitext FILE] [--tolerance 0.005]
 """
 import argparse
@@ -12,11 +12,15 @@ import subprocess
 import sys
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--exe", required=True)
+ap.add_argument("--lithec", required=True)
+ap.add_argument("--workdir", required=True)
 ap.add_argument("--model-dir", required=True)
 ap.add_argument("--wikitext", default="")
 ap.add_argument("--tolerance", type=float, default=0.005)
 args = ap.parse_args()
+os.makedirs(args.workdir, exist_ok=True)
+args.exe = os.path.join(args.workdir, os.path.basename(os.path.normpath(args.model_dir)))
+subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", args.exe], check=True)
 
 gens = json.load(open(os.path.join(args.model_dir, "generations.json")))
 for g in gens["generations"]:

@@ -21,6 +21,12 @@
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
 #include "lithe/ModelSummary.h"
+#include "lithe/Passes.h"
+#include "lithe/WeightStore.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -60,6 +66,10 @@ cl::opt<std::string> weightsPath("weights", cl::desc("Write the weights file her
                                  cl::value_desc("file"), cl::cat(category));
 cl::opt<bool> describe("describe", cl::desc("Print what the model is and exit"),
                        cl::cat(category));
+cl::opt<std::string> pipeline("pipeline",
+                              cl::desc("Passes to run on the transformer-level module, as for "
+                                       "lithe-opt --pass-pipeline (e.g. lithe-fold-layernorm)"),
+                              cl::value_desc("passes"), cl::cat(category));
 
 int fail(const std::string &msg) {
   llvm::errs() << "lithec: error: " << msg << "\n";
@@ -119,7 +129,37 @@ int runDescribe(mlir::MLIRContext &ctx) {
   return 0;
 }
 
-/// Removes the files in `paths` when it goes out of scope, unless released.
+/// Attaches the import's weights as the store passes read and write, then
+/// runs --pipeline over the module. Returns false with `error` set.
+bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::string &weights,
+                 std::string &error) {
+  std::shared_ptr<lithe::WeightStore> store = lithe::WeightStore::open(weights, error);
+  if (!store) return false;
+  lithe::setWeightStore(&ctx, store);
+  if (pipeline.empty()) return true;
+  mlir::PassManager pm(&ctx);
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (failed(mlir::parsePassPipeline(pipeline, pm, os))) {
+    error = "--pipeline: " + os.str();
+    for (char &c : error)
+      if (c == '\n') c = ' ';
+    return false;
+  }
+  // Diagnostics of failing passes become the one-line error.
+  std::string diag;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diag.empty()) diag = d.str();
+    return mlir::success();
+  });
+  if (failed(pm.run(module))) {
+    error = "--pipeline " + pipeline.getValue() + ": " + (diag.empty() ? "a pass failed" : diag);
+    return false;
+  }
+  return true;
+}
+
+/// Removes the files in `paths` when it goes out of scope.
 struct TempFiles {
   std::vector<std::string> paths;
   ~TempFiles() {
@@ -153,6 +193,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
   lithe::ImportResult result;
   std::string error;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return fail(error);
+  if (!runPipeline(ctx, *result.module, srcWeights, error)) return fail(inputPath + ": " + error);
 
   lithe::CodegenOptions cg;
   cg.sourceWeights = srcWeights;
@@ -209,6 +250,9 @@ int runCodegen(mlir::MLIRContext &ctx) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  lithe::registerLithePasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
   if (inputPath.empty())
@@ -230,7 +274,18 @@ int main(int argc, char **argv) {
     llvm::sys::path::replace_extension(w, "lwt");
     weights = std::string(w);
   }
-  opts.weightsPath = weights;
+  // With passes, the import's weights go to a temporary first; the passes'
+  // results are then written to `weights`.
+  std::string importWeights = weights;
+  TempFiles temps;
+  if (!pipeline.empty()) {
+    llvm::SmallString<256> tmp;
+    llvm::sys::path::system_temp_directory(true, tmp);
+    llvm::sys::path::append(tmp, "lithec-import-" + std::to_string(::getpid()) + ".lwt");
+    importWeights = std::string(tmp);
+    temps.paths.push_back(importWeights);
+  }
+  opts.weightsPath = importWeights;
   if (!weights.empty())
     opts.weightsRef = std::string(llvm::sys::path::filename(weights));
 
@@ -238,6 +293,14 @@ int main(int argc, char **argv) {
   std::string error;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
     return fail(error);
+  if (!pipeline.empty()) {
+    if (emit == Emit::Onnx) return fail("--pipeline runs on the transformer level: use --emit=lithe");
+    if (importWeights.empty()) return fail("--pipeline needs a weights file: give -o or --weights");
+    if (!runPipeline(ctx, *result.module, importWeights, error)) return fail(inputPath + ": " + error);
+    std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
+    if (!store || !store->write(weights, lithe::referencedWeights(*result.module), error))
+      return fail(error);
+  }
 
   std::string out = outputPath.empty() ? "-" : outputPath.getValue();
   std::error_code ec;

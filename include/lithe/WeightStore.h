@@ -1,0 +1,79 @@
+//===- WeightStore.h - weights that passes read and rewrite -------*- C++ -*-===//
+//
+// The tensors a lithe module's `lithe.weight` ops name: a mapped weights file
+// plus the tensors passes create (folded LayerNorm scales, pruned heads,
+// fused adapters, int8 copies). Passes never change a tensor in place; they
+// put a new one under a fresh name and point the IR at it, so the module is
+// always consistent with the store.
+//
+// One store is attached to an MLIRContext (setWeightStore); when none is,
+// getWeightStore opens the file the module's `lithe.weights` attribute names.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LITHE_WEIGHTSTORE_H
+#define LITHE_WEIGHTSTORE_H
+
+#include "lithe/Weights.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lithe {
+
+class WeightStore {
+public:
+  /// Opens `path` (may be empty: a store with only new tensors).
+  static std::shared_ptr<WeightStore> open(const std::string &path, std::string &error);
+
+  struct View {
+    DType dtype;
+    std::vector<int64_t> shape;
+    const void *data;
+    size_t nbytes;
+  };
+  /// The tensor `name` (new tensors shadow the file's), or nullopt.
+  std::optional<View> get(const std::string &name) const;
+  /// f32 tensors as a float pointer with the expected element count, or
+  /// nullptr (with `error` naming the weight) when missing or mistyped.
+  const float *getF32(const std::string &name, int64_t elements, std::string &error) const;
+  /// Adds a tensor; returns its name (`base` if free, else `base.1`, ...).
+  std::string put(const std::string &base, DType dtype, std::vector<int64_t> shape,
+                  std::vector<uint8_t> bytes);
+  std::string putF32(const std::string &base, std::vector<int64_t> shape,
+                     const std::vector<float> &values);
+  /// Writes the named tensors to a new weights file (atomically).
+  bool write(const std::string &path, const std::vector<std::string> &names,
+             std::string &error) const;
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+  std::unique_ptr<WeightsFile> file_;
+  struct Owned {
+    DType dtype;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<std::string, Owned> added_;
+};
+
+/// Attaches `store` to `ctx` (what lithec does after importing).
+void setWeightStore(mlir::MLIRContext *ctx, std::shared_ptr<WeightStore> store);
+/// The store attached to the module's context, or the module's weights file
+/// (relative paths resolved against `dir`, default the current directory),
+/// opened and attached. Null with `error` when there is neither.
+std::shared_ptr<WeightStore> getWeightStore(mlir::ModuleOp module, std::string &error,
+                                            const std::string &dir = "");
+
+/// Names of the weights `module` references, in first-use order.
+std::vector<std::string> referencedWeights(mlir::ModuleOp module);
+
+} // namespace lithe
+
+#endif // LITHE_WEIGHTSTORE_H

@@ -1,0 +1,110 @@
+//===- WeightStore.cpp - weights that passes read and rewrite -------------===//
+
+#include "lithe/WeightStore.h"
+
+#include "lithe/Dialect.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+#include <set>
+
+namespace lithe {
+
+std::shared_ptr<WeightStore> WeightStore::open(const std::string &path, std::string &error) {
+  auto store = std::shared_ptr<WeightStore>(new WeightStore());
+  store->path_ = path;
+  if (!path.empty()) {
+    store->file_ = WeightsFile::open(path, error);
+    if (!store->file_) return nullptr;
+  }
+  return store;
+}
+
+std::optional<WeightStore::View> WeightStore::get(const std::string &name) const {
+  if (auto it = added_.find(name); it != added_.end())
+    return View{it->second.dtype, it->second.shape, it->second.bytes.data(), it->second.bytes.size()};
+  if (file_)
+    if (const TensorEntry *e = file_->find(name))
+      return View{e->dtype, e->shape, file_->data(*e), e->nbytes};
+  return std::nullopt;
+}
+
+const float *WeightStore::getF32(const std::string &name, int64_t elements, std::string &error) const {
+  auto v = get(name);
+  if (!v) {
+    error = "weight '" + name + "' is not in the weights store" + (path_.empty() ? "" : " (" + path_ + ")");
+    return nullptr;
+  }
+  if (v->dtype != DType::F32 || v->nbytes != static_cast<size_t>(elements) * 4) {
+    error = "weight '" + name + "' is " + dtypeName(v->dtype) + " with " + std::to_string(v->nbytes) +
+            " bytes; expected " + std::to_string(elements) + " f32 values";
+    return nullptr;
+  }
+  return static_cast<const float *>(v->data);
+}
+
+std::string WeightStore::put(const std::string &base, DType dtype, std::vector<int64_t> shape,
+                             std::vector<uint8_t> bytes) {
+  std::string name = base;
+  for (int i = 1; get(name); ++i) name = base + "." + std::to_string(i);
+  added_[name] = Owned{dtype, std::move(shape), std::move(bytes)};
+  return name;
+}
+
+std::string WeightStore::putF32(const std::string &base, std::vector<int64_t> shape,
+                                const std::vector<float> &values) {
+  std::vector<uint8_t> bytes(values.size() * 4);
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  return put(base, DType::F32, std::move(shape), std::move(bytes));
+}
+
+bool WeightStore::write(const std::string &path, const std::vector<std::string> &names,
+                        std::string &error) const {
+  WeightsWriter writer;
+  for (const std::string &n : names) {
+    auto v = get(n);
+    if (!v) {
+      error = "weight '" + n + "' is not in the weights store";
+      return false;
+    }
+    if (!writer.add(n, v->dtype, v->shape, v->data, v->nbytes, error)) return false;
+  }
+  return writer.write(path, error);
+}
+
+void setWeightStore(mlir::MLIRContext *ctx, std::shared_ptr<WeightStore> store) {
+  ctx->getOrLoadDialect<LitheDialect>()->weightStore = std::move(store);
+}
+
+std::shared_ptr<WeightStore> getWeightStore(mlir::ModuleOp module, std::string &error,
+                                            const std::string &dir) {
+  auto *dialect = module.getContext()->getOrLoadDialect<LitheDialect>();
+  if (dialect->weightStore) return dialect->weightStore;
+  auto attr = module->getAttrOfType<mlir::StringAttr>(LitheDialect::kWeightsAttrName);
+  if (!attr) {
+    error = "no weights: the module has no 'lithe.weights' attribute";
+    return nullptr;
+  }
+  std::string path = attr.getValue().str();
+  if (!dir.empty() && !llvm::sys::path::is_absolute(path)) {
+    llvm::SmallString<256> joined(dir);
+    llvm::sys::path::append(joined, path);
+    path = std::string(joined);
+  }
+  std::shared_ptr<WeightStore> store = WeightStore::open(path, error);
+  if (store) setWeightStore(module.getContext(), store);
+  return store;
+}
+
+std::vector<std::string> referencedWeights(mlir::ModuleOp module) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  module.walk([&](WeightOp w) {
+    if (seen.insert(w.getName().str()).second) names.push_back(w.getName().str());
+  });
+  return names;
+}
+
+} // namespace lithe
