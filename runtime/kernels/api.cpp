@@ -61,8 +61,11 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
   const double macs = double(M) * double(K) * double(N);
 
   if (M == 1 && (bkind == kBPackedF32 || bkind == kBPackedQ8)) {
-    // Bandwidth bound: each thread streams one contiguous run of panels.
-    const int64_t nt = threads_for(macs, kParallelMacs, P);
+    // Bandwidth bound: tasks are contiguous runs of panels (one stream each),
+    // ~4 per thread so a descheduled thread cannot hold back the others.
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
+                           ? std::min<int64_t>(P, 4 * int64_t(pool_threads()))
+                           : 1;
     auto fn = bkind == kBPackedF32 ? nullptr : t->gemv_q8;
     parallel_for(nt, [&](int64_t i) {
       int64_t p0, p1;
@@ -78,23 +81,24 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
   GemmArgs a{x, M, K, N, bkind, B, rscale, bias, y, flags};
   const int64_t mr = t->mr;
   const int nth = pool_threads();
-  // Row blocks: ~8 micro-tiles (B block reused 8x from L1/L2); more when B
-  // must be converted (transposed table), to amortise the conversion.
-  const int64_t mc_target = mr * ((bkind == kBRowsF32 || bkind == kBRowsQ8) ? 32 : 8);
+  // Row blocks: 16 micro-tiles (each B block is re-read from memory once per
+  // row block and reused 16x from L1); 32 when B must be transposed from a
+  // [V, D] table, to amortise the conversion.
+  const int64_t mc_target = mr * ((bkind == kBRowsF32 || bkind == kBRowsQ8) ? 32 : 16);
   const int64_t nmb = ceil_div(M, mc_target);
   const int64_t mc = round_up(ceil_div(M, nmb), mr);
-  // Panel groups: small M is bandwidth bound -> one contiguous run per thread.
-  // Otherwise at most kGemmPanels panels per task, so the task's C block
-  // (mc x 256 floats) stays in L2 across its k-blocks, and >= 4 tasks/thread.
-  constexpr int64_t kGemmPanels = 8;
+  // Panel groups: small M is bandwidth bound -> one contiguous run per thread;
+  // otherwise ~8 tasks per thread (each task copies its rows of x, ~2% of its
+  // work), so a thread the OS deschedules holds back little.
   int64_t groups;
   if (macs < kParallelMacs)
     groups = 1;
   else if (M <= 4 * mr)
     groups = std::min<int64_t>(P, nth);
+  else if (nmb >= 8 * int64_t(nth) || nth == 1)
+    groups = 1;
   else
-    groups = std::min<int64_t>(
-        P, std::max(ceil_div(P, kGemmPanels), ceil_div(4 * int64_t(nth), nmb)));
+    groups = std::min<int64_t>(P, ceil_div(8 * int64_t(nth), nmb));
   const int64_t ntasks = nmb * groups;
   parallel_for(ntasks, [&](int64_t i) {
     const int64_t mb = i / groups, g = i % groups;
@@ -225,18 +229,40 @@ extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void
 
 // ---------------------------------------------------------------- LM head
 
+namespace {
+// Few rows of x: row dots over the table, 4 rows of x per pass (bandwidth
+// bound: the table is read ceil(M/4) times, in V ranges per task). More rows:
+// a GEMM over 32-row panels transposed from the table. Two passes still beat
+// the GEMM for the 4x smaller int8 table, not for fp32.
+constexpr int64_t kDotRowsMaxF32 = 4, kDotRowsMaxQ8 = 8;
+
+template <class T, class F>
+void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits, const F &dot) {
+  const int64_t nt = threads_for(double(D) * double(V) * double(M), kParallelMacs,
+                                 ceil_div(V, 64)) > 1
+                         ? std::min<int64_t>(ceil_div(V, 64), 4 * int64_t(pool_threads()))
+                         : 1;
+  for (int64_t m0 = 0; m0 < M; m0 += 4) {
+    const int64_t mm = std::min<int64_t>(4, M - m0);
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(V, nt, i, b, e);
+      dot(x + m0 * D, mm, b, e, logits + m0 * V);
+    });
+  }
+}
+} // namespace
+
 extern "C" void lithe_lm_head(const float *x, int64_t M, int64_t D, const float *table,
                               int64_t V, float *logits) {
   if (M <= 0 || V <= 0)
     return;
-  if (M == 1) {
+  if (M <= kDotRowsMaxF32) {
     const KernelTable *t = active_table();
-    const int64_t nt = threads_for(double(D) * double(V), kParallelMacs, ceil_div(V, 16));
-    parallel_for(nt, [&](int64_t i) {
-      int64_t b, e;
-      split(V, nt, i, b, e);
-      t->dot_rows_f32(x, D, table, b, e, logits);
-    });
+    lm_head_rows<float>(x, M, D, V, logits,
+                        [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                          t->dot_rows_f32(xs, mm, D, table, b, e, out, V);
+                        });
     return;
   }
   gemm(x, M, D, kBRowsF32, table, nullptr, V, nullptr, logits, 0);
@@ -246,14 +272,12 @@ extern "C" void lithe_lm_head_q8(const float *x, int64_t M, int64_t D, const int
                                  const float *scale, int64_t V, float *logits) {
   if (M <= 0 || V <= 0)
     return;
-  if (M == 1) {
+  if (M <= kDotRowsMaxQ8) {
     const KernelTable *t = active_table();
-    const int64_t nt = threads_for(double(D) * double(V), kParallelMacs, ceil_div(V, 16));
-    parallel_for(nt, [&](int64_t i) {
-      int64_t b, e;
-      split(V, nt, i, b, e);
-      t->dot_rows_q8(x, D, table, scale, b, e, logits);
-    });
+    lm_head_rows<int8_t>(x, M, D, V, logits,
+                         [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                           t->dot_rows_q8(xs, mm, D, table, scale, b, e, out, V);
+                         });
     return;
   }
   gemm(x, M, D, kBRowsQ8, table, scale, V, nullptr, logits, 0);

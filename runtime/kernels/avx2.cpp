@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace lithe {
 namespace kern {
@@ -45,6 +47,9 @@ struct V {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kMaskTbl + 8 - n));
   }
   static LITHE_INLINE R loadm(const float *p, M m) { return _mm256_maskload_ps(p, m); }
+  static LITHE_INLINE R loadm_fill(const float *p, M m, float fill) {
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+  }
   static LITHE_INLINE void storem(float *p, R v, M m) { _mm256_maskstore_ps(p, m, v); }
   static LITHE_INLINE R zmask(R v, M m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
   static LITHE_INLINE R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
@@ -83,6 +88,24 @@ struct V {
     __m256 s = _mm256_add_ps(_mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
                              _mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
     _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+  }
+  // In-register 8x8 transpose: r[i][j] -> r[j][i].
+  static LITHE_INLINE void transpose(R *r) {
+    R t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 8; g += 4) {
+      u[g] = _mm256_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int m = 0; m < 4; ++m) {
+      r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+      r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+    }
   }
   static LITHE_INLINE R i8(const int8_t *p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));

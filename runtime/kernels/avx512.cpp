@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12 false positive inside avx512fintrin.h (_mm512_undefined_ps operands).
@@ -40,6 +42,9 @@ struct V {
     return n >= 16 ? M(0xFFFF) : n <= 0 ? M(0) : M((1u << n) - 1);
   }
   static LITHE_INLINE R loadm(const float *p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static LITHE_INLINE R loadm_fill(const float *p, M m, float fill) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p);
+  }
   static LITHE_INLINE void storem(float *p, R v, M m) { _mm512_mask_storeu_ps(p, m, v); }
   static LITHE_INLINE R zmask(R v, M m) { return _mm512_maskz_mov_ps(m, v); }
   static LITHE_INLINE R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
@@ -72,6 +77,32 @@ struct V {
     __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
     __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
     _mm_storeu_ps(out, q);
+  }
+  // In-register 16x16 transpose: r[i][j] -> r[j][i].
+  static LITHE_INLINE void transpose(R *r) {
+    R t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4g+m], 128-bit lane L = rows 4g..4g+3 of column 4L+m
+    for (int g = 0; g < 16; g += 4) {
+      u[g] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // gather lane L of u[m], u[4+m], u[8+m], u[12+m] into row 4L+m
+    for (int m = 0; m < 4; ++m) {
+      R v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88);
+      R v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
+      R v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
+      R v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+      r[m] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+      r[8 + m] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+      r[4 + m] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+      r[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
   }
   static LITHE_INLINE R i8(const int8_t *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));

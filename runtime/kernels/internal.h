@@ -129,11 +129,12 @@ struct KernelTable {
                   int64_t p0, int64_t p1, const float *bias, float *y, int flags);
   // Rows [m0, m1) x panels [p0, p1) of a GemmArgs problem.
   void (*gemm_task)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
-  // logits[v] = x . table[v] (fp32) or scale[v] * x . table[v] (q8), v in [v0, v1).
-  void (*dot_rows_f32)(const float *x, int64_t D, const float *table, int64_t v0,
-                       int64_t v1, float *logits);
-  void (*dot_rows_q8)(const float *x, int64_t D, const int8_t *table,
-                      const float *scale, int64_t v0, int64_t v1, float *logits);
+  // logits[m*ldl + v] = x[m] . table[v] (fp32) or scale[v] * x[m] . table[v]
+  // (q8) for m < M <= 4, v in [v0, v1): each table row is read once.
+  void (*dot_rows_f32)(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
+                       int64_t v1, float *logits, int64_t ldl);
+  void (*dot_rows_q8)(const float *x, int64_t M, int64_t D, const int8_t *table,
+                      const float *scale, int64_t v0, int64_t v1, float *logits, int64_t ldl);
 
   void (*layer_norm_rows)(const float *x, int64_t m0, int64_t m1, int64_t D,
                           const float *g, const float *b, float eps, float *y);

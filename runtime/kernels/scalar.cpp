@@ -102,26 +102,28 @@ void gemm_task(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1
   }
 }
 
-void dot_rows_f32(const float *x, int64_t D, const float *table, int64_t v0, int64_t v1,
-                  float *logits) {
-  for (int64_t v = v0; v < v1; ++v) {
-    const float *r = table + v * D;
-    float acc = 0.f;
-    for (int64_t d = 0; d < D; ++d)
-      acc += x[d] * r[d];
-    logits[v] = acc;
-  }
+void dot_rows_f32(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
+                  int64_t v1, float *logits, int64_t ldl) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t v = v0; v < v1; ++v) {
+      const float *r = table + v * D;
+      float acc = 0.f;
+      for (int64_t d = 0; d < D; ++d)
+        acc += x[m * D + d] * r[d];
+      logits[m * ldl + v] = acc;
+    }
 }
 
-void dot_rows_q8(const float *x, int64_t D, const int8_t *table, const float *scale,
-                 int64_t v0, int64_t v1, float *logits) {
-  for (int64_t v = v0; v < v1; ++v) {
-    const int8_t *r = table + v * D;
-    float acc = 0.f;
-    for (int64_t d = 0; d < D; ++d)
-      acc += x[d] * float(r[d]);
-    logits[v] = acc * scale[v];
-  }
+void dot_rows_q8(const float *x, int64_t M, int64_t D, const int8_t *table, const float *scale,
+                 int64_t v0, int64_t v1, float *logits, int64_t ldl) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t v = v0; v < v1; ++v) {
+      const int8_t *r = table + v * D;
+      float acc = 0.f;
+      for (int64_t d = 0; d < D; ++d)
+        acc += x[m * D + d] * float(r[d]);
+      logits[m * ldl + v] = acc * scale[v];
+    }
 }
 
 void layer_norm_rows(const float *x, int64_t m0, int64_t m1, int64_t D, const float *g,
