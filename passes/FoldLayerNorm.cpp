@@ -32,11 +32,15 @@ struct FoldLayerNormPass : impl::LitheFoldLayerNormBase<FoldLayerNormPass> {
       return signalPassFailure();
     }
     std::vector<LayerNormOp> norms;
-    module.walk([&](LayerNormOp ln) {
-      if (ln.getScale() || ln.getBias()) norms.push_back(ln);
+    std::vector<CenterOp> centers;
+    module.walk([&](Operation *op) {
+      if (auto ln = dyn_cast<LayerNormOp>(op); ln && (ln.getScale() || ln.getBias())) norms.push_back(ln);
+      if (auto c = dyn_cast<CenterOp>(op); c && (c.getScale() || c.getBias())) centers.push_back(c);
     });
     for (LayerNormOp ln : norms)
       if (failed(fold(ln, *store))) return signalPassFailure();
+    for (CenterOp c : centers)
+      if (failed(fold(c, *store))) return signalPassFailure();
   }
 
   /// The f32 values of a weight operand, or null (with an error on `op`).
@@ -52,7 +56,18 @@ struct FoldLayerNormPass : impl::LitheFoldLayerNormBase<FoldLayerNormPass> {
     return p;
   }
 
-  LogicalResult fold(LayerNormOp ln, WeightStore &store) {
+  /// The same op without its affine part.
+  Value plain(OpBuilder &b, LayerNormOp ln) {
+    return b.create<LayerNormOp>(ln.getLoc(), ln.getType(), ln.getInput(), Value(), Value(),
+                                 ln.getEpsilonAttr());
+  }
+  Value plain(OpBuilder &b, CenterOp c) {
+    return b.create<CenterOp>(c.getLoc(), c.getType(), c.getInput(), Value(), Value());
+  }
+
+  /// LayerNorm or the centering of LN-free models: both end in `* g + b`.
+  template <typename NormOp>
+  LogicalResult fold(NormOp ln, WeightStore &store) {
     // Only when every user is a linear layer (or the head) reading the
     // normalized value as its input, with f32 weights.
     for (OpOperand &use : ln.getResult().getUses()) {
@@ -130,10 +145,8 @@ struct FoldLayerNormPass : impl::LitheFoldLayerNormBase<FoldLayerNormPass> {
         head.getBiasMutable().assign(newWeight(head, nb, {V}));
       }
     }
-    // The LayerNorm keeps only the normalization.
-    auto plain = b.create<LayerNormOp>(ln.getLoc(), ln.getType(), ln.getInput(), Value(), Value(),
-                                       ln.getEpsilonAttr());
-    ln.getResult().replaceAllUsesWith(plain.getResult());
+    // The norm keeps only the normalization (or centering).
+    ln.getResult().replaceAllUsesWith(plain(b, ln));
     ln.erase();
     return success();
   }

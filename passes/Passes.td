@@ -45,7 +45,8 @@ def LitheFoldLayerNorm : Pass<"lithe-fold-layernorm", "mlir::ModuleOp"> {
   let summary = "Fold LayerNorm scale and shift into the following linear layers (exact)";
   let description = [{
     `LN(x) * g + b` feeding `x W + c` equals `normalize(x)` feeding
-    `W' = diag(g) W`, `c' = b W + c`. Every LayerNorm whose result only
+    `W' = diag(g) W`, `c' = b W + c`. Every LayerNorm (or LN-free
+    `lithe.center`) whose result only
     feeds linear layers (and, with `into-head`, the LM head) loses its affine
     part; the new weights go to the weights store under fresh names. A tied
     LM head gets its own scaled copy of the table (the embedding keeps the

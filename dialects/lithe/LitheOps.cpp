@@ -194,6 +194,27 @@ LogicalResult LayerNormOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// CenterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CenterOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  if (input.getRank() < 1)
+    return emitOpError("input must have at least one dimension");
+  if (input != getResult().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must match the input type " << input;
+  int64_t width = input.getShape().back();
+  if (getScale() &&
+      failed(verifyVector(*this, getScale(), width, "scale", "the input width")))
+    return failure();
+  if (getBias() &&
+      failed(verifyVector(*this, getBias(), width, "bias", "the input width")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
 

@@ -143,16 +143,22 @@ def Lithe_LayerNormOp : Lithe_Op<"layer_norm", [Pure, AttrSizedOperandSegments]>
   let hasVerifier = 1;
 }
 
-def Lithe_CenterOp : Lithe_Op<"center", [Pure, SameOperandsAndResultType]> {
-  let summary = "subtract the mean over the last dimension";
+def Lithe_CenterOp : Lithe_Op<"center", [Pure, AttrSizedOperandSegments]> {
+  let summary = "subtract the mean over the last dimension, then scale and shift";
   let description = [{
-    `x - mean(x)` over the last dimension: what is left of a LayerNorm once
-    its variance is replaced by a constant that has been folded into the
-    neighbouring linear layers (LN-free models).
+    `(x - mean(x)) * scale + bias` over the last dimension: what is left of a
+    LayerNorm in an LN-free model, whose variance was replaced by a constant
+    folded into `scale` (and then, by lithe-fold-layernorm, into the
+    following linear layers).
   }];
-  let arguments = (ins Lithe_FloatTensor:$input);
+  let arguments = (ins Lithe_FloatTensor:$input,
+                       Optional<Lithe_FloatTensor>:$scale,
+                       Optional<Lithe_FloatTensor>:$bias);
   let results = (outs Lithe_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Lithe_LinearOp : Lithe_Op<"linear", [Pure, AttrSizedOperandSegments]> {

@@ -315,6 +315,9 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
     } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
       if (ln.getScale()) ok = ok && copy(ln.getScale().getDefiningOp<WeightOp>());
       if (ln.getBias()) ok = ok && copy(ln.getBias().getDefiningOp<WeightOp>());
+    } else if (auto c = dyn_cast<CenterOp>(op)) {
+      if (c.getScale()) ok = ok && copy(c.getScale().getDefiningOp<WeightOp>());
+      if (c.getBias()) ok = ok && copy(c.getBias().getDefiningOp<WeightOp>());
     } else if (auto e = dyn_cast<EmbeddingOp>(op)) {
       ok = copy(e.getTable().getDefiningOp<WeightOp>());
     } else if (auto h = dyn_cast<LMHeadOp>(op)) {
@@ -394,6 +397,7 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
           {ptrTy, i64Ty, ptrTy, ptrTy, i64Ty, i64Ty, i64Ty, i64Ty, f32Ty, i32Ty, ptrTy});
   declare("lithe_lm_head", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, i64Ty, ptrTy});
   declare("lithe_add_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy});
+  declare("lithe_affine_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, ptrTy});
 
   // Constants the runtime reads.
   auto global = [&](StringRef name, ArrayRef<int64_t> values) {
@@ -471,6 +475,10 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
                                 f32(ln.getEpsilon().convertToDouble()), bufferOf(ln.getResult())});
     } else if (auto c = dyn_cast<CenterOp>(op)) {
       call("lithe_center", {ptrOf(c.getInput()), rows, i64(lastDim(c.getInput())), bufferOf(c.getResult())});
+      if (c.getScale() || c.getBias())
+        call("lithe_affine_rows", {bufferOf(c.getResult()), rows, i64(lastDim(c.getInput())),
+                                   c.getScale() ? weightOf(c.getScale()) : null(),
+                                   c.getBias() ? weightOf(c.getBias()) : null()});
     } else if (auto lin = dyn_cast<LinearOp>(op)) {
       auto wt = cast<RankedTensorType>(lin.getWeight().getType());
       if (!wt.getElementType().isF32()) { error = "cannot compile " + where(&op) + ": int8 weights need the quantized kernels"; ok = false; break; }

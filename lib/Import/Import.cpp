@@ -290,6 +290,13 @@ mlir::Value Emitter::emitRaised(const RaisedOp &op) {
     if (!x) return {};
     return b.create<LayerNormOp>(loc, outType, x, scale, bias, b.getF32FloatAttr(static_cast<float>(op.eps)));
   }
+  case RaisedOp::Center: {
+    mlir::Value x = in(0);
+    mlir::Value scale = op.scale.empty() ? mlir::Value() : weightByName(op.scale);
+    mlir::Value bias = op.bias.empty() ? mlir::Value() : weightByName(op.bias);
+    if (!x) return {};
+    return b.create<CenterOp>(loc, outType, x, scale, bias);
+  }
   case RaisedOp::Linear: {
     mlir::Value x = in(0);
     if (!x) return {};

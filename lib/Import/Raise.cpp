@@ -308,7 +308,15 @@ void Raiser::raiseLayerNorms() {
           (p.opType == "Mul" && resolve(input(p, 0)) == d && resolve(input(p, 1)) == d))
         sq = output(p);
     }
-    if (sq < 0) continue;
+    if (sq < 0) {
+      // No variance: the centering left of an LN-free model's LayerNorm,
+      // (x - mean) * scale + bias.
+      RaisedOp op{RaisedOp::Center};
+      op.ins = {x};
+      op.out = affine(d, op);
+      claim(op);
+      continue;
+    }
     int var = -1;
     if (int c = soleUser(sq); c >= 0 && is(&g.node(c), "ReduceMean") && lastAxisOnly(g.node(c), sq))
       var = output(g.node(c));

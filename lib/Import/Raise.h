@@ -24,7 +24,7 @@ namespace lithe {
 namespace import {
 
 struct RaisedOp {
-  enum Kind { Embedding, PositionEmbedding, LayerNorm, Linear, Gelu, Attention, Add, LMHead };
+  enum Kind { Embedding, PositionEmbedding, LayerNorm, Center, Linear, Gelu, Attention, Add, LMHead };
   Kind kind;
   int out = -1;              // ONNX value this op defines
   std::vector<int> ins;      // data inputs (ONNX value ids)

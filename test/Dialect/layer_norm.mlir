@@ -28,8 +28,12 @@ func.func @scale_only(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
 }
 
 // CHECK-LABEL: func.func @center
-// CHECK: lithe.center %arg0 : tensor<1x?x64xf32>
+// CHECK: lithe.center %arg0 : (tensor<1x?x64xf32>) -> tensor<1x?x64xf32>
+// CHECK: lithe.center %{{.*}} scale %{{.*}} bias %{{.*}} : (tensor<1x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
 func.func @center(%x: tensor<1x?x64xf32>) -> tensor<1x?x64xf32> {
-  %y = lithe.center %x : tensor<1x?x64xf32>
-  return %y : tensor<1x?x64xf32>
+  %y = lithe.center %x : (tensor<1x?x64xf32>) -> tensor<1x?x64xf32>
+  %g = lithe.weight "g" : tensor<64xf32>
+  %b = lithe.weight "b" : tensor<64xf32>
+  %z = lithe.center %y scale %g bias %b : (tensor<1x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+  return %z : tensor<1x?x64xf32>
 }

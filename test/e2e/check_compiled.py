@@ -30,13 +30,15 @@ ap.add_argument("--fixture", required=True)
 ap.add_argument("--workdir", required=True)
 ap.add_argument("--capacity", type=int, default=0)
 ap.add_argument("--pipeline", default="")
+ap.add_argument("--model", default="", help="model file (default: FIXTURE/model.onnx)")
+ap.add_argument("--cases", default="", help="cases directory (default: FIXTURE/cases)")
 ap.add_argument("--name", default="")
 args = ap.parse_args()
 
 os.makedirs(args.workdir, exist_ok=True)
 name = args.name or os.path.basename(os.path.normpath(args.fixture))
 exe = os.path.join(args.workdir, name)
-cmd = [args.lithec, os.path.join(args.fixture, "model.onnx"), "-o", exe]
+cmd = [args.lithec, args.model or os.path.join(args.fixture, "model.onnx"), "-o", exe]
 if args.capacity:
     cmd += ["--capacity", str(args.capacity)]
 if args.pipeline:
@@ -44,7 +46,7 @@ if args.pipeline:
 subprocess.run(cmd, check=True)
 
 ATOL = RTOL = 1e-4
-cases_dir = os.path.join(args.fixture, "cases")
+cases_dir = args.cases or os.path.join(args.fixture, "cases")
 
 
 def load_case(case):

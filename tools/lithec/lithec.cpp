@@ -278,7 +278,7 @@ int main(int argc, char **argv) {
   // results are then written to `weights`.
   std::string importWeights = weights;
   TempFiles temps;
-  if (!pipeline.empty()) {
+  if (!pipeline.empty() && emit != Emit::Onnx) {
     llvm::SmallString<256> tmp;
     llvm::sys::path::system_temp_directory(true, tmp);
     llvm::sys::path::append(tmp, "lithec-import-" + std::to_string(::getpid()) + ".lwt");
@@ -295,10 +295,10 @@ int main(int argc, char **argv) {
     return fail(error);
   if (!pipeline.empty()) {
     if (emit == Emit::Onnx) return fail("--pipeline runs on the transformer level: use --emit=lithe");
-    if (importWeights.empty()) return fail("--pipeline needs a weights file: give -o or --weights");
     if (!runPipeline(ctx, *result.module, importWeights, error)) return fail(inputPath + ": " + error);
     std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
-    if (!store || !store->write(weights, lithe::referencedWeights(*result.module), error))
+    if (!store) return fail(error);
+    if (!weights.empty() && !store->write(weights, lithe::referencedWeights(*result.module), error))
       return fail(error);
   }
 
