@@ -143,11 +143,15 @@ def main():
         ratio = lv / ov if "per_s" in key else ov / lv
         print(f"{label:24}{lv:12.2f}{ov:12.2f}{ratio:8.2f}")
     if args.sweep:
+        # Decode 32 tokens ending at each context length.
         result["sweep"] = []
+        print(f"{'decode ms/token, context':24}{'Lithe':>12}{'ORT':>12}{'ratio':>8}")
         for ctx in [int(c) for c in args.sweep.split(",")]:
-            lv = lithe_bench(exe, args.threads, ctx, 32, 8)
-            result["sweep"].append({"context": ctx, "lithe_ms_per_token": 1e3 / lv["decode_tokens_per_s"]})
-            print(f"decode after {ctx:5d} tokens: {1e3 / lv['decode_tokens_per_s']:.2f} ms/token")
+            lv = lithe_bench(exe, args.threads, ctx - 32, 32, 8)
+            ov = ort_bench(args.model, args.threads, ctx - 32, 32, 8)
+            lm, om = 1e3 / lv["decode_tokens_per_s"], 1e3 / ov["decode_tokens_per_s"]
+            result["sweep"].append({"context": ctx, "lithe_ms_per_token": lm, "ort_ms_per_token": om})
+            print(f"{ctx:24d}{lm:12.2f}{om:12.2f}{om / lm:8.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
