@@ -20,7 +20,10 @@ REPO = HERE.parent.parent
 BEGIN, END = "<!-- BEGIN GENERATED (describe_fixtures.py) -->", "<!-- END GENERATED -->"
 
 MODELS = [  # (short name, model path relative to repo)
+    ("ts13-past", "test/fixtures/gpt2/gpt2-tiny-ts13-past/model.onnx"),
     ("ts14", "test/fixtures/gpt2/gpt2-tiny-ts14/model.onnx"),
+    ("ts15", "test/fixtures/gpt2/gpt2-tiny-ts15/model.onnx"),
+    ("ts16-past", "test/fixtures/gpt2/gpt2-tiny-ts16-past/model.onnx"),
     ("ts14-past", "test/fixtures/gpt2/gpt2-tiny-ts14-past/model.onnx"),
     ("ts17", "test/fixtures/gpt2/gpt2-tiny-ts17/model.onnx"),
     ("ts17-past", "test/fixtures/gpt2/gpt2-tiny-ts17-past/model.onnx"),

@@ -29,8 +29,11 @@ TINY = dict(vocab_size=512, n_positions=64, n_embd=32, n_layer=2, n_head=4)
 
 # name: (exporter, opset, with_past, external_data)
 FIXTURES = {
+    "gpt2-tiny-ts13-past": ("torchscript", 13, True, False),
     "gpt2-tiny-ts14": ("torchscript", 14, False, False),
     "gpt2-tiny-ts14-past": ("torchscript", 14, True, False),
+    "gpt2-tiny-ts15": ("torchscript", 15, False, False),
+    "gpt2-tiny-ts16-past": ("torchscript", 16, True, False),
     "gpt2-tiny-ts17": ("torchscript", 17, False, False),
     "gpt2-tiny-ts17-past": ("torchscript", 17, True, False),
     "gpt2-tiny-dynamo18": ("dynamo", 18, False, False),
