@@ -60,6 +60,27 @@ def LitheFoldLayerNorm : Pass<"lithe-fold-layernorm", "mlir::ModuleOp"> {
   ];
 }
 
+def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
+  let summary = "Delete LayerNorms that LN-free models keep disabled (exact)";
+  let description = [{
+    Published LN-free GPT-2 checkpoints keep their LayerNorm nodes but set
+    epsilon to ~1e12 (weights scaled to compensate), which turns
+    `(x - mean) / sqrt(var + eps) * g + b` into `(x - mean) * g / sqrt(eps) + b`:
+    in f32, `var + eps` rounds to `eps` for any variance below ulp(eps) / 2
+    (32768 at eps = 1e12). Each LayerNorm with epsilon >= `min-epsilon`
+    becomes `lithe.center` with scale `g / sqrt(eps)` and the same bias;
+    lithe-fold-layernorm then folds that into the next linear layers.
+    Calibrated removal for ordinary models (a constant standard deviation
+    measured on calibration text) is not implemented yet.
+  }];
+  let options = [
+    Option<"minEpsilon", "min-epsilon", "double", /*default=*/"1.0e6",
+           "LayerNorms with at least this epsilon count as disabled">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
 def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
   let summary = "Write the weights the module references to a new weights file";
   let description = [{
