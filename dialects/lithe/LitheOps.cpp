@@ -60,6 +60,15 @@ LogicalResult verifyVector(Operation *op, Value v, int64_t n, StringRef what,
   return success();
 }
 
+/// Optional per-channel scale and shift over the last dimension.
+LogicalResult verifyAffine(Operation *op, Value scale, Value bias, int64_t width) {
+  if (scale && failed(verifyVector(op, scale, width, "scale", "the input width")))
+    return failure();
+  if (bias && failed(verifyVector(op, bias, width, "bias", "the input width")))
+    return failure();
+  return success();
+}
+
 /// int8 weights come with per-channel scales; float weights do not.
 LogicalResult verifyQuantScale(Operation *op, RankedTensorType weight,
                                Value scale, int64_t channels,
@@ -183,14 +192,7 @@ LogicalResult LayerNormOp::verify() {
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "epsilon must be positive, got "
                          << getEpsilon().convertToDouble();
-  int64_t width = input.getShape().back();
-  if (getScale() &&
-      failed(verifyVector(*this, getScale(), width, "scale", "the input width")))
-    return failure();
-  if (getBias() &&
-      failed(verifyVector(*this, getBias(), width, "bias", "the input width")))
-    return failure();
-  return success();
+  return verifyAffine(*this, getScale(), getBias(), input.getShape().back());
 }
 
 //===----------------------------------------------------------------------===//
@@ -204,14 +206,7 @@ LogicalResult CenterOp::verify() {
   if (input != getResult().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " must match the input type " << input;
-  int64_t width = input.getShape().back();
-  if (getScale() &&
-      failed(verifyVector(*this, getScale(), width, "scale", "the input width")))
-    return failure();
-  if (getBias() &&
-      failed(verifyVector(*this, getBias(), width, "bias", "the input width")))
-    return failure();
-  return success();
+  return verifyAffine(*this, getScale(), getBias(), input.getShape().back());
 }
 
 //===----------------------------------------------------------------------===//

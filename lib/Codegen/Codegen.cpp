@@ -6,6 +6,7 @@
 #include "lithe/WeightStore.h"
 #include "lithe/Weights.h"
 #include "lithe/runtime/kernels.h"
+#include "lithe/runtime/model.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -36,18 +37,9 @@ using namespace mlir;
 
 namespace {
 
-/// Indices of lithe_config[] (mirrored in runtime/include/lithe/runtime/model.h).
-enum ConfigIndex {
-  kCfgVersion = 0,
-  kCfgVocab,
-  kCfgWidth,
-  kCfgCaches,
-  kCfgCapacity,
-  kCfgArenaBytes,
-  kCfgLayers,
-  kCfgCount
-};
-constexpr int64_t kAbiVersion = 1;
+// lithe_config[] indices and the ABI version are the runtime's.
+using namespace lithe::rt;
+constexpr int kCfgCount = kCfgLayers + 1;
 
 std::string where(Operation *op) {
   if (auto o = dyn_cast<OnnxOp>(op))
