@@ -81,6 +81,24 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
   ];
 }
 
+def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "int8 weight-only quantization, per output channel (LM head included)";
+  let description = [{
+    Every f32 linear weight becomes int8 with one f32 scale per output
+    channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
+    the LM head's table becomes int8 with one scale per vocabulary row. The
+    token embedding keeps its f32 table (a tied head gets its own int8
+    copy): decoding reads one byte per weight instead of four. Activations
+    stay f32. Approximate: measure the cost with --perplexity.
+  }];
+  let options = [
+    Option<"lmHead", "lm-head", "bool", /*default=*/"true",
+           "Quantize the LM head too (about a third of the bytes read per token in GPT-2 small)">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
 def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
   let summary = "Write the weights the module references to a new weights file";
   let description = [{

@@ -291,17 +291,27 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
       std::string packed = w.getName().str() + ".packed";
       if (!done.count(packed)) {
         auto e = source->get(w.getName().str());
-        if (!e || e->dtype != DType::F32 || e->shape.size() != 2) {
-          error = "linear weight '" + w.getName().str() + "' must be an f32 [in, out] tensor";
+        bool q8 = lin.getWeightScale() != nullptr;
+        if (!e || e->dtype != (q8 ? DType::I8 : DType::F32) || e->shape.size() != 2) {
+          error = "linear weight '" + w.getName().str() + "' must be an " + (q8 ? "i8" : "f32") +
+                  " [in, out] tensor";
           ok = false;
           return;
         }
         int64_t K = e->shape[0], N = e->shape[1];
-        std::vector<float> buf(lithe_pack_linear_size(K, N) / sizeof(float));
-        lithe_pack_linear(static_cast<const float *>(e->data), K, N, buf.data());
+        std::vector<uint8_t> buf;
+        if (q8) {
+          auto sw = lin.getWeightScale().getDefiningOp<WeightOp>();
+          const float *scale = sw ? source->getF32(sw.getName().str(), N, error) : nullptr;
+          if (!scale) { ok = false; return; }
+          buf.resize(lithe_pack_linear_q8_size(K, N));
+          lithe_pack_linear_q8(static_cast<const int8_t *>(e->data), scale, K, N, buf.data());
+        } else {
+          buf.resize(lithe_pack_linear_size(K, N));
+          lithe_pack_linear(static_cast<const float *>(e->data), K, N, buf.data());
+        }
         done.insert(packed);
-        ok = writer.add(packed, DType::F32, {static_cast<int64_t>(buf.size())}, buf.data(),
-                        buf.size() * sizeof(float), error);
+        ok = writer.add(packed, DType::I8, {static_cast<int64_t>(buf.size())}, buf.data(), buf.size(), error);
       }
       if (ok && lin.getBias()) ok = copy(lin.getBias().getDefiningOp<WeightOp>());
     } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
@@ -313,8 +323,8 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
     } else if (auto e = dyn_cast<EmbeddingOp>(op)) {
       ok = copy(e.getTable().getDefiningOp<WeightOp>());
     } else if (auto h = dyn_cast<LMHeadOp>(op)) {
-      if (h.getTableScale()) { error = "int8 LM heads need the quantized kernels"; ok = false; return; }
       ok = copy(h.getTable().getDefiningOp<WeightOp>());
+      if (ok && h.getTableScale()) ok = copy(h.getTableScale().getDefiningOp<WeightOp>());
       if (ok && h.getBias()) ok = copy(h.getBias().getDefiningOp<WeightOp>());
     }
   });
@@ -388,6 +398,8 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
   declare("lithe_attention", voidTy,
           {ptrTy, i64Ty, ptrTy, ptrTy, i64Ty, i64Ty, i64Ty, i64Ty, f32Ty, i32Ty, ptrTy});
   declare("lithe_lm_head", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, i64Ty, ptrTy});
+  declare("lithe_lm_head_q8", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, ptrTy, i64Ty, ptrTy});
+  declare("lithe_linear_q8", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, i64Ty, ptrTy, ptrTy, i32Ty});
   declare("lithe_add_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy});
   declare("lithe_affine_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, ptrTy});
 
@@ -473,12 +485,11 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
                                    c.getBias() ? weightOf(c.getBias()) : null()});
     } else if (auto lin = dyn_cast<LinearOp>(op)) {
       auto wt = cast<RankedTensorType>(lin.getWeight().getType());
-      if (!wt.getElementType().isF32()) { error = "cannot compile " + where(&op) + ": int8 weights need the quantized kernels"; ok = false; break; }
       int flags = 0;
       if (auto it = plan.epilogue.find(&op); it != plan.epilogue.end()) { flags |= it->second; ++report.fusedEpilogues; }
       if (plan.accumulateInto.count(&op)) { flags |= LITHE_EPI_ACCUMULATE; ++report.fusedEpilogues; }
       std::string packed = lin.getWeight().getDefiningOp<WeightOp>().getName().str() + ".packed";
-      call("lithe_linear", {ptrOf(lin.getInput()), rows, i64(wt.getDimSize(0)), weightPtr(weights, packed),
+      call(lin.getWeightScale() ? "lithe_linear_q8" : "lithe_linear", {ptrOf(lin.getInput()), rows, i64(wt.getDimSize(0)), weightPtr(weights, packed),
                             i64(wt.getDimSize(1)), lin.getBias() ? weightOf(lin.getBias()) : null(),
                             bufferOf(lin.getResult()), i32(flags)});
     } else if (auto g = dyn_cast<GeluOp>(op)) {
@@ -506,10 +517,16 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
       loc, "lithe_head", LLVM::LLVMFunctionType::get(voidTy, {ptrTy, ptrTy, i64Ty, ptrTy}));
   Block *hb = headFn.addEntryBlock(b);
   b.setInsertionPointToEnd(hb);
-  call("lithe_lm_head", {hb->getArgument(1), hb->getArgument(2), i64(width),
-                         weightPtr(hb->getArgument(0),
-                                   plan.head.getTable().getDefiningOp<WeightOp>().getName().str()),
-                         i64(vocab), hb->getArgument(3)});
+  mlir::Value table = weightPtr(hb->getArgument(0),
+                                plan.head.getTable().getDefiningOp<WeightOp>().getName().str());
+  if (plan.head.getTableScale())
+    call("lithe_lm_head_q8",
+         {hb->getArgument(1), hb->getArgument(2), i64(width), table,
+          weightPtr(hb->getArgument(0), plan.head.getTableScale().getDefiningOp<WeightOp>().getName().str()),
+          i64(vocab), hb->getArgument(3)});
+  else
+    call("lithe_lm_head", {hb->getArgument(1), hb->getArgument(2), i64(width), table, i64(vocab),
+                           hb->getArgument(3)});
   if (plan.head.getBias())
     call("lithe_add_rows", {hb->getArgument(3), hb->getArgument(2), i64(vocab),
                             weightPtr(hb->getArgument(0),
