@@ -113,12 +113,14 @@ def main():
     ap.add_argument("--prefill", type=int, default=896)
     ap.add_argument("--sweep", default="")
     ap.add_argument("--json", default="")
+    ap.add_argument("--pipeline", default="", help="lithec --pipeline for the Lithe side (e.g. lithe-quantize-weights)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="lithe-bench-")
     exe = os.path.join(work, "model")
     t0 = time.time()
-    subprocess.run([args.lithec, args.model, "-o", exe], check=True)
+    subprocess.run([args.lithec, args.model, "-o", exe] + (["--pipeline", args.pipeline] if args.pipeline else []),
+                   check=True)
     compile_s = time.time() - t0
     lithe = lithe_bench(exe, args.threads, args.context, args.decode, args.prefill)
     ort = ort_bench(args.model, args.threads, args.context, args.decode, args.prefill)
@@ -126,7 +128,7 @@ def main():
     result = {
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "onnxruntime": onnxruntime.__version__, "threads": args.threads, "model": args.model,
-        "compile_seconds": compile_s, "lithe": lithe, "ort": ort,
+        "compile_seconds": compile_s, "pipeline": args.pipeline, "lithe": lithe, "ort": ort,
         "ratios": {
             "decode_tokens_per_s": lithe["decode_tokens_per_s"] / ort["decode_tokens_per_s"],
             "prefill_tokens_per_s": lithe["prefill_tokens_per_s"] / ort["prefill_tokens_per_s"],
