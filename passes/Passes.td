@@ -99,6 +99,30 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def LitheFuseAdapters : Pass<"lithe-fuse-adapters", "mlir::ModuleOp"> {
+  let summary = "Fold PEFT adapters (LoRA, IA3, BitFit) into the weights (exact)";
+  let description = [{
+    Reads each adapter directory in `adapters` (comma-separated, applied in
+    order): PEFT's own format (`adapter_config.json` with peft_type LORA or
+    IA3, plus `adapter_model.safetensors`) or BitFit (`bitfit.json` plus the
+    safetensors file it names, holding replacement biases). Adapter tensors
+    are matched to linear layers and LayerNorms by their module names
+    (`transformer.h.0.attn.c_attn`, with or without an export prefix; fused
+    QKV weights split at import are handled). LoRA adds
+    `scale * (lora_alpha / r) * (B A)^T` to W; IA3 scales W's output columns
+    (and the bias) or, for feed-forward modules, its input rows; BitFit
+    replaces biases. `scale` (default 1) blends each adapter in. A tensor
+    that matches no layer, or whose shape does not fit, is an error naming it.
+  }];
+  let options = [
+    Option<"adapters", "adapters", "std::string", /*default=*/"\"\"",
+           "Adapter directories, comma-separated">,
+    Option<"scale", "scale", "double", /*default=*/"1.0", "Strength of each adapter">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
 def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
   let summary = "Write the weights the module references to a new weights file";
   let description = [{
