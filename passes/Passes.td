@@ -123,6 +123,50 @@ def LitheFuseAdapters : Pass<"lithe-fuse-adapters", "mlir::ModuleOp"> {
   ];
 }
 
+def LithePruneHeads : Pass<"lithe-prune-heads", "mlir::ModuleOp"> {
+  let summary = "Remove attention heads by an explicit list per layer";
+  let description = [{
+    `heads=L:h,h;L:h` (or `L:h,h/L:h`; layers and heads counted from 0)
+    removes those heads: their columns of the query, key and value weights
+    and biases and their rows of the output projection are physically
+    deleted, the attention computes fewer heads and its KV cache shrinks.
+    Approximate: measure the cost with --perplexity. (Pruning by measured
+    importance is not implemented yet.)
+  }];
+  let options = [
+    Option<"heads", "heads", "std::string", /*default=*/"\"\"", "Heads to remove, as L:h,h;L:h">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+}
+
+def LitheDropLayers : Pass<"lithe-drop-layers", "mlir::ModuleOp"> {
+  let summary = "Remove whole transformer blocks by an explicit list";
+  let description = [{
+    `layers=i,j` (counted from 0) removes those blocks: the residual stream
+    skips them, their weights and their KV caches are gone. Approximate:
+    measure the cost with --perplexity. (Choosing blocks by similarity on
+    calibration text is not implemented yet.)
+  }];
+  let options = [
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"", "Blocks to remove, as i,j,...">,
+  ];
+}
+
+def LitheShareKV : Pass<"lithe-share-kv", "mlir::ModuleOp"> {
+  let summary = "Cross-layer KV sharing: layers in a group read the first one's cache";
+  let description = [{
+    Groups consecutive attention layers in groups of `group`; in each
+    group the later layers stop computing keys and values and attend over
+    the first layer's KV cache, so the cache (and --bench's KV bytes)
+    shrinks by the group size. Layers of a group must have the same heads.
+    Approximate: measure the cost with --perplexity.
+  }];
+  let options = [
+    Option<"group", "group", "int64_t", /*default=*/"2", "Layers per group">,
+  ];
+}
+
 def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
   let summary = "Write the weights the module references to a new weights file";
   let description = [{
