@@ -223,12 +223,21 @@ int runCodegen(mlir::MLIRContext &ctx) {
     return 0;
   }
   if (!lithe::linkExecutable(obj, exe, error)) return fail(error);
-  // Tokenizer: from the model's directory, if it has one.
-  llvm::SmallString<256> tokSrc(llvm::sys::path::parent_path(inputPath.getValue()));
-  llvm::sys::path::append(tokSrc, "tokenizer");
+  // Tokenizer: tokenizer/ in the model's directory or the one above it
+  // (variants of a model often sit in a subdirectory).
+  llvm::SmallString<256> tokSrc;
+  llvm::StringRef modelDir = llvm::sys::path::parent_path(inputPath.getValue());
+  for (llvm::StringRef dir : {modelDir, llvm::sys::path::parent_path(modelDir)}) {
+    llvm::SmallString<256> candidate(dir.empty() ? "." : dir);
+    llvm::sys::path::append(candidate, "tokenizer");
+    if (llvm::sys::fs::is_directory(candidate)) {
+      tokSrc = candidate;
+      break;
+    }
+  }
   llvm::SmallString<256> tokDst(llvm::sys::path::parent_path(out));
   llvm::sys::path::append(tokDst, "tokenizer");
-  if (llvm::sys::fs::is_directory(tokSrc) && tokSrc != tokDst) {
+  if (!tokSrc.empty() && tokSrc != tokDst) {
     llvm::sys::fs::create_directories(tokDst);
     for (const char *f : {"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "LICENSE"}) {
       llvm::SmallString<256> from(tokSrc), to(tokDst);
