@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Report.h"
 #include "lithe/Codegen.h"
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
@@ -66,6 +67,19 @@ cl::opt<std::string> weightsPath("weights", cl::desc("Write the weights file her
                                  cl::value_desc("file"), cl::cat(category));
 cl::opt<bool> describe("describe", cl::desc("Print what the model is and exit"),
                        cl::cat(category));
+cl::opt<std::string> reportDir("report",
+                               cl::desc("Compile one binary per --report-pipelines entry (plus the unmodified "
+                                        "model), measure perplexity and speed, write DIR/report.{md,json,svg}"),
+                               cl::value_desc("dir"), cl::cat(category));
+cl::opt<std::string> reportPipelines("report-pipelines",
+                                     cl::desc("NAME=PASSES entries separated by '|'"),
+                                     cl::value_desc("list"), cl::cat(category));
+cl::opt<std::string> reportText("report-text", cl::desc("Evaluation text for --report"),
+                                cl::value_desc("file"), cl::cat(category));
+cl::opt<int64_t> reportCtx("report-ctx", cl::desc("Perplexity window for --report (default: the model's context)"),
+                           cl::init(0), cl::cat(category));
+cl::opt<int64_t> reportStride("report-stride", cl::desc("Perplexity stride for --report"), cl::init(0),
+                              cl::cat(category));
 cl::opt<std::string> pipeline("pipeline",
                               cl::desc("Passes to run on the transformer-level module, as for "
                                        "lithe-opt --pass-pipeline (e.g. lithe-fold-layernorm)"),
@@ -266,6 +280,25 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
   if (inputPath.empty())
     return fail("no input model given (usage: lithec MODEL.onnx [--emit=onnx|lithe] [-o OUT.mlir] | --describe MODEL.onnx)");
+
+  if (!reportDir.empty()) {
+    lithe::ReportOptions r;
+    r.lithec = llvm::sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&fail));
+    r.model = inputPath;
+    r.text = reportText;
+    r.outDir = reportDir;
+    r.ctx = reportCtx;
+    r.stride = reportStride;
+    llvm::SmallVector<llvm::StringRef> entries;
+    llvm::StringRef(reportPipelines).split(entries, '|', -1, false);
+    for (llvm::StringRef e : entries) {
+      auto [name, passes] = e.split('=');
+      if (name.trim().empty() || passes.trim().empty() || name.contains('/'))
+        return fail("--report-pipelines: bad entry '" + e.str() + "' (want NAME=PASSES|NAME=PASSES)");
+      r.pipelines.push_back({name.trim().str(), passes.trim().str()});
+    }
+    return lithe::runReport(r);
+  }
 
   mlir::MLIRContext ctx;
   ctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
