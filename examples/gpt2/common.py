@@ -57,6 +57,14 @@ def train_valid_texts() -> tuple[list[str], list[str]]:
     return train, valid
 
 
+def train_valid_ids() -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation splits tokenized, each document ending in <|endoftext|>."""
+    eos = get_tokenizer().eos_token_id
+    train_txt, valid_txt = train_valid_texts()
+    return (np.concatenate([np.append(encode(t), eos) for t in train_txt]),
+            np.concatenate([np.append(encode(t), eos) for t in valid_txt]))
+
+
 def grimm_texts() -> tuple[str, str]:
     return split_at_line(read_text(GRIMM_FILE), GRIMM_TRAIN_FRAC)
 

@@ -114,10 +114,7 @@ def main():
     C.seed_all(args.seed)
 
     tok = C.get_tokenizer()
-    train_txt, valid_txt = C.train_valid_texts()
-    eos = tok.eos_token_id
-    train_ids = np.concatenate([np.append(C.encode(t), eos) for t in train_txt])
-    valid_ids = np.concatenate([np.append(C.encode(t), eos) for t in valid_txt])
+    train_ids, valid_ids = C.train_valid_ids()
 
     model = C.load_hf(args.hf, attn="eager")
     base_valid = evaluate_loss(model, valid_ids)

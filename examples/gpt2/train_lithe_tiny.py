@@ -89,10 +89,7 @@ def main():
     torch.set_num_threads(args.threads)
     C.seed_all(args.seed)
     tok = C.get_tokenizer()
-    train_txt, valid_txt = C.train_valid_texts()
-    eos = tok.eos_token_id
-    train_ids = np.concatenate([np.append(C.encode(t), eos) for t in train_txt])
-    valid_ids = np.concatenate([np.append(C.encode(t), eos) for t in valid_txt])
+    train_ids, valid_ids = C.train_valid_ids()
     print(f"train tokens {len(train_ids)}  valid tokens {len(valid_ids)}", flush=True)
 
     out = Path(args.out)

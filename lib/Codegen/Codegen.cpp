@@ -226,7 +226,7 @@ public:
   bool run(OwningOpRef<ModuleOp> &out, std::string &error);
 
 private:
-  bool writeWeights(func::FuncOp fn, const Planner &plan, std::string &error);
+  bool writeWeights(func::FuncOp fn, std::string &error);
   LLVM::LLVMFuncOp declare(StringRef name, Type result, ArrayRef<Type> args);
   mlir::Value i64(int64_t v) { return b.create<LLVM::ConstantOp>(loc, b.getI64Type(), b.getI64IntegerAttr(v)); }
   mlir::Value i32(int32_t v) { return b.create<LLVM::ConstantOp>(loc, b.getI32Type(), b.getI32IntegerAttr(v)); }
@@ -263,7 +263,7 @@ mlir::Value Emitter::weightPtr(mlir::Value weights, const std::string &name) {
   return offset(weights, i64(static_cast<int64_t>(weightOffset.at(name))));
 }
 
-bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &error) {
+bool Emitter::writeWeights(func::FuncOp fn, std::string &error) {
   // The weights the passes left (attached store), else the import's file.
   std::shared_ptr<WeightStore> source;
   if (!opts.sourceWeights.empty() &&
@@ -337,7 +337,6 @@ bool Emitter::writeWeights(func::FuncOp fn, const Planner &plan, std::string &er
     report.weightBytes += static_cast<int64_t>(e.nbytes);
   }
   checksum = out->checksum();
-  (void)plan;
   return true;
 }
 
@@ -380,7 +379,7 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
   width = cast<RankedTensorType>(plan.head.getTable().getType()).getDimSize(1);
   report.capacity = capacity;
   report.arenaBytes = plan.arenaBytes;
-  if (!writeWeights(fn, plan, error)) return false;
+  if (!writeWeights(fn, error)) return false;
 
   out = ModuleOp::create(loc);
   b.setInsertionPointToEnd(out->getBody());

@@ -533,8 +533,7 @@ bool Graph::inferNode(int nodeId, std::string &why) {
       return true;
     }
     SymInt len = (*b)[0] - (*a)[0];
-    Value &v = setOut(0, in[0]->elemType, {len});
-    (void)v;
+    setOut(0, in[0]->elemType, {len});
     return true;
   }
   if (op == "ConstantOfShape") {
@@ -786,14 +785,12 @@ bool Graph::evalStatic(int id, const std::vector<int64_t> &point, EvalTensor &ou
   const Node &n = model_.nodes[v.producer];
   std::vector<EvalTensor> results;
   if (n.opType == "Shape") {
-    // The shape of a data value at this point.
-    const Value &x = values_[find(n.inputs[0])];
+    // The shape of a data value at this point: its symbolic contents.
     EvalTensor t;
     t.type = onnx::kInt64;
     for (const SymInt &d : *v.content)
       t.data.push_back(static_cast<double>(d.evaluate(point)));
     t.shape = {static_cast<int64_t>(t.data.size())};
-    (void)x;
     results.push_back(t);
   } else {
     std::vector<EvalTensor> args(n.inputs.size());

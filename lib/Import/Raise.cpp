@@ -151,7 +151,7 @@ private:
   void raiseLMHead();
 
   bool headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool keyTransposed);
-  bool checkCausalMask(int mask, bool boolean, double fill, int seqDim, int64_t heads);
+  bool checkCausalMask(int mask, bool boolean, double fill, int64_t heads);
   bool splitQKV(int q, int k, int v);
   bool widenGemm(RaisedOp &op);
   void widenGemms();
@@ -467,8 +467,7 @@ bool Raiser::headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool ke
 
 /// The mask must be exactly causal at every probe point: 0 (or true) where
 /// key position <= past + query position, very negative (or false) elsewhere.
-bool Raiser::checkCausalMask(int mask, bool boolean, double fill, int seqDim, int64_t heads) {
-  (void)seqDim;
+bool Raiser::checkCausalMask(int mask, bool boolean, double fill, int64_t heads) {
   for (const auto &p : probes()) {
     EvalTensor t;
     std::string err;
@@ -661,7 +660,7 @@ void Raiser::raiseAttention() {
     // The mask must really be causal.
     bool causal = false;
     if (mask >= 0) {
-      if (!checkCausalMask(mask, boolean, fill, 0, heads)) {
+      if (!checkCausalMask(mask, boolean, fill, heads)) {
         r.notes.push_back("attention at node " + sm.describe() +
                           " left generic: its mask is not the causal mask");
         continue;
