@@ -10,6 +10,19 @@
 
 include "mlir/Pass/PassBase.td"
 
+// Options of the data-driven passes: the calibration text they measure the
+// model on (see include/lithe/Calibration.h).
+defvar CalibrationOptions = [
+  Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+         "Calibration text (UTF-8) to measure the model on">,
+  Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+         "Tokenizer directory (default: the tokenizer/ lithec found beside the model)">,
+  Option<"calibrationTokens", "calibration-tokens", "int64_t", /*default=*/"1024",
+         "Tokens of the calibration text to use">,
+  Option<"calibrationCtx", "calibration-ctx", "int64_t", /*default=*/"256",
+         "Window length the calibration text is cut into">,
+];
+
 def LitheCheckWeights : Pass<"lithe-check-weights", "mlir::ModuleOp"> {
   let summary = "Check every lithe.weight against the module's weights file";
   let description = [{
@@ -61,7 +74,7 @@ def LitheFoldLayerNorm : Pass<"lithe-fold-layernorm", "mlir::ModuleOp"> {
 }
 
 def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
-  let summary = "Delete LayerNorms that LN-free models keep disabled (exact)";
+  let summary = "Delete disabled LayerNorms (exact); with calibration, replace the others by constant scales";
   let description = [{
     Published LN-free GPT-2 checkpoints keep their LayerNorm nodes but set
     epsilon to ~1e12 (weights scaled to compensate), which turns
@@ -70,15 +83,25 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
     (32768 at eps = 1e12). Each LayerNorm with epsilon >= `min-epsilon`
     becomes `lithe.center` with scale `g / sqrt(eps)` and the same bias;
     lithe-fold-layernorm then folds that into the next linear layers.
-    Calibrated removal for ordinary models (a constant standard deviation
-    measured on calibration text) is not implemented yet.
+
+    With `calibration=FILE`, ordinary LayerNorms go too (approximate): in
+    program order, each one's standard deviation `sqrt(var + eps)` is
+    measured over the calibration tokens on the model as simplified so far,
+    and the LayerNorm becomes `lithe.center` with scale `g / s`. With
+    `statistic=lsq` (the default), `1 / s` is the constant that best fits
+    the normalization in least squares, `sum(s_t) / sum(s_t^2)` over the
+    tokens' deviations `s_t`; `median` and `mean` take those of `s_t`.
+    Without fine-tuning this costs much more than a fine-tuned LN-free
+    model: measure it with --perplexity.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"minEpsilon", "min-epsilon", "double", /*default=*/"1.0e6",
            "LayerNorms with at least this epsilon count as disabled">,
+    Option<"statistic", "statistic", "std::string", /*default=*/"\"lsq\"",
+           "Constant that replaces each calibrated LayerNorm's deviation: lsq, median or mean">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
-  ];
+  ], CalibrationOptions);
 }
 
 def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
@@ -124,33 +147,55 @@ def LitheFuseAdapters : Pass<"lithe-fuse-adapters", "mlir::ModuleOp"> {
 }
 
 def LithePruneHeads : Pass<"lithe-prune-heads", "mlir::ModuleOp"> {
-  let summary = "Remove attention heads by an explicit list per layer";
+  let summary = "Remove attention heads: an explicit list per layer, or the least important by calibration";
   let description = [{
     `heads=L:h,h;L:h` (or `L:h,h/L:h`; layers and heads counted from 0)
     removes those heads: their columns of the query, key and value weights
     and biases and their rows of the output projection are physically
     deleted, the attention computes fewer heads and its KV cache shrinks.
-    Approximate: measure the cost with --perplexity. (Pruning by measured
-    importance is not implemented yet.)
+
+    Or `fraction=F calibration=FILE`: each head's importance is the increase
+    of the calibration text's mean next-token loss when that head alone is
+    masked (its output zeroed); the `round(F * heads)` least important heads
+    of the whole model go, keeping at least one per layer. The chosen heads
+    are printed (as a `heads=` list) to standard error.
+    Approximate: measure the cost with --perplexity.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"heads", "heads", "std::string", /*default=*/"\"\"", "Heads to remove, as L:h,h;L:h">,
+    Option<"fraction", "fraction", "double", /*default=*/"0",
+           "Fraction of all heads to remove, the least important on the calibration text">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
-  ];
+  ], CalibrationOptions);
 }
 
 def LitheDropLayers : Pass<"lithe-drop-layers", "mlir::ModuleOp"> {
-  let summary = "Remove whole transformer blocks by an explicit list";
+  let summary = "Remove whole transformer blocks: an explicit list, or the most redundant by calibration";
   let description = [{
     `layers=i,j` (counted from 0) removes those blocks: the residual stream
-    skips them, their weights and their KV caches are gone. Approximate:
-    measure the cost with --perplexity. (Choosing blocks by similarity on
-    calibration text is not implemented yet.)
+    skips them, their weights and their KV caches are gone.
+
+    Or `keep=N calibration=FILE`: the residual stream entering each block
+    (and leaving the last) is recorded on the calibration text, and blocks
+    go until N are left. `metric=bi` (Block Influence, ShortGPT) removes the
+    blocks with the smallest mean `1 - cos(input, output)`; `metric=angular`
+    (Gromov et al.) removes the run of consecutive blocks whose input and
+    output are closest in mean angular distance `arccos(cos) / pi`;
+    `metric=loss` removes the blocks whose skipping alone raises the
+    calibration loss least (one evaluation per block). The
+    chosen blocks are printed (as a `layers=` list) to standard error.
+    Approximate: measure the cost with --perplexity.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"layers", "layers", "std::string", /*default=*/"\"\"", "Blocks to remove, as i,j,...">,
-  ];
+    Option<"keep", "keep", "int64_t", /*default=*/"0",
+           "Blocks to keep, choosing which to drop on the calibration text">,
+    Option<"metric", "metric", "std::string", /*default=*/"\"bi\"",
+           "How keep= chooses: bi (Block Influence), angular (a run of blocks) or loss">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ], CalibrationOptions);
 }
 
 def LitheShareKV : Pass<"lithe-share-kv", "mlir::ModuleOp"> {

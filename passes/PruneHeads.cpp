@@ -5,15 +5,23 @@
 // output projection; the attention computes fewer heads over a smaller KV
 // cache (the cache argument's type changes accordingly).
 //
+// By importance: with a calibration text, each head is masked alone (its
+// slice of the attention output zeroed) and the rise in mean next-token loss
+// is its importance; the least important heads go, globally across layers.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Blocks.h"
+#include "Calibrate.h"
 #include "lithe/Passes.h"
 #include "lithe/WeightStore.h"
 
 #include "mlir/IR/Builders.h"
 
+#include "llvm/Support/Format.h"
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace lithe {
@@ -46,8 +54,14 @@ struct PruneHeadsPass : impl::LithePruneHeadsBase<PruneHeadsPass> {
         return signalPassFailure();
       }
     }
-    if (!fn || plan.empty()) {
-      module.emitError("lithe-prune-heads: give heads=LAYER:h,h;LAYER:h");
+    bool byImportance = fraction != 0.0;
+    if (byImportance && (!plan.empty() || calibration.empty() || !(fraction > 0 && fraction < 1))) {
+      module.emitError(plan.empty() ? "lithe-prune-heads: fraction= wants a value in (0, 1) and calibration=FILE"
+                                    : "lithe-prune-heads: give heads= or fraction=, not both");
+      return signalPassFailure();
+    }
+    if (!fn || (plan.empty() && !byImportance)) {
+      module.emitError("lithe-prune-heads: give heads=LAYER:h,h;LAYER:h, or fraction=F with calibration=FILE");
       return signalPassFailure();
     }
     store = getWeightStore(module, error, weightsDir);
@@ -56,6 +70,7 @@ struct PruneHeadsPass : impl::LithePruneHeadsBase<PruneHeadsPass> {
       return signalPassFailure();
     }
     std::vector<AttentionOp> layers = attentionLayers(fn);
+    if (byImportance && failed(choose(module, layers, plan))) return signalPassFailure();
     for (auto &[l, hs] : plan) {
       if (l >= static_cast<int64_t>(layers.size())) {
         module.emitError() << "lithe-prune-heads: layer " << l << " does not exist (the model has "
@@ -65,6 +80,70 @@ struct PruneHeadsPass : impl::LithePruneHeadsBase<PruneHeadsPass> {
       if (failed(prune(fn, layers[l], l, hs))) return signalPassFailure();
     }
     eraseDead(fn);
+  }
+
+  /// Fills `plan` with the round(fraction * heads) heads whose masking
+  /// raises the calibration loss least, at least one head left per layer.
+  LogicalResult choose(ModuleOp module, std::vector<AttentionOp> &layers,
+                       std::map<int64_t, std::set<int64_t>> &plan) {
+    CalibrationData data;
+    std::unique_ptr<Evaluator> eval;
+    if (!loadCalibration(module, LITHE_PASS_CALIBRATION_OPTIONS(), data, error) ||
+        !(eval = Evaluator::create(module, store, error))) {
+      module.emitError() << "lithe-prune-heads: calibration: " << error;
+      return failure();
+    }
+    double base = 0;
+    if (!eval->meanNll(data, nullptr, base, error)) {
+      module.emitError() << "lithe-prune-heads: calibration: " << error;
+      return failure();
+    }
+    struct Head {
+      double importance;
+      int64_t layer, head;
+    };
+    std::vector<Head> all;
+    for (int64_t l = 0; l < static_cast<int64_t>(layers.size()); ++l) {
+      Operation *at = layers[l];
+      int64_t H = layers[l].getNumHeads(), d = layers[l].getHeadDim();
+      for (int64_t h = 0; h < H; ++h) {
+        Observer mask = [&](Operation *op, float *x, int64_t rows, int64_t cols) {
+          if (op != at) return;
+          for (int64_t r = 0; r < rows; ++r) std::fill(x + r * cols + h * d, x + r * cols + (h + 1) * d, 0.0f);
+        };
+        double loss = 0;
+        if (!eval->meanNll(data, mask, loss, error)) {
+          module.emitError() << "lithe-prune-heads: calibration: " << error;
+          return failure();
+        }
+        all.push_back({loss - base, l, h});
+      }
+    }
+    int64_t target = static_cast<int64_t>(std::llround(fraction * static_cast<double>(all.size())));
+    std::stable_sort(all.begin(), all.end(), [](const Head &a, const Head &b) { return a.importance < b.importance; });
+    int64_t chosen = 0;
+    for (const Head &h : all) {
+      if (chosen == target) break;
+      if (static_cast<int64_t>(plan[h.layer].size()) + 1 >= layers[h.layer].getNumHeads()) continue;
+      plan[h.layer].insert(h.head);
+      ++chosen;
+    }
+    for (auto it = plan.begin(); it != plan.end();)
+      it = it->second.empty() ? plan.erase(it) : std::next(it);
+    std::string list;
+    for (auto &[l, hs] : plan) {
+      list += (list.empty() ? "" : "/") + std::to_string(l) + ":";
+      bool first = true;
+      for (int64_t h : hs) list += (first ? "" : ",") + std::to_string(h), first = false;
+    }
+    llvm::errs() << "lithe-prune-heads: removing " << chosen << " of " << all.size()
+                 << " heads, least loss increase when masked on " << data.tokens()
+                 << " calibration tokens (base loss " << llvm::format("%.4f", base) << "): heads=" << list << "\n";
+    if (plan.empty()) {
+      module.emitError("lithe-prune-heads: fraction is too small to remove any head");
+      return failure();
+    }
+    return success();
   }
 
   /// Keeps columns (or rows, if `rows`) of the kept heads of weight `v`.

@@ -143,8 +143,22 @@ int runDescribe(mlir::MLIRContext &ctx) {
   return 0;
 }
 
+/// tokenizer/ in the model's directory or the one above it (variants of a
+/// model often sit in a subdirectory); empty if neither has one.
+std::string findTokenizerDir() {
+  llvm::StringRef modelDir = llvm::sys::path::parent_path(inputPath.getValue());
+  for (llvm::StringRef dir : {modelDir, llvm::sys::path::parent_path(modelDir)}) {
+    llvm::SmallString<256> candidate(dir.empty() ? "." : dir);
+    llvm::sys::path::append(candidate, "tokenizer");
+    if (llvm::sys::fs::is_directory(candidate)) return std::string(candidate);
+  }
+  return "";
+}
+
 /// Attaches the import's weights as the store passes read and write, then
-/// runs --pipeline over the module. Returns false with `error` set.
+/// runs --pipeline over the module. The data-driven passes find the model's
+/// tokenizer through the `lithe.tokenizer` attribute, set while they run.
+/// Returns false with `error` set.
 bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::string &weights,
                  std::string &error) {
   std::shared_ptr<lithe::WeightStore> store = lithe::WeightStore::open(weights, error);
@@ -166,7 +180,14 @@ bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::strin
     if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diag.empty()) diag = d.str();
     return mlir::success();
   });
-  if (failed(pm.run(module))) {
+  llvm::SmallString<256> tok(findTokenizerDir());
+  if (!tok.empty()) {
+    llvm::sys::fs::make_absolute(tok);
+    module->setAttr("lithe.tokenizer", mlir::StringAttr::get(&ctx, tok));
+  }
+  mlir::LogicalResult ran = pm.run(module);
+  module->removeAttr("lithe.tokenizer");
+  if (failed(ran)) {
     error = "--pipeline " + pipeline.getValue() + ": " + (diag.empty() ? "a pass failed" : diag);
     return false;
   }
@@ -237,18 +258,8 @@ int runCodegen(mlir::MLIRContext &ctx) {
     return 0;
   }
   if (!lithe::linkExecutable(obj, exe, error)) return fail(error);
-  // Tokenizer: tokenizer/ in the model's directory or the one above it
-  // (variants of a model often sit in a subdirectory).
-  llvm::SmallString<256> tokSrc;
-  llvm::StringRef modelDir = llvm::sys::path::parent_path(inputPath.getValue());
-  for (llvm::StringRef dir : {modelDir, llvm::sys::path::parent_path(modelDir)}) {
-    llvm::SmallString<256> candidate(dir.empty() ? "." : dir);
-    llvm::sys::path::append(candidate, "tokenizer");
-    if (llvm::sys::fs::is_directory(candidate)) {
-      tokSrc = candidate;
-      break;
-    }
-  }
+  // The tokenizer goes beside the executable.
+  llvm::SmallString<256> tokSrc(findTokenizerDir());
   llvm::SmallString<256> tokDst(llvm::sys::path::parent_path(out));
   llvm::sys::path::append(tokDst, "tokenizer");
   if (!tokSrc.empty() && tokSrc != tokDst) {
