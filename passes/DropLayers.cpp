@@ -190,7 +190,7 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
         return signalPassFailure();
       }
       if (keep >= static_cast<int64_t>(blocks.size())) {
-        module.emitError() << "lithe-drop-layers: keep=" << keep << " leaves nothing to drop (the model has "
+        module.emitError() << "lithe-drop-layers: keep=" << keep.getValue() << " leaves nothing to drop (the model has "
                            << blocks.size() << " layers)";
         return signalPassFailure();
       }

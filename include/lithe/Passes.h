@@ -17,6 +17,9 @@ namespace lithe {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Registers the named pipelines (passes/Pipelines.cpp): `lithe-simplify`.
+void registerLithePipelines();
+
 } // namespace lithe
 
 #endif // LITHE_PASSES_H

@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
   registry.insert<lithe::LitheDialect, mlir::func::FuncDialect>();
 
   lithe::registerLithePasses();
+  lithe::registerLithePipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

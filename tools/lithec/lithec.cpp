@@ -285,6 +285,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   lithe::registerLithePasses();
+  lithe::registerLithePipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   cl::HideUnrelatedOptions(category);

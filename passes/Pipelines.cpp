@@ -1,0 +1,116 @@
+//===- Pipelines.cpp - named lithe pipelines ------------------------------===//
+//
+// `lithe-simplify`: the simplifications in the order they compose, each
+// enabled by an option, so `lithe-opt --pass-pipeline` and `lithec
+// --pipeline` run the same thing:
+//
+//   fuse adapters -> remove LayerNorm -> prune heads -> drop layers
+//     -> share KV -> fold LayerNorm -> int8 weights
+//
+// Adapters go first (they target the original weights and LayerNorms);
+// LayerNorm removal and the data-driven choices then measure the adapted
+// model; folding (exact) runs on whatever LayerNorms or centerings are left;
+// int8 comes last, after every f32 rewrite.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lithe/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+
+namespace lithe {
+namespace {
+
+struct SimplifyOptions : mlir::PassPipelineOptions<SimplifyOptions> {
+  Option<std::string> adapters{*this, "adapters", llvm::cl::desc("PEFT adapter directories to fuse, comma-separated"),
+                               llvm::cl::init("")};
+  Option<bool> removeLayerNorm{*this, "remove-layernorm",
+                               llvm::cl::desc("Remove LayerNorms: disabled ones exactly; with calibration, all"),
+                               llvm::cl::init(false)};
+  Option<double> pruneHeads{*this, "prune-heads",
+                            llvm::cl::desc("Fraction of heads to prune by importance (needs calibration)"),
+                            llvm::cl::init(0.0)};
+  Option<int64_t> keepLayers{*this, "keep-layers",
+                             llvm::cl::desc("Blocks to keep, dropping the others by similarity (needs calibration)"),
+                             llvm::cl::init(0)};
+  Option<std::string> dropMetric{*this, "drop-metric", llvm::cl::desc("bi, angular or loss (see lithe-drop-layers)"),
+                                 llvm::cl::init("bi")};
+  Option<int64_t> shareKV{*this, "share-kv", llvm::cl::desc("Share the KV cache in groups of this many layers"),
+                          llvm::cl::init(1)};
+  Option<bool> fold{*this, "fold-layernorm", llvm::cl::desc("Fold LayerNorm affine parts (exact)"),
+                    llvm::cl::init(true)};
+  Option<bool> quantize{*this, "quantize", llvm::cl::desc("int8 weights, LM head included"), llvm::cl::init(false)};
+  Option<std::string> calibration{*this, "calibration", llvm::cl::desc("Calibration text"), llvm::cl::init("")};
+  Option<std::string> tokenizer{*this, "tokenizer", llvm::cl::desc("Tokenizer directory for the calibration text"),
+                                llvm::cl::init("")};
+  Option<int64_t> calibrationTokens{*this, "calibration-tokens", llvm::cl::desc("Calibration tokens to use"),
+                                    llvm::cl::init(1024)};
+  Option<std::string> weightsDir{*this, "weights-dir",
+                                 llvm::cl::desc("Directory a relative lithe.weights path is resolved against"),
+                                 llvm::cl::init("")};
+};
+
+void buildSimplify(mlir::OpPassManager &pm, const SimplifyOptions &o) {
+  if (!o.adapters.empty()) {
+    LitheFuseAdaptersOptions a;
+    a.adapters = o.adapters;
+    a.weightsDir = o.weightsDir;
+    pm.addPass(createLitheFuseAdapters(a));
+  }
+  if (o.removeLayerNorm) {
+    LitheRemoveLayerNormOptions r;
+    r.calibration = o.calibration;
+    r.tokenizer = o.tokenizer;
+    r.calibrationTokens = o.calibrationTokens;
+    r.weightsDir = o.weightsDir;
+    pm.addPass(createLitheRemoveLayerNorm(r));
+  }
+  if (o.pruneHeads != 0.0) {
+    LithePruneHeadsOptions p;
+    p.fraction = o.pruneHeads;
+    p.calibration = o.calibration;
+    p.tokenizer = o.tokenizer;
+    p.calibrationTokens = o.calibrationTokens;
+    p.weightsDir = o.weightsDir;
+    pm.addPass(createLithePruneHeads(p));
+  }
+  if (o.keepLayers != 0) {
+    LitheDropLayersOptions d;
+    d.keep = o.keepLayers;
+    d.metric = o.dropMetric;
+    d.calibration = o.calibration;
+    d.tokenizer = o.tokenizer;
+    d.calibrationTokens = o.calibrationTokens;
+    d.weightsDir = o.weightsDir;
+    pm.addPass(createLitheDropLayers(d));
+  }
+  if (o.shareKV > 1) {
+    LitheShareKVOptions s;
+    s.group = o.shareKV;
+    pm.addPass(createLitheShareKV(s));
+  }
+  if (o.fold) {
+    LitheFoldLayerNormOptions f;
+    f.weightsDir = o.weightsDir;
+    pm.addPass(createLitheFoldLayerNorm(f));
+  }
+  if (o.quantize) {
+    LitheQuantizeWeightsOptions q;
+    q.weightsDir = o.weightsDir;
+    pm.addPass(createLitheQuantizeWeights(q));
+  }
+}
+
+} // namespace
+
+void registerLithePipelines() {
+  mlir::PassPipelineRegistration<SimplifyOptions>(
+      "lithe-simplify",
+      "Fuse adapters, remove LayerNorm, prune heads, drop layers, share KV, fold LayerNorm, int8 weights "
+      "(each by an option)",
+      buildSimplify);
+}
+
+} // namespace lithe
