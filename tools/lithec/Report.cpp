@@ -19,7 +19,7 @@ namespace lithe {
 namespace {
 
 struct Row {
-  std::string name, passes;
+  std::string name, model, passes;
   double ppl = 0, decode = 0, prefill = 0, p95 = 0;
   int64_t weightBytes = 0, kvBytes = 0;
 };
@@ -94,7 +94,7 @@ void writeSvg(llvm::raw_ostream &os, const std::vector<Row> &rows, const std::st
   for (const Row &r : rows) {
     double x = X(r.decode), y = Y(std::log(r.ppl));
     os << "<circle cx=\"" << n(x) << "\" cy=\"" << n(y) << "\" r=\"5\" fill=\""
-       << (r.passes.empty() ? "black" : "steelblue") << "\"/>\n";
+       << (r.passes.empty() && r.model.empty() ? "black" : "steelblue") << "\"/>\n";
     os << "<text x=\"" << n(x + 8) << "\" y=\"" << n(y - 6) << "\">" << r.name << "</text>\n";
   }
   os << "</svg>\n";
@@ -105,17 +105,19 @@ void writeSvg(llvm::raw_ostream &os, const std::vector<Row> &rows, const std::st
 int runReport(const ReportOptions &o) {
   if (o.text.empty()) return fail("give --report-text FILE (the evaluation text)");
   if (auto ec = llvm::sys::fs::create_directories(o.outDir)) return fail(o.outDir + ": " + ec.message());
-  std::vector<std::pair<std::string, std::string>> all = {{"baseline", ""}};
+  std::vector<ReportOptions::Entry> all = {{"baseline", "", ""}};
   all.insert(all.end(), o.pipelines.begin(), o.pipelines.end());
   std::vector<Row> rows;
-  for (auto &[name, passes] : all) {
+  for (auto &[name, entryModel, passes] : all) {
+    const std::string &model = entryModel.empty() ? o.model : entryModel;
+    if (!llvm::sys::fs::exists(model)) return fail("pipeline '" + name + "': " + model + ": no such model file");
     llvm::SmallString<256> dir(o.outDir);
     llvm::sys::path::append(dir, name);
     llvm::sys::fs::create_directories(dir);
     llvm::SmallString<256> exe(dir);
     llvm::sys::path::append(exe, "model");
     std::string error;
-    std::vector<std::string> compile = {o.lithec, o.model, "-o", std::string(exe)};
+    std::vector<std::string> compile = {o.lithec, model, "-o", std::string(exe)};
     if (!passes.empty()) compile.insert(compile.end(), {"--pipeline", passes});
     if (!runJson(compile, "", error)) return fail("pipeline '" + name + "': " + error);
     std::string threads = std::to_string(o.threads);
@@ -129,7 +131,7 @@ int runReport(const ReportOptions &o) {
                       std::string(exe) + ".bench.json", error);
     if (!bj) return fail("pipeline '" + name + "': " + error);
     const llvm::json::Object *p = pj->getAsObject(), *b = bj->getAsObject();
-    Row r{name, passes};
+    Row r{name, entryModel, passes};
     r.ppl = p ? p->getNumber("perplexity").value_or(0) : 0;
     r.decode = b ? b->getNumber("decode_tokens_per_s").value_or(0) : 0;
     r.prefill = b ? b->getNumber("prefill_tokens_per_s").value_or(0) : 0;
@@ -157,7 +159,8 @@ int runReport(const ReportOptions &o) {
     os << "| pipeline | perplexity | vs baseline | decode tok/s | prefill tok/s | decode p95 ms | weight MiB | KV bytes/token |\n";
     os << "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const Row &r : rows)
-      os << "| " << r.name << (r.passes.empty() ? "" : " (`" + r.passes + "`)") << " | "
+      os << "| " << r.name << (r.model.empty() ? "" : " (" + llvm::sys::path::filename(r.model).str() + ")")
+         << (r.passes.empty() ? "" : " (`" + r.passes + "`)") << " | "
          << llvm::format("%.3f", r.ppl) << " | " << llvm::format("%+.2f%%", 100 * (r.ppl / base.ppl - 1)) << " | "
          << llvm::format("%.1f", r.decode) << " | " << llvm::format("%.1f", r.prefill) << " | "
          << llvm::format("%.2f", r.p95) << " | " << mib(r.weightBytes) << " | " << r.kvBytes << " |\n";
@@ -166,6 +169,7 @@ int runReport(const ReportOptions &o) {
     llvm::json::Array arr;
     for (const Row &r : rows)
       arr.push_back(llvm::json::Object{{"name", r.name},
+                                       {"model", r.model.empty() ? o.model : r.model},
                                        {"pipeline", r.passes},
                                        {"perplexity", r.ppl},
                                        {"decode_tokens_per_s", r.decode},

@@ -72,7 +72,8 @@ cl::opt<std::string> reportDir("report",
                                         "model), measure perplexity and speed, write DIR/report.{md,json,svg}"),
                                cl::value_desc("dir"), cl::cat(category));
 cl::opt<std::string> reportPipelines("report-pipelines",
-                                     cl::desc("NAME=PASSES entries separated by '|'"),
+                                     cl::desc("Entries separated by '|': NAME=PASSES, or NAME@MODEL=PASSES "
+                                              "and NAME@MODEL for another model file (an LN-free variant)"),
                                      cl::value_desc("list"), cl::cat(category));
 cl::opt<std::string> reportText("report-text", cl::desc("Evaluation text for --report"),
                                 cl::value_desc("file"), cl::cat(category));
@@ -304,10 +305,14 @@ int main(int argc, char **argv) {
     llvm::SmallVector<llvm::StringRef> entries;
     llvm::StringRef(reportPipelines).split(entries, '|', -1, false);
     for (llvm::StringRef e : entries) {
-      auto [name, passes] = e.split('=');
-      if (name.trim().empty() || passes.trim().empty() || name.contains('/'))
-        return fail("--report-pipelines: bad entry '" + e.str() + "' (want NAME=PASSES|NAME=PASSES)");
-      r.pipelines.push_back({name.trim().str(), passes.trim().str()});
+      // NAME=PASSES, NAME@MODEL=PASSES or NAME@MODEL (another model file as it is).
+      auto [head, passes] = e.split('=');
+      auto [name, model] = head.split('@');
+      name = name.trim(), model = model.trim(), passes = passes.trim();
+      if (name.empty() || name.contains('/') || (passes.empty() && model.empty()))
+        return fail("--report-pipelines: bad entry '" + e.str() +
+                    "' (want NAME=PASSES, NAME@MODEL=PASSES or NAME@MODEL, separated by '|')");
+      r.pipelines.push_back({name.str(), model.str(), passes.str()});
     }
     return lithe::runReport(r);
   }
