@@ -26,7 +26,7 @@ T=examples/gpt2/lithe-tiny
 A=$T/adapters
 CAL="calibration=$TMP/grimm-calibration.txt calibration-tokens=2048"
 P="lnfree@$T/lnfree/model-noln.onnx"
-P+="|lnfree+lora(base's)@$T/lnfree/model-noln.onnx=lithe-fuse-adapters{adapters=$A/lora}"
+P+="|lnfree+lora@$T/lnfree/model-noln.onnx=lithe-fuse-adapters{adapters=$A/lnfree-lora}"
 P+="|lora=lithe-fuse-adapters{adapters=$A/lora}"
 P+="|ia3=lithe-fuse-adapters{adapters=$A/ia3}"
 P+="|bitfit=lithe-fuse-adapters{adapters=$A/bitfit}"
@@ -40,7 +40,7 @@ P+="|drop-1-bi=lithe-drop-layers{keep=5 $CAL}"
 P+="|drop-1-loss=lithe-drop-layers{keep=5 metric=loss $CAL}"
 P+="|share-kv=lithe-share-kv{group=2}"
 P+="|simplify=lithe-simplify{adapters=$A/lora remove-layernorm=true prune-heads=0.25 quantize=true $CAL}"
-P+="|lnfree+simplify@$T/lnfree/model-bigeps.onnx=lithe-simplify{remove-layernorm=true prune-heads=0.25 quantize=true $CAL}"
+P+="|lnfree+lora+simplify@$T/lnfree/model-bigeps.onnx=lithe-simplify{adapters=$A/lnfree-lora remove-layernorm=true prune-heads=0.25 quantize=true $CAL}"
 # The binaries go to the temporary directory; the report files to OUT.
 build/bin/lithec $T/model.onnx --report "$TMP/report" --report-text "$TMP/grimm-heldout.txt" \
   --report-ctx 256 --report-stride 128 --report-pipelines "$P"

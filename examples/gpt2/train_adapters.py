@@ -2,6 +2,7 @@
 
     python3 examples/gpt2/train_adapters.py            # all three
     python3 examples/gpt2/train_adapters.py --only lora
+    python3 examples/gpt2/train_adapters.py --base lnfree --only lora   # LN-free base
 
 Base: examples/gpt2/_work/lithe-tiny-hf (from train_lithe_tiny.py, or rebuilt
 bit-exactly from the ONNX file by `python3 examples/gpt2/onnx_to_hf.py`).
@@ -9,6 +10,15 @@ Data: grimm-tales.txt, first 80 % (cut at a line start) for training, last
 20 % held out (see common.py).  Writes examples/gpt2/lithe-tiny/adapters/
 {lora,ia3,bitfit}/ and adapters/results.json (held-out Grimm perplexity with
 and without each adapter; torch, sliding window context 256 / stride 128).
+
+--base lnfree trains on the LN-free lithe-tiny instead: lithe-tiny/lnfree/
+model-bigeps.onnx is an ordinary GPT-2 graph (LayerNormalization epsilon 1e12,
+rescaled LN weights, initializers `m.<HF name>`), so a GPT2LMHeadModel with the
+lithe-tiny config, layer_norm_epsilon=1e12 and those initializers IS the
+LN-free model (see make_lnfree.py).  Outputs go to adapters/lnfree-<kind>/,
+results.json keys "lnfree" (no adapter) and "lnfree_<kind>", and
+adapters/lnfree_base_reference_logits_last.npy; everything else in
+results.json is kept (the file is merged, not rewritten).
 """
 from __future__ import annotations
 
@@ -41,8 +51,34 @@ KINDS = {
 }
 
 
-def build(kind, base_path):
-    model = C.load_hf(base_path, attn="eager")
+BASES = {
+    # base: (results.json key of the no-adapter numbers, prefix of dir / key, base_model_name_or_path)
+    "lithe-tiny": ("base", "", "lithe-tiny"),
+    "lnfree": ("lnfree", "lnfree", "lithe-tiny-lnfree"),
+}
+LNFREE_ONNX = C.TINY_DIR / "lnfree" / "model-bigeps.onnx"
+
+
+def load_base(base, hf_path):
+    """A fresh torch copy of the base model (eval mode)."""
+    if base == "lnfree":
+        from onnx_to_hf import hf_from_onnx
+        return hf_from_onnx(LNFREE_ONNX, config=C.lithe_tiny_config(layer_norm_epsilon=1e12))
+    return C.load_hf(hf_path, attn="eager")
+
+
+def lnfree_case_diff(model):
+    """max |torch logits - logits recorded in lnfree/cases/noln/prompt4_past0| (no past)."""
+    case = C.TINY_DIR / "lnfree" / "cases" / "noln" / "prompt4_past0"
+    ids = np.load(case / "inputs" / "input_ids.npy")
+    want = np.load(case / "outputs" / "logits.npy")
+    with torch.no_grad():
+        got = model(input_ids=torch.from_numpy(ids)).logits.float().numpy()
+    return float(np.abs(got - want).max())
+
+
+def build(kind, load):
+    model = load()
     if kind == "lora":
         from peft import LoraConfig, get_peft_model
         cfg = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["c_attn", "c_proj"],
@@ -75,7 +111,17 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--base", choices=list(BASES), default="lithe-tiny",
+                    help="lnfree: the LN-free lithe-tiny (lnfree/model-bigeps.onnx); writes "
+                         "adapters/lnfree-<kind>/ and results.json keys lnfree, lnfree_<kind>")
     args = ap.parse_args()
+    base_key, prefix, base_name = BASES[args.base]
+
+    def load():
+        return load_base(args.base, args.hf)
+
+    def out_name(kind, sep):
+        return f"{prefix}{sep}{kind}" if prefix else kind
     torch.set_num_threads(args.threads)
     tok = C.get_tokenizer()
     train_txt, held_txt = C.grimm_texts()
@@ -85,20 +131,31 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     res_path = OUT / "results.json"
     results = json.loads(res_path.read_text()) if res_path.exists() else {}
-    base = C.load_hf(args.hf, attn="eager")
-    if "base" not in results:
-        results["base"] = {"grimm_heldout": C.perplexity(base, held_ids, 256, 128)}
+    base = load()
+    if args.base == "lnfree":
+        diff = lnfree_case_diff(base)
+        print(f"lnfree torch vs recorded lnfree/cases/noln/prompt4_past0 logits: max |diff| {diff:.3g}",
+              flush=True)
+        assert diff < 1e-4, diff
+        results[base_key] = {
+            "model": "lithe-tiny/lnfree/model-bigeps.onnx as GPT2LMHeadModel (lithe-tiny config, "
+                     "layer_norm_epsilon=1e12, initializers m.<HF name>), no adapter",
+            "max_abs_diff_vs_recorded_case_logits": diff,
+            "grimm_heldout": C.perplexity(base, held_ids, 256, 128)}
+    elif base_key not in results:
+        results[base_key] = {"grimm_heldout": C.perplexity(base, held_ids, 256, 128)}
     results["split"] = {"file": C.GRIMM_FILE, "train": f"first {C.GRIMM_TRAIN_FRAC:.0%} of the "
                         "characters (cut at the next line start)", "held_out": "the rest",
                         "train_tokens": int(len(train_ids)), "held_out_tokens": int(len(held_ids))}
-    print("base held-out grimm ppl", results["base"]["grimm_heldout"]["ppl"], flush=True)
+    print(f"{base_key} held-out grimm ppl", results[base_key]["grimm_heldout"]["ppl"], flush=True)
     base_ids, base_last = last_logits(base, tok)
+    base_ref = out_name("base_reference_logits_last.npy", "_")
 
     for kind, (lr, desc) in KINDS.items():
         if args.only and kind not in args.only:
             continue
         C.seed_all(args.seed)
-        model = build(kind, args.hf)
+        model = build(kind, load)
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
         n_train = sum(p.numel() for p in params)
@@ -132,27 +189,27 @@ def main():
         model.eval()
         ppl = C.perplexity(model, held_ids, 256, 128)
         print(f"{kind}: held-out grimm ppl {ppl['ppl']:.3f}", flush=True)
-        d = OUT / kind
+        d = OUT / out_name(kind, "-")
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
         if kind in ("lora", "ia3"):
-            model.peft_config["default"].base_model_name_or_path = "lithe-tiny"
+            model.peft_config["default"].base_model_name_or_path = base_name
             model.save_pretrained(str(d), safe_serialization=True)
             (d / "README.md").unlink(missing_ok=True)   # PEFT's empty model-card template
             # reload check
             from peft import PeftModel
-            re = PeftModel.from_pretrained(C.load_hf(args.hf, attn="eager"), str(d)).eval()
+            re = PeftModel.from_pretrained(load(), str(d)).eval()
             ids, lg = last_logits(re, tok)
         else:
             from safetensors.torch import save_file
             tensors = {n: p.detach().clone().contiguous() for n, p in model.named_parameters()
                        if n.endswith(".bias")}
             save_file(tensors, str(d / "bitfit.safetensors"),
-                      metadata={"format": "pt", "adapter": "bitfit", "base_model": "lithe-tiny"})
+                      metadata={"format": "pt", "adapter": "bitfit", "base_model": base_name})
             (d / "bitfit.json").write_text(json.dumps({
                 "adapter_type": "bitfit",
-                "base_model": "lithe-tiny",
+                "base_model": base_name,
                 "file": "bitfit.safetensors",
                 "how_to_apply": "replace: for every tensor in bitfit.safetensors, the base model "
                                 "parameter with the same Hugging Face name (GPT2LMHeadModel "
@@ -165,7 +222,7 @@ def main():
                 "dtype": "float32",
                 "trained": desc,
             }, indent=1) + "\n")
-            re = C.load_hf(args.hf, attn="eager")
+            re = load()
             sd = re.state_dict()
             from safetensors.torch import load_file
             for n, t in load_file(str(d / "bitfit.safetensors")).items():
@@ -178,17 +235,20 @@ def main():
             "prompt": REF_PROMPT, "input_ids": ids,
             "file": "reference_logits_last.npy",
             "what": "torch logits at the LAST position of the prompt with the adapter applied "
-                    "(float32, shape [50257]); ../base_reference_logits_last.npy is the base model",
+                    f"(float32, shape [50257]); ../{base_ref} is the base model",
             "top5_with_adapter": [tok.decode([i]) for i in np.argsort(-lg)[:5]],
             "top5_base": [tok.decode([i]) for i in np.argsort(-base_last)[:5]],
         }, indent=1) + "\n")
-        results[kind] = {"description": desc, "lr": lr, "steps": args.steps, "batch": args.batch,
-                         "seq": args.seq, "seed": args.seed, "trainable_params": n_train,
-                         "train_time_s": train_time, "grimm_heldout": ppl,
-                         "reload_max_abs_diff_last_logits": reload_diff, "log": log,
-                         "files": {p.name: p.stat().st_size for p in sorted(d.iterdir())}}
+        entry = {"description": desc, "lr": lr, "steps": args.steps, "batch": args.batch,
+                 "seq": args.seq, "seed": args.seed, "trainable_params": n_train,
+                 "train_time_s": train_time, "grimm_heldout": ppl,
+                 "reload_max_abs_diff_last_logits": reload_diff, "log": log,
+                 "files": {p.name: p.stat().st_size for p in sorted(d.iterdir())}}
+        if prefix:
+            entry["base"] = f"{base_key} (see results.json key '{base_key}')"
+        results[out_name(kind, "_")] = entry
         res_path.write_text(json.dumps(results, indent=1) + "\n")
-    np.save(OUT / "base_reference_logits_last.npy", base_last.astype(np.float32), allow_pickle=False)
+    np.save(OUT / base_ref, base_last.astype(np.float32), allow_pickle=False)
     res_path.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps({k: (v.get("grimm_heldout", {}).get("ppl") if isinstance(v, dict) else v)
                       for k, v in results.items() if k != "split"}, indent=1))

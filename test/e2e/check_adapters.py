@@ -4,6 +4,7 @@ gives torch's logits with the adapter applied (recorded by
 examples/gpt2/train_adapters.py), and with scale=0 the base model's.
 
 usage: check_adapters.py --lithec LITHEC --workdir DIR --model-dir examples/gpt2/lithe-tiny ADAPTER...
+           [--model MODEL.onnx --base-logits FILE.npy]   (another base: the LN-free variant)
 Tolerance 1e-4 + 1e-4 |x|, as check_compiled.py (the adapters move these
 logits by 1.5 to 3, so a wrong fold cannot hide in it).
 """
@@ -19,16 +20,19 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--lithec", required=True)
 ap.add_argument("--workdir", required=True)
 ap.add_argument("--model-dir", required=True)
+ap.add_argument("--model", help="base model (default: MODEL_DIR/model.onnx)")
+ap.add_argument("--base-logits", help="the base's reference logits (default: adapters/base_reference_logits_last.npy)")
 ap.add_argument("adapters", nargs="+")
 args = ap.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
 adir = os.path.join(args.model_dir, "adapters")
-base = np.load(os.path.join(adir, "base_reference_logits_last.npy"))
+model = args.model or os.path.join(args.model_dir, "model.onnx")
+base = np.load(args.base_logits or os.path.join(adir, "base_reference_logits_last.npy"))
 
 
 def run(name, pipeline, ids):
     exe = os.path.join(args.workdir, "adapter-" + name)
-    subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", exe, "--pipeline", pipeline],
+    subprocess.run([args.lithec, model, "-o", exe, "--pipeline", pipeline],
                    check=True)
     out = exe + ".logits"
     subprocess.run([exe, "--ids", ",".join(map(str, ids)), "--dump-logits", out, "-t", "2"], check=True)
