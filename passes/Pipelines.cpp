@@ -52,6 +52,16 @@ struct SimplifyOptions : mlir::PassPipelineOptions<SimplifyOptions> {
                                  llvm::cl::init("")};
 };
 
+/// The calibration options every data-driven pass takes, from the pipeline's.
+template <typename PassOptions> PassOptions calibrated(const SimplifyOptions &o) {
+  PassOptions p;
+  p.calibration = o.calibration;
+  p.tokenizer = o.tokenizer;
+  p.calibrationTokens = o.calibrationTokens;
+  p.weightsDir = o.weightsDir;
+  return p;
+}
+
 void buildSimplify(mlir::OpPassManager &pm, const SimplifyOptions &o) {
   if (!o.adapters.empty()) {
     LitheFuseAdaptersOptions a;
@@ -60,30 +70,17 @@ void buildSimplify(mlir::OpPassManager &pm, const SimplifyOptions &o) {
     pm.addPass(createLitheFuseAdapters(a));
   }
   if (o.removeLayerNorm) {
-    LitheRemoveLayerNormOptions r;
-    r.calibration = o.calibration;
-    r.tokenizer = o.tokenizer;
-    r.calibrationTokens = o.calibrationTokens;
-    r.weightsDir = o.weightsDir;
-    pm.addPass(createLitheRemoveLayerNorm(r));
+    pm.addPass(createLitheRemoveLayerNorm(calibrated<LitheRemoveLayerNormOptions>(o)));
   }
   if (o.pruneHeads != 0.0) {
-    LithePruneHeadsOptions p;
+    auto p = calibrated<LithePruneHeadsOptions>(o);
     p.fraction = o.pruneHeads;
-    p.calibration = o.calibration;
-    p.tokenizer = o.tokenizer;
-    p.calibrationTokens = o.calibrationTokens;
-    p.weightsDir = o.weightsDir;
     pm.addPass(createLithePruneHeads(p));
   }
   if (o.keepLayers != 0) {
-    LitheDropLayersOptions d;
+    auto d = calibrated<LitheDropLayersOptions>(o);
     d.keep = o.keepLayers;
     d.metric = o.dropMetric;
-    d.calibration = o.calibration;
-    d.tokenizer = o.tokenizer;
-    d.calibrationTokens = o.calibrationTokens;
-    d.weightsDir = o.weightsDir;
     pm.addPass(createLitheDropLayers(d));
   }
   if (o.shareKV > 1) {
