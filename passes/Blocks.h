@@ -64,6 +64,22 @@ inline bool parseIndexList(llvm::StringRef s, std::set<int64_t> &out) {
   return !out.empty();
 }
 
+/// The inverse of parseIndexList: "1,3,5".
+inline std::string formatIndexList(const std::set<int64_t> &s) {
+  std::string out;
+  for (int64_t v : s) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+/// The residual stream entering attention layer `a`'s block: the input of
+/// the norm (LayerNorm or center) in front of its query projection, or null.
+inline mlir::Value blockInput(AttentionOp a) {
+  auto q = a.getQuery().getDefiningOp<LinearOp>();
+  mlir::Operation *norm = q ? q.getInput().getDefiningOp() : nullptr;
+  if (!norm || !mlir::isa<LayerNormOp, CenterOp>(norm)) return mlir::Value();
+  return norm->getOperand(0);
+}
+
 /// The module's single func.func (the model), or null.
 inline mlir::func::FuncOp modelFunction(mlir::ModuleOp module) {
   mlir::func::FuncOp fn;

@@ -1,8 +1,8 @@
 //===- Calibrate.h - what the data-driven passes share ------------*- C++ -*-===//
 //
-// Loading the calibration text named by a pass's CalibrationOptions (see
-// Passes.td) and the residual stream's shape, for remove-layernorm,
-// prune-heads and drop-layers.
+// The calibration options a pass declares (see Passes.td) and where the
+// residual stream leaves the last block, for remove-layernorm, prune-heads
+// and drop-layers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +13,6 @@
 #include "lithe/Calibration.h"
 #include "lithe/WeightStore.h"
 
-#include <cmath>
 #include <string>
 
 namespace lithe {
@@ -25,15 +24,6 @@ namespace lithe {
     calibration.getValue(), tokenizer.getValue(), calibrationTokens.getValue(),                    \
         calibrationCtx.getValue()                                                                  \
   }
-
-/// The residual stream entering attention layer `a`'s block: the input of
-/// the norm (LayerNorm or center) in front of its query projection, or null.
-inline mlir::Value blockInput(AttentionOp a) {
-  auto q = a.getQuery().getDefiningOp<LinearOp>();
-  mlir::Operation *norm = q ? q.getInput().getDefiningOp() : nullptr;
-  if (!norm || !mlir::isa<LayerNormOp, CenterOp>(norm)) return mlir::Value();
-  return norm->getOperand(0);
-}
 
 /// The residual stream leaving the last block: the input of the final norm
 /// in front of the LM head (or the head's input when there is none).

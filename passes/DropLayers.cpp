@@ -52,9 +52,8 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
 
   /// metric=loss: skips each block alone (its output replaced by its input)
   /// and drops those whose absence raises the calibration loss least.
-  LogicalResult chooseByLoss(ModuleOp module, int64_t L, std::map<Operation *, std::vector<int64_t>> &producerOf,
-                             std::vector<Value> &stream, Evaluator &eval, CalibrationData &data,
-                             std::set<int64_t> &drop) {
+  LogicalResult chooseByLoss(ModuleOp module, int64_t L, const std::vector<Value> &stream, Evaluator &eval,
+                             const CalibrationData &data, std::set<int64_t> &drop) {
     std::string error;
     double base = 0;
     if (!eval.meanNll(data, nullptr, base, error)) {
@@ -78,11 +77,10 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
     }
     std::stable_sort(cost.begin(), cost.end());
     for (int64_t k = 0; k < L - keep; ++k) drop.insert(cost[k].second);
-    std::string list;
-    for (int64_t i : drop) list += (list.empty() ? "" : ",") + std::to_string(i);
     llvm::errs() << "lithe-drop-layers: dropping " << L - keep << " of " << L
                  << " layers, least loss increase when skipped alone on " << data.tokens()
-                 << " calibration tokens (base loss " << llvm::format("%.4f", base) << "): layers=" << list << "\n";
+                 << " calibration tokens (base loss " << llvm::format("%.4f", base)
+                 << "): layers=" << formatIndexList(drop) << "\n";
     return success();
   }
 
@@ -117,7 +115,7 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
       module.emitError() << "lithe-drop-layers: calibration: " << error;
       return failure();
     }
-    if (metric == "loss") return chooseByLoss(module, L, producerOf, stream, *eval, data, drop);
+    if (metric == "loss") return chooseByLoss(module, L, stream, *eval, data, drop);
     // Mean cosine and mean angular distance between every pair of streams.
     std::vector<std::vector<double>> cosSum(L + 1, std::vector<double>(L + 1, 0.0)), angSum = cosSum;
     int64_t tokens = 0;
@@ -171,10 +169,8 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
       how = "smallest angular distance across the run (" +
             llvm::formatv("{0:f4}", angSum[best][best + n] / tokens).str() + ")";
     }
-    std::string list;
-    for (int64_t i : drop) list += (list.empty() ? "" : ",") + std::to_string(i);
     llvm::errs() << "lithe-drop-layers: dropping " << n << " of " << L << " layers, " << how << " on " << tokens
-                 << " calibration tokens: layers=" << list << "\n";
+                 << " calibration tokens: layers=" << formatIndexList(drop) << "\n";
     return success();
   }
 
@@ -217,14 +213,11 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
         return signalPassFailure();
       }
       // h -> ln1 -> q/k/v: the block input is the norm's input.
-      Operation *norm = a.getQuery().getDefiningOp<LinearOp>()
-                            ? a.getQuery().getDefiningOp<LinearOp>().getInput().getDefiningOp()
-                            : nullptr;
-      if (!norm || !isa<LayerNormOp, CenterOp>(norm)) {
+      Value h = blockInput(a);
+      if (!h) {
         a.emitError() << "lithe-drop-layers: layer " << i << " is not a pre-norm GPT-2 block";
         return signalPassFailure();
       }
-      Value h = norm->getOperand(0);
       AddOp mid = blockAdd(a.getResult());
       AddOp out;
       if (mid)

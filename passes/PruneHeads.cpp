@@ -131,11 +131,7 @@ struct PruneHeadsPass : impl::LithePruneHeadsBase<PruneHeadsPass> {
     for (auto it = plan.begin(); it != plan.end();)
       it = it->second.empty() ? plan.erase(it) : std::next(it);
     std::string list;
-    for (auto &[l, hs] : plan) {
-      list += (list.empty() ? "" : "/") + std::to_string(l) + ":";
-      bool first = true;
-      for (int64_t h : hs) list += (first ? "" : ",") + std::to_string(h), first = false;
-    }
+    for (auto &[l, hs] : plan) list += (list.empty() ? "" : "/") + std::to_string(l) + ":" + formatIndexList(hs);
     llvm::errs() << "lithe-prune-heads: removing " << chosen << " of " << all.size()
                  << " heads, least loss increase when masked on " << data.tokens()
                  << " calibration tokens (base loss " << llvm::format("%.4f", base) << "): heads=" << list << "\n";

@@ -148,24 +148,10 @@ Options parse(int argc, char **argv) {
   return o;
 }
 
-/// Reads a text file with universal newlines ("\r\n" and "\r" become "\n"),
-/// as Python's open() does, so token counts and perplexities agree with the
-/// standard Python evaluation of the same file.
+/// A text file as evaluations read it (universal newlines; see readText).
 std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) die(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string raw = ss.str(), text;
-  text.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\r') {
-      text += '\n';
-      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
-    } else {
-      text += raw[i];
-    }
-  }
+  std::string text, error;
+  if (!readText(path, text, error)) die(path + ": cannot open: " + error);
   return text;
 }
 

@@ -7,8 +7,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace lithe {
 using mlir::cast;
@@ -33,23 +31,10 @@ bool loadCalibration(mlir::ModuleOp module, const CalibrationOptions &o, Calibra
     error = "tokenizer: " + terr;
     return false;
   }
-  std::ifstream in(o.text, std::ios::binary);
-  if (!in) {
-    error = o.text + ": cannot read the calibration text";
+  std::string text;
+  if (!rt::readText(o.text, text, terr)) {
+    error = o.text + ": cannot read the calibration text (" + terr + ")";
     return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  // Universal newlines, as the runtime (and Python's open()) read text.
-  std::string raw = ss.str(), text;
-  text.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\r') {
-      text.push_back('\n');
-      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
-    } else {
-      text.push_back(raw[i]);
-    }
   }
   std::vector<int32_t> ids;
   if (!tok->encode(text, ids, terr)) {

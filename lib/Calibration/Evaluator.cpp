@@ -39,8 +39,9 @@ struct Evaluator::Impl {
   std::vector<std::vector<Value>> dies;
   std::unordered_map<std::string, std::vector<uint8_t>> packed;
 
-  const WeightStore::View *weight(Value v, DType want, int64_t elements, std::string &error,
-                                  WeightStore::View &storage) {
+  /// The data of weight `v`, which must be `want` with `elements` elements;
+  /// null with `error` otherwise. The store keeps it alive.
+  const void *weight(Value v, DType want, int64_t elements, std::string &error) {
     auto w = v.getDefiningOp<WeightOp>();
     if (!w) {
       error = "operand is not a lithe.weight";
@@ -57,13 +58,13 @@ struct Evaluator::Impl {
       error = "weight '" + w.getName().str() + "' has an unexpected type or size";
       return nullptr;
     }
-    storage = *view;
-    return &storage;
+    return view->data;
   }
   const float *f32(Value v, int64_t elements, std::string &error) {
-    WeightStore::View s;
-    const WeightStore::View *w = weight(v, DType::F32, elements, error, s);
-    return w ? static_cast<const float *>(w->data) : nullptr;
+    return static_cast<const float *>(weight(v, DType::F32, elements, error));
+  }
+  const int8_t *i8(Value v, int64_t elements, std::string &error) {
+    return static_cast<const int8_t *>(weight(v, DType::I8, elements, error));
   }
 
   /// The packed form of a linear op's weight (f32 or int8 + scales).
@@ -82,12 +83,11 @@ struct Evaluator::Impl {
     int64_t K = t.getDimSize(0), N = t.getDimSize(1);
     std::vector<uint8_t> buf;
     if (lin.getWeightScale()) {
-      WeightStore::View s;
-      const WeightStore::View *q = weight(lin.getWeight(), DType::I8, K * N, error, s);
+      const int8_t *q = i8(lin.getWeight(), K * N, error);
       const float *scale = f32(lin.getWeightScale(), N, error);
       if (!q || !scale) return nullptr;
       buf.resize(lithe_pack_linear_q8_size(K, N));
-      lithe_pack_linear_q8(static_cast<const int8_t *>(q->data), scale, K, N, buf.data());
+      lithe_pack_linear_q8(q, scale, K, N, buf.data());
     } else {
       const float *p = f32(lin.getWeight(), K * N, error);
       if (!p) return nullptr;
@@ -132,7 +132,7 @@ std::unique_ptr<Evaluator> Evaluator::create(ModuleOp module, std::shared_ptr<We
   for (Operation *op : m.ops)
     for (Value r : op->getResults()) {
       size_t last = m.index[op];
-      for (Operation *u : r.getUsers()) last = std::max(last, m.index.count(u) ? m.index[u] : last);
+      for (Operation *u : r.getUsers()) last = std::max(last, m.index[u]);
       m.dies[last].push_back(r);
     }
   return e;
@@ -235,11 +235,10 @@ bool Evaluator::run(const std::vector<int64_t> &ids, const Observer &observe, do
       float *y = out(h.getResult(), V);
       const float *x = act(h.getInput()).data();
       if (h.getTableScale()) {
-        WeightStore::View s;
-        const WeightStore::View *q = m.weight(h.getTable(), DType::I8, V * D, werr, s);
+        const int8_t *q = m.i8(h.getTable(), V * D, werr);
         const float *scale = m.f32(h.getTableScale(), V, werr);
         if (!q || !scale) return fail(op, werr);
-        lithe_lm_head_q8(x, S, D, static_cast<const int8_t *>(q->data), scale, V, y);
+        lithe_lm_head_q8(x, S, D, q, scale, V, y);
       } else {
         const float *table = m.f32(h.getTable(), V * D, werr);
         if (!table) return fail(op, werr);

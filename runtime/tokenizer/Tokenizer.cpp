@@ -823,4 +823,32 @@ int32_t Tokenizer::vocabSize() const { return int32_t(impl_->idBytes.size()); }
 
 int32_t Tokenizer::eosId() const { return impl_->eos; }
 
+bool readText(const std::string &path, std::string &text, std::string &error) {
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = std::strerror(errno);
+    return false;
+  }
+  std::string raw;
+  char buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) raw.append(buf, n);
+  bool bad = std::ferror(f);
+  std::fclose(f);
+  if (bad) {
+    error = "read error";
+    return false;
+  }
+  text.clear();
+  text.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\r') {
+      text += '\n';
+      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+    } else {
+      text += raw[i];
+    }
+  }
+  return true;
+}
+
 } // namespace lithe::rt

@@ -40,6 +40,12 @@
 
 namespace lithe::rt {
 
+/// Reads a text file with universal newlines ("\r\n" and "\r" become "\n"),
+/// as Python's open() does, so token counts and perplexities agree with the
+/// standard Python evaluation of the same file. False with `error` (the
+/// system's reason, e.g. "No such file or directory") when it cannot be read.
+bool readText(const std::string &path, std::string &text, std::string &error);
+
 class Tokenizer {
 public:
   ~Tokenizer();
