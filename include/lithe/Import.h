@@ -29,6 +29,10 @@ struct ImportOptions {
   /// The value of the module's `lithe.weights` attribute (default: the
   /// file name of weightsPath).
   std::string weightsRef;
+  /// Fail unless the whole graph was raised to a GPT-2 (token embedding,
+  /// attention layers, LM head; no generic ops left), naming the first node
+  /// that was not: what `--describe` and compiling to code need.
+  bool requireModel = false;
 };
 
 struct ImportResult {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <queue>
 
 namespace lithe {
 namespace import {
@@ -139,6 +140,7 @@ bool Graph::build(std::string &error) {
     }
     addValue(std::move(v));
   }
+  assumeInputs();
   for (size_t n = 0; n < model_.nodes.size(); ++n) {
     const Node &node = model_.nodes[n];
     for (const std::string &in : node.inputs) {
@@ -332,6 +334,25 @@ bool Graph::inferNode(int nodeId, std::string &why) {
     if (op == "CastLike" && in.size() > 1 && in[1]) t = in[1]->elemType;
     Value &v = setOut(0, t, in[0]->shape);
     if (isIntType(t) && in[0]->content) v.content = in[0]->content;
+    return true;
+  }
+  if (op == "IsNaN" || op == "IsInf") {
+    if (!need(1)) return false;
+    setOut(0, onnx::kBool, in[0]->shape);
+    return true;
+  }
+  if (op == "GatherND") {
+    if (!need(2)) return false;
+    int64_t r = in[0]->rank(), q = in[1]->rank(), bd = attrInt(n, "batch_dims", 0);
+    auto k = q > 0 ? in[1]->shape.back().constant() : std::nullopt;
+    if (!k || bd < 0 || bd >= std::min(r, q) || *k < 1 || bd + *k > r) {
+      why = "indices of shape " + shapeStr(in[1]->shape) + " do not fit data of shape " +
+            shapeStr(in[0]->shape);
+      return false;
+    }
+    SymShape s(in[1]->shape.begin(), in[1]->shape.end() - 1);
+    s.insert(s.end(), in[0]->shape.begin() + bd + *k, in[0]->shape.end());
+    setOut(0, in[0]->elemType, s);
     return true;
   }
   static const char *kUnary[] = {"Neg", "Abs", "Sqrt", "Exp", "Log", "Tanh", "Erf", "Sigmoid",
@@ -715,6 +736,79 @@ bool Graph::inferNode(int nodeId, std::string &why) {
   return false;
 }
 
+namespace {
+bool nameHas(const std::string &name, const char *part) {
+  return name.find(part) != std::string::npos;
+}
+} // namespace
+
+// Hugging Face models take an attention mask and, from some exporters,
+// position ids and a merged decoder's use_cache_branch flag. A single
+// unpadded sequence needs none of them at run time: the mask is all ones,
+// the positions are past_length + j, and the cache branch is taken. Marking
+// them static with those values lets the mask arithmetic fold into the
+// causal mask that raising checks, and the position ids into the position
+// embedding.
+void Graph::assumeInputs() {
+  int ids = -1;
+  for (size_t i = 0; i < values_.size(); ++i) {
+    const Value &v = values_[i];
+    if (v.kind != Value::Input || v.rank() != 2 || !isIntType(v.elemType)) continue;
+    if (nameHas(v.name, "mask") || nameHas(v.name, "position")) continue;
+    if (ids < 0 || v.name == "input_ids") ids = static_cast<int>(i);
+  }
+  if (ids < 0) return;
+  auto symOf = [&](const SymInt &d) {
+    for (size_t s = 0; s < symbols_.size(); ++s)
+      if (d == SymInt::symbol(static_cast<int>(s))) return static_cast<int>(s);
+    return -1;
+  };
+  batchSym_ = symOf(values_[ids].shape[0]);
+  seqSym_ = symOf(values_[ids].shape[1]);
+  for (const Value &v : values_)
+    if (v.kind == Value::Input && v.rank() == 4 &&
+        (nameHas(v.name, "past") || nameHas(v.name, "cache")))
+      if (int s = symOf(v.shape[2]); s >= 0) { pastSym_ = s; break; }
+  if (seqSym_ < 0 && !values_[ids].shape[1].isConstant()) return;
+  SymInt seq = values_[ids].shape[1];
+  SymInt total = pastSym_ >= 0 ? SymInt::symbol(pastSym_) + seq : seq;
+  for (Value &v : values_) {
+    if (v.kind != Value::Input) continue;
+    if (v.rank() == 2 && nameHas(v.name, "attention_mask") &&
+        (isIntType(v.elemType) || v.elemType == onnx::kFloat || v.elemType == onnx::kBool ||
+         v.elemType == onnx::kFloat16)) {
+      v.assumed = Value::AllOnes;
+      v.shape[1] = total;
+      assumptions_.push_back("input '" + v.name + "' is assumed all ones (one unpadded sequence)");
+    } else if (v.rank() == 2 && nameHas(v.name, "position_ids") && isIntType(v.elemType)) {
+      v.assumed = Value::Positions;
+      v.shape[1] = seq;
+      assumptions_.push_back("input '" + v.name + "' is assumed past_length + position");
+    } else if (v.elemType == onnx::kBool && v.rank() <= 1 && nameHas(v.name, "use_cache")) {
+      v.assumed = Value::True;
+      assumptions_.push_back("input '" + v.name + "' is assumed true (the cache branch is compiled)");
+    } else {
+      continue;
+    }
+    v.isStatic = true;
+  }
+}
+
+EvalTensor Graph::assumedValue(const Value &v, const std::vector<int64_t> &point) const {
+  EvalTensor t;
+  t.type = v.elemType;
+  for (const SymInt &d : v.shape) t.shape.push_back(d.evaluate(point));
+  int64_t n = 1;
+  for (int64_t d : t.shape) n *= d;
+  if (v.assumed == Value::Positions) {
+    int64_t past = pastSym_ >= 0 ? point[pastSym_] : 0, s = t.shape.back();
+    for (int64_t i = 0; i < n; ++i) t.data.push_back(static_cast<double>(past + i % s));
+  } else {
+    t.data.assign(static_cast<size_t>(n), 1.0);
+  }
+  return t;
+}
+
 // A small static integer vector whose symbolic contents could not be
 // followed op by op (e.g. built with Where/Equal): evaluate it at probe
 // points and fit each element as an affine function of the symbols,
@@ -765,6 +859,15 @@ bool Graph::evalStatic(int id, const std::vector<int64_t> &point, EvalTensor &ou
   auto key = std::make_pair(id, point);
   if (auto it = evalCache_.find(key); it != evalCache_.end()) {
     out = it->second;
+    return true;
+  }
+  if (v.kind == Value::Input) {
+    if (v.assumed == Value::NotAssumed) {
+      error = model_.path + ": value '" + v.name + "' depends on input data";
+      return false;
+    }
+    out = assumedValue(v, point);
+    evalCache_[key] = out;
     return true;
   }
   if (v.kind == Value::Initializer) {
@@ -848,6 +951,47 @@ std::optional<double> Graph::scalarValue(int id) const {
   if (!t || t->data.size() != 1)
     return std::nullopt;
   return t->data[0];
+}
+
+int sortNodesTopologically(onnx::Model &model) {
+  const size_t n = model.nodes.size();
+  std::map<std::string, std::vector<size_t>> waiting; // value -> nodes reading it
+  std::vector<size_t> missing(n, 0);
+  std::set<std::string> available;
+  for (const onnx::ValueInfo &v : model.inputs) available.insert(v.name);
+  for (const onnx::Tensor &t : model.initializers) available.insert(t.name);
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < n; ++i) {
+    std::set<std::string> need;
+    for (const std::string &in : model.nodes[i].inputs)
+      if (!in.empty() && !available.count(in)) need.insert(in);
+    missing[i] = need.size();
+    for (const std::string &in : need) waiting[in].push_back(i);
+    if (!missing[i]) ready.push(i);
+  }
+  std::vector<size_t> order;
+  std::vector<bool> placed(n, false);
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    placed[i] = true;
+    for (const std::string &out : model.nodes[i].outputs) {
+      if (out.empty() || !available.insert(out).second) continue;
+      for (size_t c : waiting[out])
+        if (--missing[c] == 0) ready.push(c);
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (!placed[i]) order.push_back(i);
+  int moved = 0;
+  for (size_t i = 0; i < n; ++i) moved += order[i] != i;
+  if (!moved) return 0;
+  std::vector<onnx::Node> sorted;
+  sorted.reserve(n);
+  for (size_t i : order) sorted.push_back(std::move(model.nodes[i]));
+  model.nodes = std::move(sorted);
+  return moved;
 }
 
 } // namespace import

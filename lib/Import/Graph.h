@@ -40,6 +40,11 @@ struct Value {
   bool isGraphOutput = false;
   bool isStatic = false;
   std::optional<std::vector<SymInt>> content; // small integer static values
+  /// A graph input whose run-time value the compiled model assumes, so it is
+  /// static: an `attention_mask` of ones (one unpadded sequence), the
+  /// `position_ids` past_length + j, `use_cache_branch` true.
+  enum Assumed { NotAssumed, AllOnes, Positions, True };
+  Assumed assumed = NotAssumed;
 
   int64_t rank() const { return static_cast<int64_t>(shape.size()); }
 };
@@ -77,11 +82,22 @@ public:
   /// "file: node 'name' (Op): why" as one line.
   std::string nodeError(int nodeId, const std::string &why) const;
 
+  /// Symbols of the token ids' sequence, the past length (-1 without past
+  /// inputs) and the batch, found from the graph inputs.
+  int sequenceSymbol() const { return seqSym_; }
+  int pastSymbol() const { return pastSym_; }
+  int batchSymbol() const { return batchSym_; }
+  /// What the compiled model assumes of inputs it does not take, one line
+  /// each (for --describe).
+  const std::vector<std::string> &assumptions() const { return assumptions_; }
+
 private:
   bool inferNode(int nodeId, std::string &why);
   int addValue(Value v);
   int newSymbol(const std::string &name);
   void fitContent(int id);
+  void assumeInputs();
+  onnx::EvalTensor assumedValue(const Value &v, const std::vector<int64_t> &point) const;
 
   const onnx::Model &model_;
   std::vector<Value> values_;
@@ -90,7 +106,16 @@ private:
   std::map<std::string, int> symbolIds_;
   mutable std::map<std::pair<int, std::vector<int64_t>>, onnx::EvalTensor> evalCache_;
   std::set<int> fitTried_;
+  int seqSym_ = -1, pastSym_ = -1, batchSym_ = -1;
+  std::vector<std::string> assumptions_;
 };
+
+/// Puts `model`'s nodes in topological order (ONNX requires it, but ORT's
+/// float16 converter, for one, appends the casts it inserts at the end),
+/// keeping the file's order among independent nodes. Nodes whose inputs can
+/// never be computed stay at the end in file order, so Graph::build reports
+/// the first of them. Returns the number of nodes that moved.
+int sortNodesTopologically(onnx::Model &model);
 
 } // namespace import
 } // namespace lithe

@@ -34,6 +34,10 @@ public:
       : g(g), r(r), ctx(ctx), b(&ctx), opts(opts), loc(b.getUnknownLoc()) {}
 
   bool run(ImportResult &result, std::string &error);
+  /// The first node (in graph order) left as a generic lithe.onnx op.
+  std::string firstGeneric() const {
+    return generic.empty() ? "" : g.node(*generic.begin()).describe();
+  }
 
 private:
   Type elemType(int32_t t) {
@@ -539,6 +543,7 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
   onnx::Model model;
   if (!onnx::loadModel(path, model, error))
     return false;
+  int moved = import::sortNodesTopologically(model);
   Graph graph(model);
   if (!graph.build(error))
     return false;
@@ -564,7 +569,37 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
     result.module = nullptr;
     return false;
   }
-  result.notes = raised.notes;
+  if (options.requireModel && rp) {
+    int layers = 0;
+    bool head = false;
+    for (const RaisedOp &op : raised.ops) {
+      if (op.dead) continue;
+      layers += op.kind == RaisedOp::Attention;
+      head |= op.kind == RaisedOp::LMHead;
+    }
+    std::string why;
+    if (!emitter.firstGeneric().empty())
+      why = "node " + emitter.firstGeneric() + " is not part of a recognised GPT-2 pattern";
+    else if (raised.inputIds < 0)
+      why = "no token embedding (Gather of an initializer by an integer input) was found";
+    else if (!layers)
+      why = "no attention layer was found";
+    else if (!head)
+      why = "no LM head (a linear layer to the vocabulary feeding an output) was found";
+    if (!why.empty()) {
+      // The raising note that explains it, when there is one.
+      for (const std::string &note : raised.notes)
+        if (note.find("left generic") != std::string::npos) { why += " (" + note + ")"; break; }
+      error = path + ": not recognised as a GPT-2: " + why;
+      result.module = nullptr;
+      return false;
+    }
+  }
+  if (moved)
+    result.notes.push_back(std::to_string(moved) +
+                           " nodes were out of topological order and were re-sorted");
+  for (const std::string &a : graph.assumptions()) result.notes.push_back(a);
+  result.notes.insert(result.notes.end(), raised.notes.begin(), raised.notes.end());
   return true;
 }
 

@@ -150,6 +150,8 @@ private:
   void raiseAdds();
   void raiseLMHead();
 
+  int skipNanGuard(int probs) const;
+  int unswapLastTwo(int v) const;
   bool headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool keyTransposed);
   bool checkCausalMask(int mask, bool boolean, double fill, int64_t heads);
   bool splitQKV(int q, int k, int v);
@@ -175,8 +177,8 @@ void Raiser::raiseEmbeddings() {
     if (!table || table->dims.size() != 2 || table->elemType != onnx::kFloat || ids < 0)
       continue;
     const Value &idv = g.value(ids);
-    if (idv.kind == Value::Input && (idv.elemType == onnx::kInt64 || idv.elemType == onnx::kInt32) &&
-        idv.rank() == 2) {
+    if (idv.kind == Value::Input && !idv.isStatic &&
+        (idv.elemType == onnx::kInt64 || idv.elemType == onnx::kInt32) && idv.rank() == 2) {
       if (r.inputIds >= 0 && r.inputIds != ids)
         continue;
       r.inputIds = ids;
@@ -465,6 +467,49 @@ bool Raiser::headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool ke
   return true;
 }
 
+/// `v` is a 4-D value K with its last two dimensions swapped, either as
+/// Transpose(K, [0, 1, 3, 2]) or as dynamo's sdpa decomposition
+/// Reshape(Transpose(Reshape(K, [B*H, T, d]), [0, 2, 1]), [B, H, d, T]).
+/// Returns K, or -1.
+int Raiser::unswapLastTwo(int v) const {
+  const Node *t = producer(resolve(v));
+  if (is(t, "Transpose") && perm(*t) == std::vector<int64_t>{0, 1, 3, 2})
+    return resolve(input(*t, 0));
+  if (!is(t, "Reshape")) return -1;
+  const Node *t3 = producer(resolve(input(*t, 0)));
+  if (!is(t3, "Transpose") || perm(*t3) != std::vector<int64_t>{0, 2, 1}) return -1;
+  const Node *r3 = producer(resolve(input(*t3, 0)));
+  if (!is(r3, "Reshape")) return -1;
+  int k = resolve(input(*r3, 0));
+  const SymShape &ks = g.value(k).shape, &s3 = g.value(output(*r3)).shape,
+                 &vs = g.value(output(*t)).shape;
+  if (ks.size() != 4 || s3.size() != 3 || vs.size() != 4) return -1;
+  if (s3[0] != ks[0] * ks[1] || s3[1] != ks[2] || s3[2] != ks[3]) return -1;
+  if (vs[0] != ks[0] || vs[1] != ks[1] || vs[2] != ks[3] || vs[3] != ks[2]) return -1;
+  return k;
+}
+
+/// transformers' sdpa attention exports `Where(IsNaN(p), 0, p)` after the
+/// softmax (rows that are fully masked give NaN; a causal row never is).
+/// Returns the guarded value, or `probs` when there is no guard.
+int Raiser::skipNanGuard(int probs) const {
+  auto us = users(probs);
+  if (us.size() != 2) return probs;
+  int isnan = -1, where = -1;
+  for (auto [c, v] : us) {
+    if (c < 0) return probs;
+    if (is(&g.node(c), "IsNaN")) isnan = c;
+    else if (is(&g.node(c), "Where")) where = c;
+  }
+  if (isnan < 0 || where < 0) return probs;
+  const Node &w = g.node(where);
+  if (resolve(input(w, 0)) != output(g.node(isnan)) || resolve(input(w, 2)) != resolve(probs))
+    return probs;
+  auto zero = scalar(input(w, 1));
+  if (!zero || *zero != 0 || users(output(g.node(isnan))).size() != 1) return probs;
+  return output(w);
+}
+
 /// The mask must be exactly causal at every probe point: 0 (or true) where
 /// key position <= past + query position, very negative (or false) elsewhere.
 bool Raiser::checkCausalMask(int mask, bool boolean, double fill, int64_t heads) {
@@ -632,16 +677,15 @@ void Raiser::raiseAttention() {
       present = v4;
       return headsOf(v4, flat, h, d, false);
     };
-    const Node *ktp = producer(kt);
-    if (is(ktp, "Transpose") && perm(*ktp) == std::vector<int64_t>{0, 1, 3, 2}) {
-      if (!cacheSide(resolve(input(*ktp, 0)), kflat, pastK, presentK, h2, d2)) { reject("keys not recognised"); continue; }
+    if (int k4 = unswapLastTwo(kt); k4 >= 0) {
+      if (!cacheSide(k4, kflat, pastK, presentK, h2, d2)) { reject("keys not recognised"); continue; }
     } else if (!headsOf(kt, kflat, h2, d2, true)) {
       reject("keys not recognised");
       continue;
     }
     if (h2 != heads || d2 != hd) continue;
     // Values: probs @ V4.
-    int probs = output(sm);
+    int probs = skipNanGuard(output(sm));
     int pv = soleUser(probs);
     if (pv < 0 || !is(&g.node(pv), "MatMul") || resolve(input(g.node(pv), 0)) != resolve(probs)) { reject("probabilities do not feed one MatMul"); continue; }
     if (!cacheSide(resolve(input(g.node(pv), 1)), vflat, pastV, presentV, h2, d2)) { reject("values not recognised"); continue; }
@@ -881,9 +925,11 @@ void Raiser::raiseLMHead() {
 
 bool Raiser::run(std::string &error) {
   (void)error;
-  seqSym = symbolOrNeg({"sequence", "sequence_length", "seq_len", "seq", "s"});
-  pastSym = symbolOrNeg({"past_sequence", "past_sequence_length", "past_seq_len", "past"});
-  batchSym = symbolOrNeg({"batch", "batch_size", "b"});
+  seqSym = g.sequenceSymbol() >= 0 ? g.sequenceSymbol()
+                                    : symbolOrNeg({"sequence", "sequence_length", "seq_len", "seq", "s"});
+  pastSym = g.pastSymbol() >= 0 ? g.pastSymbol()
+                                : symbolOrNeg({"past_sequence", "past_sequence_length", "past_seq_len", "past"});
+  batchSym = g.batchSymbol() >= 0 ? g.batchSymbol() : symbolOrNeg({"batch", "batch_size", "b"});
   if (seqSym < 0) {
     // Fall back to the second dimension of the first 2-D integer input.
     for (const Value &v : g.values())

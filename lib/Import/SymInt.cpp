@@ -41,30 +41,54 @@ SymInt SymInt::operator*(const SymInt &o) const {
   return r;
 }
 
-std::optional<SymInt> SymInt::divExact(const SymInt &o) const {
-  // Divisor must be a single term c * monomial.
-  if (o.terms_.size() != 1)
-    return *this == o ? std::optional<SymInt>(SymInt(1)) : std::nullopt;
-  const auto &[dm, dc] = *o.terms_.begin();
-  if (dc == 0)
-    return std::nullopt;
-  SymInt r;
-  for (const auto &[m, c] : terms_) {
-    if (c % dc != 0)
-      return std::nullopt;
-    // Remove dm's symbols from m (multiset difference).
-    Monomial rest;
-    size_t j = 0;
-    for (size_t i = 0; i < m.size(); ++i) {
-      if (j < dm.size() && m[i] == dm[j]) { ++j; continue; }
-      rest.push_back(m[i]);
-    }
-    if (j != dm.size())
-      return std::nullopt;
-    r.terms_[rest] += c / dc;
+namespace {
+// Graded order on monomials (sorted multisets of symbol ids): higher degree
+// first, then lexicographic. Any monomial order makes the leading term of a
+// product the product of the leading terms, which is what exact division by
+// a polynomial needs.
+bool monomialLess(const SymInt::Monomial &a, const SymInt::Monomial &b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+/// a / b for monomials, if b's symbols are a sub-multiset of a's.
+std::optional<SymInt::Monomial> monomialDiv(const SymInt::Monomial &a, const SymInt::Monomial &b) {
+  SymInt::Monomial rest;
+  size_t j = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (j < b.size() && a[i] == b[j]) { ++j; continue; }
+    rest.push_back(a[i]);
   }
-  r.normalize();
-  return r;
+  if (j != b.size()) return std::nullopt;
+  return rest;
+}
+} // namespace
+
+std::optional<SymInt> SymInt::divExact(const SymInt &o) const {
+  // Multivariate polynomial division by leading terms: exact when the
+  // remainder reaches zero. `[batch, 4, past + seq, 16]` reshaped to
+  // `[-1, past + seq, 16]` divides 64*batch*(past + seq) by 16*(past + seq).
+  if (o.terms_.empty())
+    return std::nullopt;
+  auto leading = [](const SymInt &p) {
+    auto best = p.terms_.begin();
+    for (auto it = p.terms_.begin(); it != p.terms_.end(); ++it)
+      if (monomialLess(best->first, it->first)) best = it;
+    return best;
+  };
+  auto [dm, dc] = *leading(o);
+  SymInt rem = *this, q;
+  for (int guard = 0; !rem.terms_.empty(); ++guard) {
+    if (guard > 1000) return std::nullopt;
+    auto [pm, pc] = *leading(rem);
+    if (pc % dc != 0) return std::nullopt;
+    auto m = monomialDiv(pm, dm);
+    if (!m) return std::nullopt;
+    SymInt t;
+    t.terms_[*m] = pc / dc;
+    q = q + t;
+    rem = rem - t * o;
+  }
+  return q;
 }
 
 int64_t SymInt::evaluate(const std::vector<int64_t> &point) const {

@@ -518,6 +518,21 @@ bool evalNot(Ctx &c) {
   return true;
 }
 
+/// IsNaN, IsInf (detect_positive / detect_negative).
+bool evalIsSpecial(Ctx &c) {
+  const EvalTensor &a = c.x(0);
+  bool nan = c.node.opType == "IsNaN";
+  bool pos = c.attrInt("detect_positive", 1) != 0, neg = c.attrInt("detect_negative", 1) != 0;
+  EvalTensor *o = c.emit(kBool, a.shape);
+  if (!o)
+    return false;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    double v = a.data[i];
+    o->data[i] = nan ? std::isnan(v) : std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg));
+  }
+  return true;
+}
+
 /// Min, Max, Sum, Mean over any number of broadcast inputs.
 bool evalVariadic(Ctx &c) {
   if (!sameTypes(c))
@@ -939,6 +954,55 @@ bool evalGatherElements(Ctx &c) {
   });
   return ok || c.fail("an index is out of range for axis " + std::to_string(axis) +
                       " of size " + std::to_string(dim));
+}
+
+/// GatherND: out[b..., i...] = data[b..., idx[b..., i..., :]...] with
+/// `batch_dims` leading batch dimensions.
+bool evalGatherND(Ctx &c) {
+  const EvalTensor &a = c.x(0), &idx = c.x(1);
+  int64_t r = static_cast<int64_t>(a.shape.size()), q = static_cast<int64_t>(idx.shape.size());
+  int64_t bd = c.attrInt("batch_dims", 0);
+  if (!isIntType(idx.type))
+    return c.fail("indices must be integers");
+  if (q < 1 || bd < 0 || bd >= std::min(r, q))
+    return c.fail("batch_dims " + std::to_string(bd) + " does not fit ranks " +
+                  std::to_string(r) + " and " + std::to_string(q));
+  int64_t k = idx.shape.back();
+  if (k < 1 || bd + k > r)
+    return c.fail("index tuples of length " + std::to_string(k) + " do not fit data of rank " +
+                  std::to_string(r));
+  for (int64_t d = 0; d < bd; ++d)
+    if (a.shape[d] != idx.shape[d])
+      return c.fail("batch dimensions of data " + shapeStr(a.shape) + " and indices " +
+                    shapeStr(idx.shape) + " differ");
+  Shape shape(idx.shape.begin(), idx.shape.end() - 1);
+  shape.insert(shape.end(), a.shape.begin() + bd + k, a.shape.end());
+  EvalTensor *o = c.emit(a.type, shape);
+  if (!o)
+    return false;
+  Shape strides = rowMajorStrides(a.shape);
+  int64_t slice = product(a.shape, bd + k, r);
+  int64_t batches = product(a.shape, 0, bd);
+  int64_t tuples = product(idx.shape, bd, q - 1);
+  for (int64_t b = 0; b < batches; ++b)
+    for (int64_t t = 0; t < tuples; ++t) {
+      int64_t off = 0, rem = b;
+      for (int64_t d = bd - 1; d >= 0; --d) {
+        off += (rem % a.shape[d]) * strides[d];
+        rem /= a.shape[d];
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t dim = a.shape[bd + j];
+        int64_t i = toInt64(idx.data[((b * tuples) + t) * k + j]);
+        if (i < -dim || i >= dim)
+          return c.fail("index " + std::to_string(i) + " is out of range for a dimension of size " +
+                        std::to_string(dim));
+        off += (i < 0 ? i + dim : i) * strides[bd + j];
+      }
+      for (int64_t e = 0; e < slice; ++e)
+        o->data[(b * tuples + t) * slice + e] = a.data[off + e];
+    }
+  return true;
 }
 
 bool evalConcat(Ctx &c) {
@@ -1374,6 +1438,8 @@ const OpDef kOps[] = {
     {"Size", evalSize, 1, 1, 1},
     {"Gather", evalGather, 2, 2, 1},
     {"GatherElements", evalGatherElements, 2, 2, 1},
+    {"GatherND", evalGatherND, 2, 2, 1},
+    {"IsNaN", evalIsSpecial, 1, 1, 1}, {"IsInf", evalIsSpecial, 1, 1, 1},
     {"Unsqueeze", evalUnsqueeze, 1, 2, 1},
     {"Squeeze", evalSqueeze, 1, 2, 1},
     {"Concat", evalConcat, 1, kVariadic, 1},
