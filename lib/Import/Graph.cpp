@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <queue>
 
 namespace lithe {
 namespace import {
@@ -951,47 +950,6 @@ std::optional<double> Graph::scalarValue(int id) const {
   if (!t || t->data.size() != 1)
     return std::nullopt;
   return t->data[0];
-}
-
-int sortNodesTopologically(onnx::Model &model) {
-  const size_t n = model.nodes.size();
-  std::map<std::string, std::vector<size_t>> waiting; // value -> nodes reading it
-  std::vector<size_t> missing(n, 0);
-  std::set<std::string> available;
-  for (const onnx::ValueInfo &v : model.inputs) available.insert(v.name);
-  for (const onnx::Tensor &t : model.initializers) available.insert(t.name);
-  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
-  for (size_t i = 0; i < n; ++i) {
-    std::set<std::string> need;
-    for (const std::string &in : model.nodes[i].inputs)
-      if (!in.empty() && !available.count(in)) need.insert(in);
-    missing[i] = need.size();
-    for (const std::string &in : need) waiting[in].push_back(i);
-    if (!missing[i]) ready.push(i);
-  }
-  std::vector<size_t> order;
-  std::vector<bool> placed(n, false);
-  while (!ready.empty()) {
-    size_t i = ready.top();
-    ready.pop();
-    order.push_back(i);
-    placed[i] = true;
-    for (const std::string &out : model.nodes[i].outputs) {
-      if (out.empty() || !available.insert(out).second) continue;
-      for (size_t c : waiting[out])
-        if (--missing[c] == 0) ready.push(c);
-    }
-  }
-  for (size_t i = 0; i < n; ++i)
-    if (!placed[i]) order.push_back(i);
-  int moved = 0;
-  for (size_t i = 0; i < n; ++i) moved += order[i] != i;
-  if (!moved) return 0;
-  std::vector<onnx::Node> sorted;
-  sorted.reserve(n);
-  for (size_t i : order) sorted.push_back(std::move(model.nodes[i]));
-  model.nodes = std::move(sorted);
-  return moved;
 }
 
 } // namespace import

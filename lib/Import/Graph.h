@@ -91,6 +91,11 @@ public:
   /// each (for --describe).
   const std::vector<std::string> &assumptions() const { return assumptions_; }
 
+  /// The model stored float16/bfloat16 tensors (widened at import): its
+  /// constants carry half-precision rounding, which numeric pattern checks
+  /// (GELU) must allow for.
+  bool halfPrecisionOrigin = false;
+
 private:
   bool inferNode(int nodeId, std::string &why);
   int addValue(Value v);
@@ -109,13 +114,6 @@ private:
   int seqSym_ = -1, pastSym_ = -1, batchSym_ = -1;
   std::vector<std::string> assumptions_;
 };
-
-/// Puts `model`'s nodes in topological order (ONNX requires it, but ORT's
-/// float16 converter, for one, appends the casts it inserts at the end),
-/// keeping the file's order among independent nodes. Nodes whose inputs can
-/// never be computed stay at the end in file order, so Graph::build reports
-/// the first of them. Returns the number of nodes that moved.
-int sortNodesTopologically(onnx::Model &model);
 
 } // namespace import
 } // namespace lithe

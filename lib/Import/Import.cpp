@@ -3,6 +3,7 @@
 #include "lithe/Import.h"
 
 #include "Graph.h"
+#include "Normalize.h"
 #include "Raise.h"
 #include "lithe/Dialect.h"
 #include "lithe/Weights.h"
@@ -544,7 +545,12 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
   if (!onnx::loadModel(path, model, error))
     return false;
   int moved = import::sortNodesTopologically(model);
+  std::vector<std::string> normalized;
+  if (!import::normalizeModel(model, normalized, error))
+    return false;
   Graph graph(model);
+  graph.halfPrecisionOrigin = !normalized.empty() &&
+                              normalized.front().find("float16") != std::string::npos;
   if (!graph.build(error))
     return false;
   result.producer = model.producer;
@@ -598,6 +604,7 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
   if (moved)
     result.notes.push_back(std::to_string(moved) +
                            " nodes were out of topological order and were re-sorted");
+  result.notes.insert(result.notes.end(), normalized.begin(), normalized.end());
   for (const std::string &a : graph.assumptions()) result.notes.push_back(a);
   result.notes.insert(result.notes.end(), raised.notes.begin(), raised.notes.end());
   return true;

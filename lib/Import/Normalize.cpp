@@ -1,0 +1,241 @@
+//===- Normalize.cpp - put exported models in the form raising expects ----===//
+//
+// Exporters differ in ways that do not change what a model computes on the
+// CPU target: node order, float16 storage, int8 weights behind
+// DequantizeLinear, a merged decoder's If. These rewrites run on the plain
+// onnx::Model before shapes are inferred, so the rest of the importer sees
+// one form. Models whose arithmetic Lithe does not reproduce (activations
+// quantized by QuantizeLinear or DynamicQuantizeLinear) are refused here with
+// one line naming the node.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Normalize.h"
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+
+namespace lithe {
+namespace import {
+
+namespace {
+
+float halfToFloat(uint16_t h, bool bfloat) {
+  if (bfloat) {
+    uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  float v;
+  if (exp == 0)
+    v = std::ldexp(static_cast<float>(frac), -24);
+  else if (exp == 31)
+    v = frac ? NAN : INFINITY;
+  else
+    v = std::ldexp(static_cast<float>(frac + 1024), exp - 25);
+  return sign ? -v : v;
+}
+
+bool isHalf(int32_t t) { return t == onnx::kFloat16 || t == onnx::kBFloat16; }
+
+/// A float32 tensor owning `values`.
+void setFloatData(onnx::Tensor &t, std::vector<float> values) {
+  auto owner = std::make_shared<std::vector<float>>(std::move(values));
+  t.elemType = onnx::kFloat;
+  t.data = reinterpret_cast<const uint8_t *>(owner->data());
+  t.nbytes = owner->size() * sizeof(float);
+  t.owner = owner;
+}
+
+/// float16 / bfloat16 -> float32, in place.
+void widen(onnx::Tensor &t) {
+  if (!isHalf(t.elemType)) return;
+  size_t n = t.nbytes / 2;
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, t.data + 2 * i, 2);
+    out[i] = halfToFloat(h, t.elemType == onnx::kBFloat16);
+  }
+  setFloatData(t, std::move(out));
+}
+
+/// Element `i` of an integer tensor (int8, uint8, int32, int64).
+bool intAt(const onnx::Tensor &t, size_t i, int64_t &v) {
+  switch (t.elemType) {
+  case onnx::kInt8: v = static_cast<int8_t>(t.data[i]); return true;
+  case onnx::kUInt8: v = t.data[i]; return true;
+  case onnx::kInt32: { int32_t x; std::memcpy(&x, t.data + 4 * i, 4); v = x; return true; }
+  case onnx::kInt64: { int64_t x; std::memcpy(&x, t.data + 8 * i, 8); v = x; return true; }
+  default: return false;
+  }
+}
+
+std::string nodeLine(const onnx::Model &m, const onnx::Node &n, const std::string &why) {
+  return m.path + ": node " + n.describe() + ": " + why;
+}
+
+} // namespace
+
+int sortNodesTopologically(onnx::Model &model) {
+  const size_t n = model.nodes.size();
+  std::map<std::string, std::vector<size_t>> waiting; // value -> nodes reading it
+  std::vector<size_t> missing(n, 0);
+  std::set<std::string> available;
+  for (const onnx::ValueInfo &v : model.inputs) available.insert(v.name);
+  for (const onnx::Tensor &t : model.initializers) available.insert(t.name);
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < n; ++i) {
+    std::set<std::string> need;
+    for (const std::string &in : model.nodes[i].inputs)
+      if (!in.empty() && !available.count(in)) need.insert(in);
+    missing[i] = need.size();
+    for (const std::string &in : need) waiting[in].push_back(i);
+    if (!missing[i]) ready.push(i);
+  }
+  std::vector<size_t> order;
+  std::vector<bool> placed(n, false);
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    placed[i] = true;
+    for (const std::string &out : model.nodes[i].outputs) {
+      if (out.empty() || !available.insert(out).second) continue;
+      for (size_t c : waiting[out])
+        if (--missing[c] == 0) ready.push(c);
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (!placed[i]) order.push_back(i);
+  int moved = 0;
+  for (size_t i = 0; i < n; ++i) moved += order[i] != i;
+  if (!moved) return 0;
+  std::vector<onnx::Node> sorted;
+  sorted.reserve(n);
+  for (size_t i : order) sorted.push_back(std::move(model.nodes[i]));
+  model.nodes = std::move(sorted);
+  return moved;
+}
+
+bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
+  // --- activation quantization: refused ------------------------------------
+  std::set<std::string> initNames;
+  for (const onnx::Tensor &t : m.initializers) initNames.insert(t.name);
+  std::map<std::string, const onnx::Node *> producer;
+  for (const onnx::Node &n : m.nodes)
+    for (const std::string &o : n.outputs) producer[o] = &n;
+  auto isConstant = [&](const std::string &v) {
+    if (initNames.count(v)) return true;
+    auto it = producer.find(v);
+    return it != producer.end() && it->second->opType == "Constant";
+  };
+  static const std::set<std::string> dynamicQuant = {
+      "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv",
+      "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QAttention", "QGemm", "DynamicQuantizeLSTM"};
+  for (const onnx::Node &n : m.nodes) {
+    if (dynamicQuant.count(n.opType)) {
+      error = nodeLine(m, n, "activations quantized at run time (ONNX Runtime's quantize_dynamic) "
+                             "are not supported: Lithe keeps activations in float and would not "
+                             "reproduce this model; compile the float model and add "
+                             "--pipeline=lithe-quantize-weights for int8 weights");
+      return false;
+    }
+    if (n.opType == "QuantizeLinear" && !n.inputs.empty() && !isConstant(n.inputs[0])) {
+      error = nodeLine(m, n, "activation quantization (QuantizeLinear of a computed value) is not "
+                             "supported: Lithe keeps activations in float; compile the float model "
+                             "and add --pipeline=lithe-quantize-weights for int8 weights");
+      return false;
+    }
+  }
+
+  // --- float16 / bfloat16: computed in float32 on the CPU ------------------
+  int widened = 0;
+  for (onnx::Tensor &t : m.initializers)
+    if (isHalf(t.elemType)) { widen(t); ++widened; }
+  for (onnx::Node &n : m.nodes)
+    for (onnx::Attribute &a : n.attrs) {
+      if (a.kind == onnx::Attribute::TensorValue && a.t && isHalf(a.t->elemType)) {
+        auto copy = std::make_shared<onnx::Tensor>(*a.t);
+        widen(*copy);
+        a.t = copy;
+        ++widened;
+      }
+      if (n.opType == "Cast" && a.name == "to" && isHalf(static_cast<int32_t>(a.i))) {
+        a.i = onnx::kFloat;
+        ++widened;
+      }
+    }
+  for (onnx::ValueInfo &v : m.inputs)
+    if (isHalf(v.elemType)) { v.elemType = onnx::kFloat; ++widened; }
+  for (onnx::ValueInfo &v : m.outputs)
+    if (isHalf(v.elemType)) { v.elemType = onnx::kFloat; ++widened; }
+  if (widened)
+    notes.push_back("float16/bfloat16 model: its tensors and casts are widened to float32 "
+                    "(the CPU target computes in float32)");
+
+  // --- DequantizeLinear of constant weights: folded -------------------------
+  std::map<std::string, onnx::Tensor *> inits;
+  for (onnx::Tensor &t : m.initializers) inits[t.name] = &t;
+  std::vector<onnx::Node> kept;
+  std::vector<onnx::Tensor> folded;
+  int dequantized = 0;
+  for (onnx::Node &n : m.nodes) {
+    if (n.opType == "DequantizeLinear" && n.inputs.size() >= 2 && inits.count(n.inputs[0]) &&
+        inits.count(n.inputs[1]) && (n.inputs.size() < 3 || n.inputs[2].empty() || inits.count(n.inputs[2]))) {
+      const onnx::Tensor &q = *inits[n.inputs[0]], &s = *inits[n.inputs[1]];
+      const onnx::Tensor *zp = n.inputs.size() >= 3 && !n.inputs[2].empty() ? inits[n.inputs[2]] : nullptr;
+      int64_t rank = static_cast<int64_t>(q.dims.size());
+      int64_t axis = 1;
+      if (const onnx::Attribute *a = n.attr("axis")) axis = a->i;
+      if (axis < 0) axis += rank;
+      int64_t count = q.numElements(), ns = s.numElements();
+      bool perAxis = ns > 1;
+      if (s.elemType != onnx::kFloat || (perAxis && (axis < 0 || axis >= rank || q.dims[axis] != ns)) ||
+          (zp && zp->numElements() != ns) || n.attr("block_size")) {
+        error = nodeLine(m, n, "only per-tensor or per-axis float scales are supported");
+        return false;
+      }
+      int64_t inner = 1;
+      if (perAxis)
+        for (int64_t d = axis + 1; d < rank; ++d) inner *= q.dims[d];
+      std::vector<float> out(static_cast<size_t>(count));
+      const float *scale = reinterpret_cast<const float *>(s.data);
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t c = perAxis ? (i / inner) % ns : 0, v, z = 0;
+        if (!intAt(q, static_cast<size_t>(i), v) || (zp && !intAt(*zp, static_cast<size_t>(c), z))) {
+          error = nodeLine(m, n, std::string("unsupported quantized type ") + onnx::elemTypeName(q.elemType));
+          return false;
+        }
+        out[static_cast<size_t>(i)] = static_cast<float>(v - z) * scale[c];
+      }
+      onnx::Tensor t;
+      t.name = n.outputs[0];
+      t.dims = q.dims;
+      setFloatData(t, std::move(out));
+      folded.push_back(std::move(t));
+      ++dequantized;
+      continue;
+    }
+    kept.push_back(std::move(n));
+  }
+  m.nodes = std::move(kept);
+  if (dequantized) {
+    for (onnx::Tensor &t : folded) m.initializers.push_back(std::move(t));
+    notes.push_back(std::to_string(dequantized) +
+                    " int8 weights behind DequantizeLinear were dequantized to float32 at import "
+                    "(add --pipeline=lithe-quantize-weights to store int8; per-channel absmax "
+                    "scales give the same int8 values)");
+  }
+  return true;
+}
+
+} // namespace import
+} // namespace lithe
