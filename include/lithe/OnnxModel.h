@@ -70,8 +70,10 @@ struct Tensor {
   }
 };
 
+struct Subgraph;
+
 struct Attribute {
-  enum Kind { Int, Float, String, Ints, Floats, Strings, TensorValue, Other };
+  enum Kind { Int, Float, String, Ints, Floats, Strings, TensorValue, GraphValue, Other };
   std::string name;
   Kind kind = Other;
   int64_t i = 0;
@@ -81,6 +83,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<std::string> strings;
   std::shared_ptr<Tensor> t;
+  std::shared_ptr<Subgraph> g; // GraphValue: an If/Loop body
 };
 
 struct Node {
@@ -100,6 +103,14 @@ struct Node {
   }
   /// "'name' (OpType)" for messages.
   std::string describe() const;
+};
+
+/// The body of a control-flow node (If's then_branch/else_branch). It reads
+/// the enclosing graph's values by name.
+struct Subgraph {
+  std::vector<Tensor> initializers;
+  std::vector<Node> nodes;
+  std::vector<ValueInfo> outputs;
 };
 
 struct Model {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <queue>
 #include <set>
@@ -125,7 +126,62 @@ int sortNodesTopologically(onnx::Model &model) {
   return moved;
 }
 
+/// Replaces an If whose condition is known (a merged decoder's
+/// use_cache_branch input, assumed true; or a constant) by the nodes of the
+/// branch it takes.
+static bool inlineIfs(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
+  std::vector<onnx::Node> out;
+  bool changed = false;
+  for (onnx::Node &n : m.nodes) {
+    if (n.opType != "If" || !n.domain.empty()) { out.push_back(std::move(n)); continue; }
+    const std::string cond = n.inputs.empty() ? "" : n.inputs[0];
+    std::optional<bool> value;
+    std::string why;
+    for (const onnx::ValueInfo &v : m.inputs)
+      if (v.name == cond && v.elemType == onnx::kBool && cond.find("use_cache") != std::string::npos) {
+        value = true;
+        why = "input '" + cond + "' is assumed true: the with-past branch is compiled (with an empty past it computes what the other branch does)";
+      }
+    for (const onnx::Tensor &t : m.initializers)
+      if (t.name == cond && t.elemType == onnx::kBool && t.nbytes == 1) {
+        value = t.data[0] != 0;
+        why = "its condition is the constant '" + cond + "'";
+      }
+    if (!value) {
+      error = nodeLine(m, n, "an If whose condition '" + cond +
+                             "' depends on input data is not supported (only a merged decoder's "
+                             "use_cache_branch or a constant)");
+      return false;
+    }
+    const onnx::Attribute *branch = n.attr(*value ? "then_branch" : "else_branch");
+    if (!branch || branch->kind != onnx::Attribute::GraphValue || !branch->g ||
+        branch->g->outputs.size() != n.outputs.size()) {
+      error = nodeLine(m, n, "its branch is missing or does not match its outputs");
+      return false;
+    }
+    onnx::Subgraph &body = *branch->g;
+    for (onnx::Tensor &t : body.initializers) m.initializers.push_back(t);
+    for (onnx::Node &b : body.nodes) out.push_back(b);
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      if (n.outputs[o].empty() || body.outputs[o].name == n.outputs[o]) continue;
+      onnx::Node id;
+      id.name = n.name + "/output" + std::to_string(o);
+      id.opType = "Identity";
+      id.inputs = {body.outputs[o].name};
+      id.outputs = {n.outputs[o]};
+      out.push_back(std::move(id));
+    }
+    notes.push_back("If " + n.describe() + " replaced by its " +
+                    (*value ? "then_branch" : "else_branch") + ": " + why);
+    changed = true;
+  }
+  m.nodes = std::move(out);
+  return !changed || sortNodesTopologically(m) >= 0;
+}
+
 bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
+  if (!inlineIfs(m, notes, error))
+    return false;
   // --- activation quantization: refused ------------------------------------
   std::set<std::string> initNames;
   for (const onnx::Tensor &t : m.initializers) initNames.insert(t.name);

@@ -271,6 +271,8 @@ bool convertValueInfo(ReadContext &ctx, const pb::ValueInfoProto &vi,
   return true;
 }
 
+bool convertNode(ReadContext &ctx, const pb::NodeProto &np, Node &n);
+
 bool convertAttribute(ReadContext &ctx, const pb::AttributeProto &ap,
                       Attribute &a) {
   a.name = ap.name();
@@ -296,9 +298,48 @@ bool convertAttribute(ReadContext &ctx, const pb::AttributeProto &ap,
     if (!convertTensor(ctx, ap.t(), *a.t))
       return false;
     break;
-  default:
-    a.kind = Attribute::Other; // graphs, sparse tensors, type protos
+  case pb::AttributeProto::GRAPH: {
+    a.kind = Attribute::GraphValue;
+    a.g = std::make_shared<Subgraph>();
+    const pb::GraphProto &gp = ap.g();
+    for (const auto &tp : gp.initializer()) {
+      Tensor t;
+      if (!convertTensor(ctx, tp, t))
+        return false;
+      a.g->initializers.push_back(std::move(t));
+    }
+    for (const auto &vi : gp.output()) {
+      ValueInfo v;
+      if (!convertValueInfo(ctx, vi, v))
+        return false;
+      a.g->outputs.push_back(std::move(v));
+    }
+    for (const auto &np : gp.node()) {
+      Node n;
+      if (!convertNode(ctx, np, n))
+        return false;
+      a.g->nodes.push_back(std::move(n));
+    }
     break;
+  }
+  default:
+    a.kind = Attribute::Other; // sparse tensors, type protos, graph lists
+    break;
+  }
+  return true;
+}
+
+bool convertNode(ReadContext &ctx, const pb::NodeProto &np, Node &n) {
+  n.name = np.name();
+  n.opType = np.op_type();
+  n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+  n.inputs.assign(np.input().begin(), np.input().end());
+  n.outputs.assign(np.output().begin(), np.output().end());
+  for (const auto &ap : np.attribute()) {
+    Attribute a;
+    if (!convertAttribute(ctx, ap, a))
+      return false;
+    n.attrs.push_back(std::move(a));
   }
   return true;
 }
@@ -397,18 +438,9 @@ bool loadModel(const std::string &path, Model &model, std::string &error) {
   }
   for (const auto &np : g.node()) {
     Node n;
-    n.name = np.name();
-    n.opType = np.op_type();
-    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    n.inputs.assign(np.input().begin(), np.input().end());
-    n.outputs.assign(np.output().begin(), np.output().end());
-    for (const auto &ap : np.attribute()) {
-      Attribute a;
-      if (!convertAttribute(ctx, ap, a)) {
-        error = ctx.error;
-        return false;
-      }
-      n.attrs.push_back(std::move(a));
+    if (!convertNode(ctx, np, n)) {
+      error = ctx.error;
+      return false;
     }
     model.nodes.push_back(std::move(n));
   }
