@@ -179,8 +179,93 @@ static bool inlineIfs(onnx::Model &m, std::vector<std::string> &notes, std::stri
   return !changed || sortNodesTopologically(m) >= 0;
 }
 
+/// ONNX Runtime's transformer optimizer fuses GPT-2's LayerNorms, residual
+/// adds and GELUs into com.microsoft ops. Each is written back as the
+/// standard ops it stands for (attributes checked), so raising sees one form:
+///   SkipLayerNormalization(x, skip, gamma, beta, bias) -> s = (x + bias) + skip,
+///                                                         LayerNormalization(s)
+///   FastGelu(x, bias) -> Gelu(x + bias, tanh);  BiasGelu(x, bias) -> Gelu(x + bias)
+///   Gelu -> Gelu;  LayerNormalization -> LayerNormalization
+/// Fused attention (Attention, MultiHeadAttention, GroupQueryAttention) is
+/// left, and reported by name.
+static bool expandMicrosoftOps(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
+  std::vector<onnx::Node> out;
+  std::map<std::string, int> expanded;
+  int fresh = 0;
+  auto node = [&](const std::string &name, const char *op, std::vector<std::string> ins,
+                  std::vector<std::string> outs) {
+    onnx::Node n;
+    n.name = name;
+    n.opType = op;
+    n.inputs = std::move(ins);
+    n.outputs = std::move(outs);
+    return n;
+  };
+  for (onnx::Node &n : m.nodes) {
+    if (n.domain != "com.microsoft") { out.push_back(std::move(n)); continue; }
+    auto in = [&](size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); };
+    auto tmp = [&]() { return n.name + "/lithe_" + std::to_string(fresh++); };
+    const std::string &op = n.opType;
+    if (op == "SkipLayerNormalization" || op == "LayerNormalization") {
+      std::string x = in(0);
+      if (op == "SkipLayerNormalization") {
+        if ((n.outputs.size() > 1 && !n.outputs[1].empty()) || (n.outputs.size() > 2 && !n.outputs[2].empty())) {
+          error = nodeLine(m, n, "its mean and inverse-deviation outputs are not supported");
+          return false;
+        }
+        if (!in(4).empty()) {
+          std::string b = tmp();
+          out.push_back(node(n.name + "/bias", "Add", {x, in(4)}, {b}));
+          x = b;
+        }
+        std::string sum = n.outputs.size() > 3 && !n.outputs[3].empty() ? n.outputs[3] : tmp();
+        out.push_back(node(n.name + "/skip", "Add", {x, in(1)}, {sum}));
+        onnx::Node ln = node(n.name, "LayerNormalization", {sum, in(2)}, {n.outputs[0]});
+        if (!in(3).empty()) ln.inputs.push_back(in(3));
+        ln.attrs = n.attrs;
+        out.push_back(std::move(ln));
+      } else {
+        onnx::Node ln = n;
+        ln.domain.clear();
+        ln.outputs.resize(1);
+        out.push_back(std::move(ln));
+      }
+    } else if (op == "FastGelu" || op == "BiasGelu" || op == "Gelu") {
+      std::string x = in(0);
+      if (!in(1).empty()) {
+        std::string b = tmp();
+        out.push_back(node(n.name + "/bias", "Add", {x, in(1)}, {b}));
+        x = b;
+      }
+      onnx::Node gelu = node(n.name, "Gelu", {x}, {n.outputs[0]});
+      onnx::Attribute a;
+      a.name = "approximate";
+      a.kind = onnx::Attribute::String;
+      a.s = op == "FastGelu" ? "tanh" : "none";
+      gelu.attrs.push_back(a);
+      out.push_back(std::move(gelu));
+    } else {
+      error = nodeLine(m, n, "the com.microsoft operator '" + op + "' is not supported (fused " +
+                             "attention from ONNX Runtime's optimizer: import the model from before "
+                             "optimization)");
+      return false;
+    }
+    ++expanded[op];
+  }
+  m.nodes = std::move(out);
+  if (!expanded.empty()) {
+    std::string list;
+    for (const auto &[op, count] : expanded)
+      list += (list.empty() ? "" : ", ") + std::to_string(count) + " " + op;
+    notes.push_back("com.microsoft ops written as standard ops: " + list);
+  }
+  return true;
+}
+
 bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
   if (!inlineIfs(m, notes, error))
+    return false;
+  if (!expandMicrosoftOps(m, notes, error))
     return false;
   // --- activation quantization: refused ------------------------------------
   std::set<std::string> initNames;

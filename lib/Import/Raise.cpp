@@ -168,8 +168,12 @@ private:
 //===----------------------------------------------------------------------===//
 
 void Raiser::raiseEmbeddings() {
+  // Token embeddings first: a position embedding is recognised relative to
+  // the token ids, and may come first in the file.
+  for (int pass = 0; pass < 2; ++pass)
   for (size_t i = 0; i < g.model().nodes.size(); ++i) {
     const Node &n = g.node(i);
+    if (r.claimed.count(output(n))) continue;
     if (n.opType != "Gather" || attrInt(n, "axis", 0) != 0)
       continue;
     const onnx::Tensor *table = init(input(n, 0));
@@ -179,7 +183,7 @@ void Raiser::raiseEmbeddings() {
     const Value &idv = g.value(ids);
     if (idv.kind == Value::Input && !idv.isStatic &&
         (idv.elemType == onnx::kInt64 || idv.elemType == onnx::kInt32) && idv.rank() == 2) {
-      if (r.inputIds >= 0 && r.inputIds != ids)
+      if (pass == 1 || (r.inputIds >= 0 && r.inputIds != ids))
         continue;
       r.inputIds = ids;
       r.tokenTable = table->name;
@@ -190,7 +194,7 @@ void Raiser::raiseEmbeddings() {
       claim(op);
       continue;
     }
-    if (!idv.isStatic || r.inputIds < 0) {
+    if (pass == 0 || !idv.isStatic || r.inputIds < 0) {
       continue;
     }
     // Position ids: must equal past + j at every probe, broadcast over batch.
