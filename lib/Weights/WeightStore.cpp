@@ -18,6 +18,16 @@ std::shared_ptr<WeightStore> WeightStore::open(const std::string &path, std::str
   if (!path.empty()) {
     store->file_ = WeightsFile::open(path, error);
     if (!store->file_) return nullptr;
+    // Every weight a pass or the code generator reads enters here (or
+    // through WeightsWriter::add): a NaN or Inf would make every output
+    // garbage, so it is an error naming the tensor.
+    if (!allowNonFinite())
+      for (const TensorEntry &e : store->file_->entries())
+        if (int64_t bad = firstNonFinite(e.dtype, store->file_->data(e), e.nbytes); bad >= 0) {
+          error = path + ": tensor '" + e.name + "' has a non-finite value (NaN or Inf) at element " +
+                  std::to_string(bad);
+          return nullptr;
+        }
   }
   return store;
 }
