@@ -70,6 +70,21 @@ std::string WeightStore::putF32(const std::string &base, std::vector<int64_t> sh
   return put(base, DType::F32, std::move(shape), std::move(bytes));
 }
 
+bool WeightStore::checkFinite(const std::vector<std::string> &names, std::string &error) const {
+  if (allowNonFinite()) return true;
+  for (const std::string &n : names) {
+    auto it = added_.find(n);
+    if (it == added_.end()) continue;
+    const Owned &t = it->second;
+    if (int64_t bad = firstNonFinite(t.dtype, t.bytes.data(), t.bytes.size()); bad >= 0) {
+      error = "weight '" + n + "' (computed by a pass) has a non-finite value (NaN or Inf) at element " +
+              std::to_string(bad);
+      return false;
+    }
+  }
+  return true;
+}
+
 bool WeightStore::write(const std::string &path, const std::vector<std::string> &names,
                         std::string &error) const {
   WeightsWriter writer;

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <cerrno>
 #include <unistd.h>
 #include <string>
@@ -131,11 +132,17 @@ int create(int argc, char **argv) {
       return 1;
     }
     std::vector<uint8_t> bytes;
-    switch (dtype) {
-    case DType::F32: fill<float>(bytes, n, iota, value); break;
-    case DType::I8: fill<int8_t>(bytes, n, iota, value); break;
-    case DType::I32: fill<int32_t>(bytes, n, iota, value); break;
-    default: fill<int64_t>(bytes, n, iota, value); break;
+    try {
+      switch (dtype) {
+      case DType::F32: fill<float>(bytes, n, iota, value); break;
+      case DType::I8: fill<int8_t>(bytes, n, iota, value); break;
+      case DType::I32: fill<int32_t>(bytes, n, iota, value); break;
+      default: fill<int64_t>(bytes, n, iota, value); break;
+      }
+    } catch (const std::bad_alloc &) {
+      std::fprintf(stderr, "lithe-weights: tensor spec '%s': cannot allocate %" PRIu64 " bytes\n",
+                   spec.c_str(), need);
+      return 1;
     }
     if (!writer.add(f[0], dtype, shape, bytes.data(), bytes.size(), error)) {
       std::fprintf(stderr, "lithe-weights: %s\n", error.c_str());

@@ -206,6 +206,10 @@ bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::strin
     error = "--pipeline " + pipeline.getValue() + ": " + (diag.empty() ? "a pass failed" : diag);
     return false;
   }
+  if (!store->checkFinite(lithe::referencedWeights(module), error)) {
+    error = "--pipeline " + pipeline.getValue() + ": " + error;
+    return false;
+  }
   return true;
 }
 
@@ -516,9 +520,9 @@ int main(int argc, char **argv) {
     // baseline is compiled and measured (minutes on a real model).
     if (reportText.empty()) return fail("--report: give --report-text FILE (the evaluation text)");
     if (!llvm::sys::fs::is_regular_file(reportText.getValue()))
-      return fail("--report-text: " + reportText + ": no such file");
+      return fail("--report: --report-text " + reportText + ": no such file");
     if (::access(reportText.c_str(), R_OK) != 0)
-      return fail("--report-text: " + reportText + ": cannot read");
+      return fail("--report: --report-text " + reportText + ": cannot read");
     if (!llvm::sys::fs::is_regular_file(inputPath.getValue()))
       return fail(inputPath + ": no such model file");
     std::set<std::string> names = {"baseline"};
@@ -526,9 +530,9 @@ int main(int argc, char **argv) {
     pctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
     for (const auto &e : r.pipelines) {
       if (!names.insert(e.name).second)
-        return fail("--report-pipelines: the name '" + e.name + "' is used twice");
+        return fail("--report: pipeline '" + e.name + "': the name is used twice");
       if (!e.model.empty() && !llvm::sys::fs::is_regular_file(e.model))
-        return fail("--report-pipelines: entry '" + e.name + "': " + e.model + ": no such model file");
+        return fail("--report: pipeline '" + e.name + "': " + e.model + ": no such model file");
       if (!e.passes.empty()) {
         mlir::PassManager pm(&pctx);
         std::string msg;
@@ -536,7 +540,7 @@ int main(int argc, char **argv) {
         if (failed(mlir::parsePassPipeline(e.passes, pm, os))) {
           for (char &c : msg)
             if (c == '\n') c = ' ';
-          return fail("--report-pipelines: entry '" + e.name + "': " + llvm::StringRef(msg).trim().str());
+          return fail("--report: pipeline '" + e.name + "': " + llvm::StringRef(msg).trim().str());
         }
       }
     }
