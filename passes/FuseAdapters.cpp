@@ -105,6 +105,12 @@ bool readSafetensors(const std::string &path, std::map<std::string, Tensor> &out
     }
     tensor.data.resize(count);
     if (count) std::memcpy(tensor.data.data(), data.data() + *b, count * 4);
+    if (!allowNonFinite())
+      if (int64_t bad = firstNonFinite(DType::F32, tensor.data.data(), count * 4); bad >= 0) {
+        error = path + ": tensor '" + key.str() + "' has a non-finite value (NaN or Inf) at element " +
+                std::to_string(bad);
+        return false;
+      }
     out[key.str()] = std::move(tensor);
   }
   return true;
@@ -144,6 +150,10 @@ struct FuseAdaptersPass : impl::LitheFuseAdaptersBase<FuseAdaptersPass> {
     ModuleOp module = getOperation();
     if (adapters.empty()) {
       module.emitError("lithe-fuse-adapters: give adapters=DIR[,DIR...]");
+      return signalPassFailure();
+    }
+    if (!std::isfinite(scale)) {
+      module.emitError() << "lithe-fuse-adapters: scale=" << scale << " is not a finite number";
       return signalPassFailure();
     }
     store = getWeightStore(module, error, weightsDir);
@@ -275,7 +285,7 @@ struct FuseAdaptersPass : impl::LitheFuseAdaptersBase<FuseAdaptersPass> {
                           const std::string &where) {
     auto r = cfg.getInteger("r");
     auto alpha = cfg.getNumber("lora_alpha");
-    if (!r || *r <= 0 || !alpha) {
+    if (!r || *r <= 0 || !alpha || !std::isfinite(*alpha)) {
       error = where + ": needs positive 'r' and 'lora_alpha'";
       return failure();
     }

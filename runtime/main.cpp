@@ -45,7 +45,7 @@ struct Options {
   int64_t beams = 0;
   int64_t ctx = 0, stride = 0;
   int threads = 0;
-  bool bench = false, json = false;
+  bool bench = false, json = false, noVerify = false;
   int64_t benchPrompt = 128, benchTokens = 32, benchRuns = 3;
   // Numerics checks: run token ids directly and dump the logits.
   std::string ids, dumpLogits;
@@ -82,7 +82,8 @@ void usage(const char *argv0) {
       "      --bench              measure prefill/decode speed and memory\n"
       "      --bench-prompt N     prompt tokens for --bench (default 128)\n"
       "      --bench-tokens N     decoded tokens for --bench (default 32)\n"
-      "      --json               machine-readable --bench/--perplexity output\n"
+      "      --json               machine-readable output (generation: text and finish_reason)\n"
+      "      --no-verify          skip the weights file checksum at load\n"
       "  -t, --threads N          threads (default: all cores)\n"
       "  -m, --weights FILE       weights file (default: <binary>.lwt)\n"
       "      --tokenizer DIR      tokenizer directory (default: <binary dir>/tokenizer)\n"
@@ -137,6 +138,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--bench-tokens") o.benchTokens = parseInt(a, value(), 1, 1 << 20);
     else if (a == "--bench-runs") o.benchRuns = parseInt(a, value(), 1, 1000);
     else if (a == "--json") o.json = true;
+    else if (a == "--no-verify") o.noVerify = true;
     else if (a == "-t" || a == "--threads") o.threads = static_cast<int>(parseInt(a, value(), 0, 1024));
     else if (a == "-m" || a == "--weights") o.weights = value();
     else if (a == "--tokenizer") o.tokenizer = value();
@@ -202,6 +204,46 @@ std::vector<int32_t> encodeOrDie(const Tokenizer &tok, const std::string &text, 
   return ids;
 }
 
+/// `s` as a JSON string: control characters escaped, bytes that are not
+/// UTF-8 (a continuation cut off by the token limit) as U+FFFD.
+std::string jsonString(const std::string &s) {
+  std::string r = "\"";
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') r += '\\', r += static_cast<char>(c);
+      else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        r += buf;
+      } else r += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    if (c >= 0xF5) n = 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      r.append(s, i, n);
+      i += n;
+    } else {
+      r += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return r + "\"";
+}
+
+/// --json output of a generation: finish_reason is "eos" (the model ended
+/// the text), "length" (-n tokens generated) or "context" (the context is
+/// full; generation stops there rather than sliding the window).
+void printJson(const std::string &generated, int64_t tokens, const char *reason, int64_t context) {
+  std::printf("{\"text\": %s, \"tokens\": %lld, \"finish_reason\": \"%s\", \"context\": %lld}\n",
+              jsonString(generated).c_str(), static_cast<long long>(tokens), reason,
+              static_cast<long long>(context));
+}
+
 int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string &text) {
   std::vector<int32_t> prompt = encodeOrDie(tok, text, "prompt");
   if (prompt.empty()) die("the prompt is empty (give text with -p or -f)");
@@ -209,7 +251,16 @@ int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string
   if (static_cast<int64_t>(prompt.size()) >= cap)
     die("the prompt has " + std::to_string(prompt.size()) + " tokens; the model's context is " +
         std::to_string(cap) + " (at most " + std::to_string(cap - 1) + " leave room to generate)");
-  int64_t maxNew = std::min<int64_t>(o.maxNew, cap - static_cast<int64_t>(prompt.size()));
+  // Generation stops when the context is full (no sliding window: the
+  // model was trained on windows of at most `cap` tokens and a slid window
+  // would silently change what it conditions on). Said on stderr and in
+  // --json's finish_reason.
+  int64_t room = cap - static_cast<int64_t>(prompt.size());
+  int64_t maxNew = std::min<int64_t>(o.maxNew, room);
+  bool contextLimited = o.maxNew > room;
+  auto contextFull = [&]() {
+    std::fprintf(stderr, "stopped: the context of %lld tokens is full\n", static_cast<long long>(cap));
+  };
   std::vector<int64_t> ids(prompt.begin(), prompt.end());
   std::vector<float> logits(m.vocab());
 
@@ -262,6 +313,13 @@ int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string
     const Beam &best = *std::max_element(beams.begin(), beams.end(), [](const Beam &a, const Beam &b) {
       return a.score / std::max<size_t>(1, a.out.size()) < b.score / std::max<size_t>(1, b.out.size());
     });
+    const char *reason = best.done ? "eos" : contextLimited && static_cast<int64_t>(best.out.size()) >= maxNew
+                                                 ? "context" : "length";
+    if (std::strcmp(reason, "context") == 0) contextFull();
+    if (o.json) {
+      printJson(tok.decode(best.out), static_cast<int64_t>(best.out.size()), reason, cap);
+      return 0;
+    }
     std::string s = text + tok.decode(best.out);
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::printf("\n");
@@ -270,20 +328,36 @@ int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string
 
   std::mt19937_64 rng(o.seed);
   KVState st = m.newState();
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  if (!o.json) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
   m.forward(st, ids.data(), static_cast<int64_t>(ids.size()));
   m.logits(static_cast<int64_t>(ids.size()) - 1, 1, logits.data());
+  std::vector<int32_t> out;
+  const char *reason = "length";
   for (int64_t i = 0; i < maxNew; ++i) {
     int32_t next = sample(logits, o, rng);
-    if (next == tok.eosId()) break;
-    stream(tok, next);
-    if (i + 1 == maxNew) break;
+    if (next == tok.eosId()) {
+      reason = "eos";
+      break;
+    }
+    out.push_back(next);
+    if (!o.json) stream(tok, next);
+    if (i + 1 == maxNew) {
+      if (contextLimited) reason = "context";
+      break;
+    }
     int64_t t = next;
     m.forward(st, &t, 1);
     m.logits(0, 1, logits.data());
   }
-  std::printf("\n");
+  if (o.json) printJson(tok.decode(out), static_cast<int64_t>(out.size()), reason, cap);
+  else std::printf("\n");
+  if (std::strcmp(reason, "context") == 0) {
+    std::fflush(stdout);
+    contextFull();
+  }
   return 0;
 }
 
@@ -437,7 +511,7 @@ int main(int argc, char **argv) {
   std::string dir = exe.substr(0, exe.find_last_of('/') + 1);
   std::string weights = o.weights.empty() ? exe + ".lwt" : o.weights;
   std::string error;
-  std::unique_ptr<Model> m = Model::load(weights, error);
+  std::unique_ptr<Model> m = Model::load(weights, error, !o.noVerify);
   if (!m) die(error);
   if (o.bench) return bench(*m, o);
   if (!o.ids.empty()) return runIds(*m, o);

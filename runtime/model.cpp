@@ -40,7 +40,9 @@ void KVState::copyFrom(const KVState &o, int64_t upTo) {
   past = o.past;
 }
 
-std::unique_ptr<Model> Model::load(const std::string &path, std::string &error) {
+Model::Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string &path, std::string &error, bool verify) {
   if (lithe_config[kCfgVersion] != kAbiVersion) {
     error = "this binary was generated for runtime ABI " + std::to_string(lithe_config[kCfgVersion]) +
             ", the runtime is " + std::to_string(kAbiVersion);
@@ -57,12 +59,18 @@ std::unique_ptr<Model> Model::load(const std::string &path, std::string &error) 
     error = path + buf;
     return nullptr;
   }
+  // The header's checksum matched the binary's; the bytes must match the
+  // header's (a flipped data byte would otherwise give garbage output).
+  if (verify && !file->verifyChecksum(error)) {
+    error += " (run with --no-verify to skip this check)";
+    return nullptr;
+  }
   std::unique_ptr<Model> m(new Model());
-  // Keep the mapping for the life of the process: the generated code holds
+  // The mapping lives as long as the model: the generated code holds
   // offsets into it.
   m->weights_ = static_cast<const uint8_t *>(file->base());
   m->size_ = file->size();
-  file.release();
+  m->file_ = std::move(file);
   size_t arena = static_cast<size_t>(lithe_config[kCfgArenaBytes]);
   m->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64 + 64));
   if (!m->arena_) {

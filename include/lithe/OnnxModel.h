@@ -130,6 +130,12 @@ struct Model {
   }
 };
 
+/// The default-domain opsets the importer supports (tested: 13 to 18; the
+/// operators GPT-2 exports use change only in type constraints up to 21).
+/// loadModel refuses others with one line.
+constexpr int64_t kMinOpset = 9;
+constexpr int64_t kMaxOpset = 21;
+
 /// Reads `path` (.onnx binary protobuf, or .onnxtext in ONNX's textual
 /// syntax). External data is read relative to the model's directory; a
 /// location that is absolute, contains "..", or resolves (through symlinks)

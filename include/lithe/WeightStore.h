@@ -51,6 +51,10 @@ public:
   bool write(const std::string &path, const std::vector<std::string> &names,
              std::string &error) const;
   const std::string &path() const { return path_; }
+  /// False (with `error` naming the tensor) if one of `names` that a pass
+  /// added holds a NaN or Inf (an overflowing fused adapter, say); the
+  /// file's tensors were checked by open(). Unless allowNonFinite().
+  bool checkFinite(const std::vector<std::string> &names, std::string &error) const;
 
 private:
   std::string path_;

@@ -53,6 +53,17 @@ struct TensorEntry {
 /// hash hundreds of megabytes at write time).
 uint64_t contentHash(const void *data, size_t size, uint64_t seed = 0);
 
+/// Index of the first NaN or Inf element of a floating-point tensor, or -1
+/// (also for integer dtypes).
+int64_t firstNonFinite(DType dtype, const void *data, size_t nbytes);
+
+/// Whether weights may hold NaN or Inf. Off by default: WeightsWriter::add
+/// and WeightStore::open refuse such tensors with an error naming them
+/// (a non-finite weight makes every output garbage). A process-wide switch
+/// so tools can offer one opt-in flag (lithec --allow-non-finite).
+void setAllowNonFinite(bool allow);
+bool allowNonFinite();
+
 /// A weights file opened read-only and memory-mapped.
 class WeightsFile {
 public:
@@ -98,7 +109,8 @@ private:
 class WeightsWriter {
 public:
   /// Adds a tensor, copying `nbytes` bytes from `data`. Returns false (with
-  /// `error`) on a duplicate name or a size that does not match the shape.
+  /// `error`) on a duplicate name, a size that does not match the shape,
+  /// more than 2^48 elements, or (unless allowNonFinite()) a NaN or Inf.
   bool add(std::string name, DType dtype, std::vector<int64_t> shape,
            const void *data, size_t nbytes, std::string &error);
   bool write(const std::string &path, std::string &error) const;

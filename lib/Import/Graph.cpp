@@ -512,7 +512,11 @@ bool Graph::inferNode(int nodeId, std::string &why) {
           int64_t v = *c;
           if (v >= (int64_t(1) << 40)) return dim;              // "to the end"
           if (v <= -(int64_t(1) << 40)) return SymInt(isEnd ? -1 : 0);
-          if (v < 0) return dim + SymInt(v);
+          if (v < 0) {
+            // Clamped as ONNX does: a start before the first element is 0.
+            if (auto d = dim.constant()) return SymInt(std::max(v + *d, int64_t(isEnd ? -1 : 0)));
+            return dim + SymInt(v);
+          }
           if (dim.constant()) return SymInt(std::min(v, *dim.constant()));
           return SymInt(v);
         }
@@ -594,6 +598,7 @@ bool Graph::inferNode(int nodeId, std::string &why) {
     int inferred = -1;
     for (size_t i = 0; i < c->size(); ++i) {
       SymInt d = (*c)[i];
+      if (auto k = d.constant(); k && *k < -1) { why = "target shape " + shapeStr(*c) + " has a negative entry other than -1"; return false; }
       if (d == SymInt(0) && !allowZero) {
         if (i >= in[0]->shape.size()) { why = "0 in the target shape has no input dimension to copy"; return false; }
         d = in[0]->shape[i];
@@ -721,6 +726,16 @@ bool Graph::inferNode(int nodeId, std::string &why) {
   }
   if (op == "LayerNormalization") {
     if (!need(2)) return false;
+    // Scale and bias broadcast to the normalized dimensions (checked here so
+    // a mismatch names the node, not the verifier of the raised op).
+    for (size_t k = 1; k < 3 && k < in.size(); ++k) {
+      if (!in[k]) continue;
+      int64_t axis = normAxis(attrInt(n, "axis", -1), in[0]->rank()), r = in[k]->rank(), nr = in[0]->rank() - axis;
+      for (int64_t i = 1; i <= std::min(r, nr); ++i) {
+        auto a = in[k]->shape[r - i].constant(), b = in[0]->shape[in[0]->rank() - i].constant();
+        if ((a && b && *a != 1 && *a != *b) || r > nr) { why = std::string(k == 1 ? "scale" : "bias") + " " + shapeStr(in[k]->shape) + " does not match the normalized dimensions of " + shapeStr(in[0]->shape); return false; }
+      }
+    }
     setOut(0, in[0]->elemType, in[0]->shape);
     for (size_t o = 1; o < n.outputs.size(); ++o)
       if (!n.outputs[o].empty()) {

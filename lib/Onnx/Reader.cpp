@@ -184,9 +184,12 @@ bool convertTensor(ReadContext &ctx, const pb::TensorProto &tp, Tensor &t) {
                       " bytes)");
     if (static_cast<uint64_t>(offset) > m->size ||
         static_cast<uint64_t>(length) > m->size - offset)
+      // Unsigned: offset + length may exceed INT64_MAX.
       return ctx.fail(what + ": external data [" + std::to_string(offset) + ", " +
-                      std::to_string(offset + length) + ") lies outside '" +
-                      location + "' (" + std::to_string(m->size) + " bytes)");
+                      std::to_string(static_cast<uint64_t>(offset) +
+                                     static_cast<uint64_t>(length)) +
+                      ") lies outside '" + location + "' (" +
+                      std::to_string(m->size) + " bytes)");
     t.data = m->data + offset;
     t.nbytes = expected;
     t.owner = m;
@@ -374,9 +377,19 @@ bool loadModel(const std::string &path, Model &model, std::string &error) {
 
   ctx.proto = std::make_shared<pb::ModelProto>();
   if (endsWith(path, ".onnxtext") || endsWith(path, ".onnxtxt")) {
-    pb::Status status = pb::OnnxParser::Parse(*ctx.proto, bytes.c_str());
-    if (!status.IsOK()) {
-      std::string msg = status.ErrorMessage();
+    std::string msg;
+    // ONNX's text parser throws on some malformed literals ({1.0,}, 1e999,
+    // a 20-digit dimension) instead of returning a status.
+    try {
+      pb::Status status = pb::OnnxParser::Parse(*ctx.proto, bytes.c_str());
+      if (!status.IsOK())
+        msg = status.ErrorMessage();
+    } catch (const std::exception &e) {
+      msg = std::string("malformed or out-of-range number literal (") + e.what() + ")";
+    } catch (...) {
+      msg = "malformed input";
+    }
+    if (!msg.empty()) {
       for (char &c : msg)
         if (c == '\n')
           c = ' ';
@@ -402,6 +415,23 @@ bool loadModel(const std::string &path, Model &model, std::string &error) {
   model.producer = mp.producer_name();
   for (const auto &op : mp.opset_import())
     model.opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  // Checked up front: operators change meaning between opsets, and an opset
+  // outside the range the importer knows would fail later on some node with
+  // a misleading message (or import with the wrong semantics).
+  {
+    auto it = model.opsets.find("");
+    if (it == model.opsets.end()) {
+      error = path + ": no opset imported for the default ONNX domain";
+      return false;
+    }
+    if (it->second < kMinOpset || it->second > kMaxOpset) {
+      error = path + ": ONNX opset " + std::to_string(it->second) +
+              " is not supported (lithec supports opsets " +
+              std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) +
+              "; re-export the model with one of them)";
+      return false;
+    }
+  }
 
   const pb::GraphProto &g = mp.graph();
   if (g.sparse_initializer_size() > 0) {

@@ -18,6 +18,16 @@ std::shared_ptr<WeightStore> WeightStore::open(const std::string &path, std::str
   if (!path.empty()) {
     store->file_ = WeightsFile::open(path, error);
     if (!store->file_) return nullptr;
+    // Every weight a pass or the code generator reads enters here (or
+    // through WeightsWriter::add): a NaN or Inf would make every output
+    // garbage, so it is an error naming the tensor.
+    if (!allowNonFinite())
+      for (const TensorEntry &e : store->file_->entries())
+        if (int64_t bad = firstNonFinite(e.dtype, store->file_->data(e), e.nbytes); bad >= 0) {
+          error = path + ": tensor '" + e.name + "' has a non-finite value (NaN or Inf) at element " +
+                  std::to_string(bad);
+          return nullptr;
+        }
   }
   return store;
 }
@@ -58,6 +68,21 @@ std::string WeightStore::putF32(const std::string &base, std::vector<int64_t> sh
   std::vector<uint8_t> bytes(values.size() * 4);
   if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
   return put(base, DType::F32, std::move(shape), std::move(bytes));
+}
+
+bool WeightStore::checkFinite(const std::vector<std::string> &names, std::string &error) const {
+  if (allowNonFinite()) return true;
+  for (const std::string &n : names) {
+    auto it = added_.find(n);
+    if (it == added_.end()) continue;
+    const Owned &t = it->second;
+    if (int64_t bad = firstNonFinite(t.dtype, t.bytes.data(), t.bytes.size()); bad >= 0) {
+      error = "weight '" + n + "' (computed by a pass) has a non-finite value (NaN or Inf) at element " +
+              std::to_string(bad);
+      return false;
+    }
+  }
+  return true;
 }
 
 bool WeightStore::write(const std::string &path, const std::vector<std::string> &names,

@@ -19,6 +19,9 @@ constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kAlign = 64;
 constexpr uint8_t kMaxRank = 8;
 constexpr uint32_t kMaxNameLength = 4096;
+constexpr uint64_t kMaxElements = uint64_t(1) << 48;
+
+bool gAllowNonFinite = false;
 
 struct Header {
   char magic[8];
@@ -118,6 +121,38 @@ uint64_t contentHash(const void *data, size_t size, uint64_t seed) {
   return h;
 }
 
+void setAllowNonFinite(bool allow) { gAllowNonFinite = allow; }
+bool allowNonFinite() { return gAllowNonFinite; }
+
+int64_t firstNonFinite(DType dtype, const void *data, size_t nbytes) {
+  const auto *b = static_cast<const uint8_t *>(data);
+  switch (dtype) {
+  case DType::F32: {
+    // All exponent bits set: Inf or NaN.
+    for (size_t i = 0; i + 4 <= nbytes; i += 4) {
+      uint32_t w;
+      std::memcpy(&w, b + i, 4);
+      if ((w & 0x7F800000u) == 0x7F800000u)
+        return static_cast<int64_t>(i / 4);
+    }
+    return -1;
+  }
+  case DType::F16:
+  case DType::BF16: {
+    uint16_t mask = dtype == DType::F16 ? 0x7C00 : 0x7F80;
+    for (size_t i = 0; i + 2 <= nbytes; i += 2) {
+      uint16_t w;
+      std::memcpy(&w, b + i, 2);
+      if ((w & mask) == mask)
+        return static_cast<int64_t>(i / 2);
+    }
+    return -1;
+  }
+  default:
+    return -1;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // WeightsFile
 //===----------------------------------------------------------------------===//
@@ -174,6 +209,14 @@ std::unique_ptr<WeightsFile> WeightsFile::open(const std::string &path,
   file->checksum_ = h.checksum;
 
   Cursor c{file->map_ + h.indexOffset, file->map_ + h.indexOffset + h.indexBytes};
+  // Each index entry takes at least 25 bytes (a one-character name, rank 0):
+  // a count the index cannot hold is corruption, not a reason to reserve
+  // gigabytes.
+  constexpr uint64_t kMinEntryBytes = 4 + 1 + 4 + 8 + 8;
+  if (h.count > h.indexBytes / kMinEntryBytes)
+    return fail("corrupt header: " + std::to_string(h.count) +
+                " tensors cannot fit an index of " + std::to_string(h.indexBytes) +
+                " bytes");
   file->entries_.reserve(h.count);
   for (uint32_t i = 0; i < h.count; ++i) {
     TensorEntry e;
@@ -192,7 +235,7 @@ std::unique_ptr<WeightsFile> WeightsFile::open(const std::string &path,
     uint64_t elements = 1;
     for (uint8_t r = 0; r < rank; ++r) {
       int64_t d;
-      if (!c.read(d) || d < 0 || (d > 0 && elements > (uint64_t(1) << 48) / d))
+      if (!c.read(d) || d < 0 || (d > 0 && elements > kMaxElements / d))
         return fail("bad shape for tensor '" + e.name + "'");
       e.shape.push_back(d);
       elements *= static_cast<uint64_t>(d);
@@ -263,7 +306,16 @@ bool WeightsWriter::add(std::string name, DType dtype,
       error = "weights: tensor '" + e.name + "' has a negative dimension";
       return false;
     }
-  e.nbytes = static_cast<uint64_t>(e.numElements()) * dtypeSize(dtype);
+  // The limit readers enforce (2^48 elements), checked without overflow.
+  uint64_t elements = 1;
+  for (int64_t d : e.shape) {
+    if (d > 0 && elements > kMaxElements / static_cast<uint64_t>(d)) {
+      error = "weights: tensor '" + e.name + "' has more than 2^48 elements";
+      return false;
+    }
+    elements *= static_cast<uint64_t>(d);
+  }
+  e.nbytes = elements * dtypeSize(dtype);
   if (e.nbytes != nbytes) {
     error = "weights: tensor '" + e.name + "' has " + std::to_string(nbytes) +
             " bytes, its shape needs " + std::to_string(e.nbytes);
@@ -272,6 +324,14 @@ bool WeightsWriter::add(std::string name, DType dtype,
   if (byName_.count(e.name)) {
     error = "weights: tensor '" + e.name + "' added twice";
     return false;
+  }
+  if (!allowNonFinite()) {
+    int64_t bad = firstNonFinite(dtype, data, nbytes);
+    if (bad >= 0) {
+      error = "weights: tensor '" + e.name + "' has a non-finite value (NaN or Inf) at element " +
+              std::to_string(bad);
+      return false;
+    }
   }
   byName_.emplace(e.name, tensors_.size());
   Pending p;

@@ -13,6 +13,9 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <vector>
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -24,7 +27,18 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
 
+  // A pass error is one line: MLIR would print the op it is attached to
+  // after it, which for a module-level error is the whole module (thousands
+  // of lines for GPT-2). --mlir-print-op-on-diagnostic=true brings it back.
+  std::vector<char *> args(argv, argv + argc);
+  bool given = false;
+  for (int i = 1; i < argc; ++i)
+    given |= llvm::StringRef(argv[i]).starts_with("--mlir-print-op-on-diagnostic") ||
+             llvm::StringRef(argv[i]).starts_with("-mlir-print-op-on-diagnostic");
+  static char quiet[] = "--mlir-print-op-on-diagnostic=false";
+  if (!given) args.insert(args.begin() + 1, quiet);
+  args.push_back(nullptr);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "Lithe optimizer driver: lithe dialect passes and pipelines\n",
-      registry));
+      static_cast<int>(args.size()) - 1, args.data(),
+      "Lithe optimizer driver: lithe dialect passes and pipelines\n", registry));
 }

@@ -2,7 +2,7 @@
 //
 //   lithe-weights list FILE          one line per tensor: name dtype shape bytes
 //   lithe-weights verify FILE        recompute and check the checksum
-//   lithe-weights create OUT SPEC... write a file of synthetic tensors, where
+//   lithe-weights create [--allow-non-finite] OUT SPEC... write a file of synthetic tensors, where
 //                                    SPEC is NAME:DTYPE:DIMS[:FILL], DIMS like
 //                                    4x8 and FILL a number (default 0) or
 //                                    "iota" (0, 1, 2, ...)
@@ -17,6 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <cerrno>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -26,7 +29,7 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: lithe-weights list FILE | verify FILE | create OUT "
+               "usage: lithe-weights list FILE | verify FILE | create [--allow-non-finite] OUT "
                "NAME:DTYPE:DIMS[:FILL]...\n");
   return 2;
 }
@@ -52,6 +55,13 @@ bool parseInt(const std::string &s, int64_t &out) {
     return false;
   out = v;
   return true;
+}
+
+/// Physical memory, the bound on what `create` can build in memory.
+uint64_t availableMemory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                               : UINT64_MAX;
 }
 
 template <typename T> void fill(std::vector<uint8_t> &bytes, int64_t n,
@@ -91,6 +101,12 @@ int create(int argc, char **argv) {
                        spec.c_str(), d.c_str());
           return 1;
         }
+        // The element count readers accept (2^48), checked before it can wrap.
+        if (v > 0 && n > (int64_t(1) << 48) / v) {
+          std::fprintf(stderr, "lithe-weights: tensor spec '%s': more than 2^48 elements\n",
+                       spec.c_str());
+          return 1;
+        }
         shape.push_back(v);
         n *= v;
       }
@@ -105,12 +121,28 @@ int create(int argc, char **argv) {
         return 1;
       }
     }
+    // The tensor is built in memory: refuse what cannot be allocated with
+    // one line rather than std::bad_alloc.
+    uint64_t need = static_cast<uint64_t>(n) * dtypeSize(dtype);
+    if (need > availableMemory()) {
+      std::fprintf(stderr,
+                   "lithe-weights: tensor spec '%s': %" PRIu64
+                   " bytes is more than this machine's memory (%" PRIu64 " bytes)\n",
+                   spec.c_str(), need, availableMemory());
+      return 1;
+    }
     std::vector<uint8_t> bytes;
-    switch (dtype) {
-    case DType::F32: fill<float>(bytes, n, iota, value); break;
-    case DType::I8: fill<int8_t>(bytes, n, iota, value); break;
-    case DType::I32: fill<int32_t>(bytes, n, iota, value); break;
-    default: fill<int64_t>(bytes, n, iota, value); break;
+    try {
+      switch (dtype) {
+      case DType::F32: fill<float>(bytes, n, iota, value); break;
+      case DType::I8: fill<int8_t>(bytes, n, iota, value); break;
+      case DType::I32: fill<int32_t>(bytes, n, iota, value); break;
+      default: fill<int64_t>(bytes, n, iota, value); break;
+      }
+    } catch (const std::bad_alloc &) {
+      std::fprintf(stderr, "lithe-weights: tensor spec '%s': cannot allocate %" PRIu64 " bytes\n",
+                   spec.c_str(), need);
+      return 1;
     }
     if (!writer.add(f[0], dtype, shape, bytes.data(), bytes.size(), error)) {
       std::fprintf(stderr, "lithe-weights: %s\n", error.c_str());
@@ -127,6 +159,12 @@ int create(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // create --allow-non-finite: write NaN/Inf fills (test files of bad weights).
+  if (argc > 2 && std::strcmp(argv[1], "create") == 0 && std::strcmp(argv[2], "--allow-non-finite") == 0) {
+    setAllowNonFinite(true);
+    for (int i = 2; i + 1 < argc; ++i) argv[i] = argv[i + 1];
+    --argc;
+  }
   if (argc < 3)
     return usage();
   std::string cmd = argv[1];

@@ -34,12 +34,16 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
 #include <unistd.h>
 
 namespace cl = llvm::cl;
@@ -86,6 +90,11 @@ cl::opt<std::string> pipeline("pipeline",
                                        "lithe-opt --pass-pipeline (e.g. lithe-fold-layernorm)"),
                               cl::value_desc("passes"), cl::cat(category));
 
+cl::opt<bool> allowNonFinite("allow-non-finite",
+                             cl::desc("Accept NaN or Inf in weights and adapters (refused by default: "
+                                      "they make every output garbage)"),
+                             cl::cat(category));
+
 int fail(const std::string &msg) {
   llvm::errs() << "lithec: error: " << msg << "\n";
   return 1;
@@ -100,12 +109,17 @@ std::string human(int64_t bytes) {
   return buf;
 }
 
+/// Errors of the weights writer name the tensor, not the model: prefix it.
+std::string withInput(const std::string &error) {
+  return llvm::StringRef(error).starts_with(inputPath.getValue()) ? error : inputPath + ": " + error;
+}
+
 int runDescribe(mlir::MLIRContext &ctx) {
   lithe::ImportOptions opts;
   lithe::ImportResult result;
   std::string error;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
-    return fail(error);
+    return fail(withInput(error));
   lithe::ModelSummary s = lithe::summarizeModel(*result.module);
   auto &os = llvm::outs();
   os << "model: " << inputPath << "\n";
@@ -192,6 +206,10 @@ bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::strin
     error = "--pipeline " + pipeline.getValue() + ": " + (diag.empty() ? "a pass failed" : diag);
     return false;
   }
+  if (!store->checkFinite(lithe::referencedWeights(module), error)) {
+    error = "--pipeline " + pipeline.getValue() + ": " + error;
+    return false;
+  }
   return true;
 }
 
@@ -203,13 +221,160 @@ struct TempFiles {
   }
 };
 
+void replaceAll(std::string &s, const std::string &from, const std::string &to) {
+  if (from.empty()) return;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+}
+
+/// The files this compile reads: the model and every existing path named in
+/// --pipeline (adapter directories and their files, calibration text,
+/// tokenizer). An output may be none of them, not even through a hard link.
+std::vector<std::string> inputFiles() {
+  std::vector<std::string> in = {inputPath};
+  llvm::SmallVector<llvm::StringRef> tokens;
+  std::string p = pipeline;
+  for (char &c : p)
+    if (c == '{' || c == '}' || c == ' ' || c == '=' || c == ',' || c == '\'' || c == '"') c = '\n';
+  llvm::StringRef(p).split(tokens, '\n', -1, false);
+  for (llvm::StringRef t : tokens) {
+    if (llvm::sys::fs::is_regular_file(t)) in.push_back(t.str());
+    else if (llvm::sys::fs::is_directory(t)) {
+      std::error_code ec;
+      for (llvm::sys::fs::directory_iterator it(t, ec), end; !ec && it != end; it.increment(ec))
+        if (llvm::sys::fs::is_regular_file(it->path())) in.push_back(it->path());
+    }
+  }
+  if (std::string tok = findTokenizerDir(); !tok.empty()) {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(tok, ec), end; !ec && it != end; it.increment(ec))
+      in.push_back(it->path());
+  }
+  return in;
+}
+
+/// Final outputs, each written to a temporary beside it (same directory, so
+/// the rename is atomic) and renamed only when everything succeeded. Until
+/// commit(), destruction removes the temporaries and any directory created
+/// for them: a failed compile leaves nothing behind and no existing file
+/// changed.
+class Outputs {
+public:
+  /// Checks `path` can be written and is no input; returns its temporary.
+  bool add(const std::string &path, std::string &temp, std::string &error) {
+    if (llvm::sys::fs::is_directory(path)) {
+      error = path + ": is a directory (give the output file's path)";
+      return false;
+    }
+    llvm::SmallString<256> dir(llvm::sys::path::parent_path(path));
+    if (dir.empty()) dir = ".";
+    if (!llvm::sys::fs::is_directory(dir)) {
+      error = path + ": cannot write: directory '" + std::string(dir) + "' does not exist";
+      return false;
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+      error = path + ": cannot write: directory '" + std::string(dir) + "' is not writable";
+      return false;
+    }
+    for (const std::string &in : inputs_) {
+      bool same = false;
+      if (!llvm::sys::fs::equivalent(in, path, same) && same) {
+        error = path + ": is an input of this compile" + (in == path ? "" : " ('" + in + "', same file)") +
+                "; refusing to overwrite it";
+        return false;
+      }
+    }
+    for (const File &f : files_)
+      if (f.path == path) {
+        error = path + ": named twice as an output";
+        return false;
+      }
+    temp = path + ".tmp" + std::to_string(::getpid());
+    files_.push_back({path, temp});
+    return true;
+  }
+  /// Creates `dir` if missing (removed again unless committed).
+  bool makeDir(const std::string &dir, std::string &error) {
+    if (llvm::sys::fs::is_directory(dir)) return true;
+    if (auto ec = llvm::sys::fs::create_directory(dir)) {
+      error = dir + ": cannot create directory: " + ec.message();
+      return false;
+    }
+    dirs_.push_back(dir);
+    return true;
+  }
+  /// Error text names the user's paths, never a temporary.
+  std::string userPaths(std::string msg) const {
+    for (const File &f : files_) replaceAll(msg, f.temp, f.path);
+    return msg;
+  }
+  /// Renames every temporary to its final path (all or, on failure, those
+  /// already renamed stay: the rename of files in one directory only fails
+  /// on a concurrent change).
+  bool commit(std::string &error) {
+    for (const File &f : files_)
+      if (auto ec = llvm::sys::fs::rename(f.temp, f.path)) {
+        error = f.path + ": cannot write: " + ec.message();
+        return false;
+      }
+    committed_ = true;
+    return true;
+  }
+  ~Outputs() {
+    if (committed_) return;
+    for (const File &f : files_) llvm::sys::fs::remove(f.temp);
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) llvm::sys::fs::remove(*it);
+  }
+  void setInputs(std::vector<std::string> in) { inputs_ = std::move(in); }
+
+private:
+  struct File {
+    std::string path, temp;
+  };
+  std::vector<File> files_;
+  std::vector<std::string> dirs_;
+  std::vector<std::string> inputs_;
+  bool committed_ = false;
+};
+
+/// Failure injection for tests of the no-partial-output guarantee:
+/// LITHEC_INJECT_FAILURE=STAGE makes the compile fail at STAGE (import,
+/// codegen, link, tokenizer, commit) as if that step had failed.
+bool injected(const char *stage) {
+  const char *v = std::getenv("LITHEC_INJECT_FAILURE");
+  return v && std::strcmp(v, stage) == 0;
+}
+
+/// Physical memory of this machine in bytes (0 if unknown).
+uint64_t physicalMemory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+std::string gib(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
 int runCodegen(mlir::MLIRContext &ctx) {
   if (capacity < 0) return fail("--capacity must be positive");
+  if (!weightsPath.empty())
+    return fail("--weights applies to --emit=onnx|lithe; an executable's weights file is written beside it (OUT.lwt)");
   if (outputPath.empty() && emit != Emit::LLVM && emit != Emit::Kernel)
     return fail("give -o OUT: the executable (or object file) to write");
   std::string out = outputPath;
+  bool toStdout = out.empty() || out == "-";
+  std::string error;
+  // Every output is checked and staged before any work: a bad -o fails in
+  // milliseconds and leaves nothing behind.
+  Outputs outputs;
+  outputs.setInputs(inputFiles());
+  std::string outTmp, lwtTmp;
+  if (!toStdout && !outputs.add(out, outTmp, error)) return fail(error);
+  if (emit == Emit::Exe && !outputs.add(out + ".lwt", lwtTmp, error)) return fail(error);
   std::string base = out;
-  if (out.empty() || out == "-") {
+  if (toStdout) {
     llvm::SmallString<256> tmp;
     llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, tmp);
     llvm::sys::path::append(tmp, "lithec");
@@ -218,63 +383,98 @@ int runCodegen(mlir::MLIRContext &ctx) {
   TempFiles temps;
   std::string pid = std::to_string(::getpid());
   std::string srcWeights = base + ".src.lwt.tmp" + pid;
-  std::string binWeights = base + ".lwt.tmp" + pid;
   std::string obj = base + ".o.tmp" + pid;
-  std::string exe = base + ".tmp" + pid;
-  temps.paths = {srcWeights, binWeights, obj, exe};
+  temps.paths = {srcWeights, obj};
+  // Names of intermediates are the compiler's business: errors name OUT.
+  auto failOut = [&](std::string msg) {
+    replaceAll(msg, srcWeights, out + " (the imported weights)");
+    replaceAll(msg, obj, out + " (the object file)");
+    return fail(outputs.userPaths(msg));
+  };
 
   lithe::ImportOptions opts;
   opts.level = lithe::ImportLevel::Lithe;
   opts.weightsPath = srcWeights;
   lithe::ImportResult result;
-  std::string error;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return fail(error);
-  if (!runPipeline(ctx, *result.module, srcWeights, error)) return fail(inputPath + ": " + error);
+  if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return failOut(withInput(error));
+  if (injected("import")) return failOut(srcWeights + ": injected failure");
+  if (!runPipeline(ctx, *result.module, srcWeights, error)) return failOut(inputPath + ": " + error);
 
   lithe::CodegenOptions cg;
   cg.sourceWeights = srcWeights;
-  cg.outputWeights = binWeights;
+  cg.outputWeights = emit == Emit::Exe ? lwtTmp : base + ".lwt.tmp" + pid;
+  if (emit != Emit::Exe) temps.paths.push_back(cg.outputWeights);
   cg.objectPath = obj;
   cg.capacity = capacity;
   if (emit == Emit::LLVM || emit == Emit::Kernel) {
     std::string ir;
     bool ok = emit == Emit::LLVM ? lithe::generateLLVMIR(*result.module, cg, ir, error)
                                  : lithe::generateKernelIR(*result.module, cg, ir, error);
-    if (!ok) return fail(inputPath + ": " + error);
-    if (out.empty() || out == "-") {
+    if (!ok) return failOut(inputPath + ": " + error);
+    if (toStdout) {
       llvm::outs() << ir;
       return 0;
     }
     std::error_code ec;
-    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
-    if (ec) return fail(out + ": cannot write: " + ec.message());
-    file.os() << ir;
-    file.keep();
+    llvm::raw_fd_ostream file(outTmp, ec, llvm::sys::fs::OF_Text);
+    if (ec) return failOut(out + ": cannot write: " + ec.message());
+    file << ir;
+    file.close();
+    if (file.has_error()) return failOut(out + ": write failed: " + file.error().message());
+    if (!outputs.commit(error)) return fail(error);
     return 0;
   }
   lithe::CodegenReport report;
-  if (!lithe::generateObject(*result.module, cg, report, error)) return fail(inputPath + ": " + error);
+  if (!lithe::generateObject(*result.module, cg, report, error)) return failOut(inputPath + ": " + error);
+  if (injected("codegen")) return failOut(cg.outputWeights + ": injected failure");
+  // What the binary maps and allocates for one sequence: the weights file,
+  // the activation arena, the final hidden states and a full KV cache.
+  {
+    double width = 0;
+    uint64_t lwtBytes = 0;
+    if (std::unique_ptr<lithe::WeightsFile> f = lithe::WeightsFile::open(cg.outputWeights, error))
+      lwtBytes = f->size();
+    lithe::ModelSummary s = lithe::summarizeModel(*result.module);
+    width = static_cast<double>(s.width);
+    double kv = static_cast<double>(report.kvBytesPerPosition) * report.capacity;
+    double need = kv + static_cast<double>(report.arenaBytes) + static_cast<double>(lwtBytes) +
+                  4.0 * width * report.capacity;
+    uint64_t have = physicalMemory();
+    if (have && need > static_cast<double>(have))
+      return failOut(out + ": the binary would need " + llvm::formatv("{0:F0}", need).str() + " bytes (" + gib(need) +
+                     ") at run time with a context of " + std::to_string(report.capacity) + " tokens (KV cache " +
+                     gib(kv) + ", activations " + gib(report.arenaBytes) + ", weights " + gib(lwtBytes) +
+                     "); this machine has " + gib(have) + ": give a smaller --capacity");
+  }
   if (emit == Emit::Obj) {
-    if (auto ec = llvm::sys::fs::rename(obj, out)) return fail(out + ": cannot write: " + ec.message());
+    if (auto ec = llvm::sys::fs::rename(obj, outTmp)) return failOut(out + ": cannot write: " + ec.message());
+    if (!outputs.commit(error)) return fail(error);
     return 0;
   }
-  if (!lithe::linkExecutable(obj, exe, error)) return fail(error);
-  // The tokenizer goes beside the executable.
+  if (!lithe::linkExecutable(obj, outTmp, error)) return failOut(error);
+  if (injected("link")) return failOut(outTmp + ": injected failure");
+  // The tokenizer goes beside the executable, staged like the other outputs.
   llvm::SmallString<256> tokSrc(findTokenizerDir());
   llvm::SmallString<256> tokDst(llvm::sys::path::parent_path(out));
   llvm::sys::path::append(tokDst, "tokenizer");
-  if (!tokSrc.empty() && tokSrc != tokDst) {
-    llvm::sys::fs::create_directories(tokDst);
+  bool sameTok = false;
+  if (!tokSrc.empty() && llvm::sys::fs::is_directory(tokDst))
+    llvm::sys::fs::equivalent(tokSrc, tokDst, sameTok);
+  if (!tokSrc.empty() && tokSrc != tokDst && !sameTok) {
+    if (!outputs.makeDir(std::string(tokDst), error)) return failOut(error);
     for (const char *f : {"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "LICENSE"}) {
       llvm::SmallString<256> from(tokSrc), to(tokDst);
       llvm::sys::path::append(from, f);
       llvm::sys::path::append(to, f);
-      if (llvm::sys::fs::exists(from))
-        if (auto ec = llvm::sys::fs::copy_file(from, to)) return fail(std::string(to) + ": " + ec.message());
+      if (!llvm::sys::fs::exists(from)) continue;
+      std::string toTmp;
+      if (!outputs.add(std::string(to), toTmp, error)) return failOut(error);
+      if (auto ec = llvm::sys::fs::copy_file(from, toTmp)) return failOut(std::string(to) + ": cannot write: " + ec.message());
+      if (injected("tokenizer")) return failOut(toTmp + ": injected failure");
     }
   }
-  if (auto ec = llvm::sys::fs::rename(binWeights, out + ".lwt")) return fail(out + ".lwt: cannot write: " + ec.message());
-  if (auto ec = llvm::sys::fs::rename(exe, out)) return fail(out + ": cannot write: " + ec.message());
+  if (injected("commit")) return failOut(outTmp + ": injected failure");
+  if (!outputs.commit(error)) return fail(error);
   llvm::errs() << "lithec: wrote " << out << " and " << out << ".lwt (" << report.kernelCalls
                << " kernel calls, " << report.fusedEpilogues << " fused epilogues, context "
                << report.capacity << ", " << report.arenaBytes << " bytes of activations)\n";
@@ -293,6 +493,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
   if (inputPath.empty())
     return fail("no input model given (usage: lithec MODEL.onnx [--emit=onnx|lithe] [-o OUT.mlir] | --describe MODEL.onnx)");
+
+  lithe::setAllowNonFinite(allowNonFinite);
 
   if (!reportDir.empty()) {
     lithe::ReportOptions r;
@@ -314,6 +516,34 @@ int main(int argc, char **argv) {
                     "' (want NAME=PASSES, NAME@MODEL=PASSES or NAME@MODEL, separated by '|')");
       r.pipelines.push_back({name.str(), model.str(), passes.str()});
     }
+    // Everything --report can check without compiling is checked before the
+    // baseline is compiled and measured (minutes on a real model).
+    if (reportText.empty()) return fail("--report: give --report-text FILE (the evaluation text)");
+    if (!llvm::sys::fs::is_regular_file(reportText.getValue()))
+      return fail("--report: --report-text " + reportText + ": no such file");
+    if (::access(reportText.c_str(), R_OK) != 0)
+      return fail("--report: --report-text " + reportText + ": cannot read");
+    if (!llvm::sys::fs::is_regular_file(inputPath.getValue()))
+      return fail(inputPath + ": no such model file");
+    std::set<std::string> names = {"baseline"};
+    mlir::MLIRContext pctx;
+    pctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
+    for (const auto &e : r.pipelines) {
+      if (!names.insert(e.name).second)
+        return fail("--report: pipeline '" + e.name + "': the name is used twice");
+      if (!e.model.empty() && !llvm::sys::fs::is_regular_file(e.model))
+        return fail("--report: pipeline '" + e.name + "': " + e.model + ": no such model file");
+      if (!e.passes.empty()) {
+        mlir::PassManager pm(&pctx);
+        std::string msg;
+        llvm::raw_string_ostream os(msg);
+        if (failed(mlir::parsePassPipeline(e.passes, pm, os))) {
+          for (char &c : msg)
+            if (c == '\n') c = ' ';
+          return fail("--report: pipeline '" + e.name + "': " + llvm::StringRef(msg).trim().str());
+        }
+      }
+    }
     return lithe::runReport(r);
   }
 
@@ -327,17 +557,27 @@ int main(int argc, char **argv) {
 
   lithe::ImportOptions opts;
   opts.level = emit == Emit::Onnx ? lithe::ImportLevel::Onnx : lithe::ImportLevel::Lithe;
+  if (!pipeline.empty() && emit == Emit::Onnx)
+    return fail("--pipeline runs on the transformer level: use --emit=lithe");
+  std::string out = outputPath.empty() ? "-" : outputPath.getValue();
   std::string weights = weightsPath;
-  if (weights.empty() && !outputPath.empty() && outputPath != "-") {
-    llvm::SmallString<256> w(outputPath.getValue());
+  if (weights.empty() && out != "-") {
+    llvm::SmallString<256> w(out);
     llvm::sys::path::replace_extension(w, "lwt");
     weights = std::string(w);
   }
+  // Both outputs are staged beside their targets and renamed together at
+  // the end; the module names the final weights file.
+  Outputs outputs;
+  outputs.setInputs(inputFiles());
+  std::string error, outTmp, weightsTmp;
+  if (out != "-" && !outputs.add(out, outTmp, error)) return fail(error);
+  if (!weights.empty() && !outputs.add(weights, weightsTmp, error)) return fail(error);
   // With passes, the import's weights go to a temporary first; the passes'
   // results are then written to `weights`.
-  std::string importWeights = weights;
+  std::string importWeights = weightsTmp;
   TempFiles temps;
-  if (!pipeline.empty() && emit != Emit::Onnx) {
+  if (!pipeline.empty()) {
     llvm::SmallString<256> tmp;
     llvm::sys::path::system_temp_directory(true, tmp);
     llvm::sys::path::append(tmp, "lithec-import-" + std::to_string(::getpid()) + ".lwt");
@@ -347,35 +587,37 @@ int main(int argc, char **argv) {
   opts.weightsPath = importWeights;
   if (!weights.empty())
     opts.weightsRef = std::string(llvm::sys::path::filename(weights));
+  auto failOut = [&](std::string msg) {
+    replaceAll(msg, importWeights, weights.empty() ? "the imported weights" : weights);
+    return fail(outputs.userPaths(msg));
+  };
 
   lithe::ImportResult result;
-  std::string error;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
-    return fail(error);
+    return failOut(withInput(error));
   if (!pipeline.empty()) {
-    if (emit == Emit::Onnx) return fail("--pipeline runs on the transformer level: use --emit=lithe");
-    if (!runPipeline(ctx, *result.module, importWeights, error)) return fail(inputPath + ": " + error);
+    if (!runPipeline(ctx, *result.module, importWeights, error)) return failOut(inputPath + ": " + error);
     std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
-    if (!store) return fail(error);
-    if (!weights.empty() && !store->write(weights, lithe::referencedWeights(*result.module), error))
-      return fail(error);
+    if (!store) return failOut(error);
+    if (!weights.empty() && !store->write(weightsTmp, lithe::referencedWeights(*result.module), error))
+      return failOut(withInput(error));
   }
 
-  std::string out = outputPath.empty() ? "-" : outputPath.getValue();
+  if (out == "-") {
+    result.module->print(llvm::outs());
+    llvm::outs() << "\n";
+    llvm::outs().flush();
+    if (!outputs.commit(error)) return fail(error);
+    return 0;
+  }
   std::error_code ec;
-  // ToolOutputFile writes to a temporary and renames on keep().
-  llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
-  if (ec) {
-    if (!weights.empty()) llvm::sys::fs::remove(weights);
-    return fail(out + ": cannot write: " + ec.message());
-  }
-  result.module->print(file.os());
-  file.os() << "\n";
-  file.os().flush();
-  if (file.os().has_error()) {
-    if (!weights.empty()) llvm::sys::fs::remove(weights);
-    return fail(out + ": write failed");
-  }
-  file.keep();
+  llvm::raw_fd_ostream file(outTmp, ec, llvm::sys::fs::OF_Text);
+  if (ec) return failOut(out + ": cannot write: " + ec.message());
+  result.module->print(file);
+  file << "\n";
+  file.close();
+  if (injected("commit")) return failOut(outTmp + ": injected failure");
+  if (file.has_error()) return failOut(out + ": write failed: " + file.error().message());
+  if (!outputs.commit(error)) return fail(error);
   return 0;
 }

@@ -29,6 +29,7 @@ extern const uint64_t lithe_weights_checksum;
 }
 
 namespace lithe {
+class WeightsFile;
 namespace rt {
 
 /// Indices of lithe_config[] (written by lib/Codegen).
@@ -59,7 +60,11 @@ class Model {
 public:
   /// Maps `weightsPath` and checks it belongs to this binary. Errors are one
   /// line naming the file.
-  static std::unique_ptr<Model> load(const std::string &weightsPath, std::string &error);
+  /// With `verify`, the file's checksum is recomputed over its index and
+  /// data (a flipped byte is an error, not garbage output; see
+  /// docs/benchmarks.md for the cost).
+  static std::unique_ptr<Model> load(const std::string &weightsPath, std::string &error,
+                                     bool verify = true);
   ~Model();
 
   int64_t vocab() const { return lithe_config[kCfgVocab]; }
@@ -81,7 +86,8 @@ public:
   const float *hidden() const { return hidden_.data(); }
 
 private:
-  Model() = default;
+  Model();
+  std::unique_ptr<WeightsFile> file_; // the mapping, released with the model
   const uint8_t *weights_ = nullptr;
   size_t size_ = 0;
   uint8_t *arena_ = nullptr;
