@@ -134,7 +134,7 @@ struct Model {
 /// operators GPT-2 exports use change only in type constraints up to 21).
 /// loadModel refuses others with one line.
 constexpr int64_t kMinOpset = 9;
-constexpr int64_t kMaxOpset = 21;
+constexpr int64_t kMaxOpset = 24;
 
 /// Reads `path` (.onnx binary protobuf, or .onnxtext in ONNX's textual
 /// syntax). External data is read relative to the model's directory; a

@@ -335,6 +335,29 @@ bool Graph::inferNode(int nodeId, std::string &why) {
     if (isIntType(t) && in[0]->content) v.content = in[0]->content;
     return true;
   }
+  if (op == "Attention" && opset >= 23) {
+    // 4-D: Q [B, H, S, d], K/V [B, H, L, d] (+ past [B, H, P, d]).
+    if (!need(3)) return false;
+    if (in[0]->rank() != 4 || in[1]->rank() != 4 || in[2]->rank() != 4) {
+      why = "only 4-D (heads-split) inputs are supported";
+      return false;
+    }
+    SymShape y = in[0]->shape;
+    y[3] = in[2]->shape[3];
+    setOut(0, in[0]->elemType, y);
+    for (size_t o = 1; o <= 2 && o < n.outputs.size(); ++o) {
+      if (n.outputs[o].empty()) continue;
+      const Value *past = in.size() > 3 + o && in[3 + o] ? in[3 + o] : nullptr;
+      SymShape p = in[o]->shape;
+      if (past) p[2] = past->shape[2] + p[2];
+      setOut(o, in[o]->elemType, p);
+    }
+    if (n.outputs.size() > 3 && !n.outputs[3].empty()) {
+      why = "the qk_matmul_output output is not supported";
+      return false;
+    }
+    return true;
+  }
   if (op == "IsNaN" || op == "IsInf") {
     if (!need(1)) return false;
     setOut(0, onnx::kBool, in[0]->shape);

@@ -152,6 +152,9 @@ private:
 
   int skipNanGuard(int probs) const;
   int unswapLastTwo(int v) const;
+  bool cacheSide(int v4, int &flat, int &past, int &present, int64_t &h, int64_t &d);
+  void raiseAttentionOp(const Node &at, int &layer);
+  bool mergeHeads(int ctx, int qflat, int &out);
   bool headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool keyTransposed);
   bool checkCausalMask(int mask, bool boolean, double fill, int64_t heads);
   bool splitQKV(int q, int k, int v);
@@ -493,6 +496,95 @@ int Raiser::unswapLastTwo(int v) const {
   return k;
 }
 
+/// Keys or values in heads, `v4` = heads(k) or Concat(past, heads(k)) on the
+/// sequence axis (the present output).
+bool Raiser::cacheSide(int v4, int &flat, int &past, int &present, int64_t &h, int64_t &d) {
+  const Node *c = producer(v4);
+  if (is(c, "Concat") && c->inputs.size() == 2) {
+    int64_t axis = attrInt(*c, "axis", 0);
+    int a = resolve(input(*c, 0));
+    if ((axis == 2 || axis == -2) && g.value(a).kind == Value::Input) {
+      past = a;
+      present = v4;
+      return headsOf(input(*c, 1), flat, h, d, false);
+    }
+    return false;
+  }
+  present = v4;
+  return headsOf(v4, flat, h, d, false);
+}
+
+/// The attention output in heads, `ctx` [B, H, S, d], merged back:
+/// Transpose([0, 2, 1, 3]) then, usually, Reshape([B, S, H*d]).
+bool Raiser::mergeHeads(int ctx, int qflat, int &out) {
+  int t = soleUser(ctx);
+  if (t < 0 || !is(&g.node(t), "Transpose") || perm(g.node(t)) != std::vector<int64_t>{0, 2, 1, 3})
+    return false;
+  out = output(g.node(t));
+  if (int rs = soleUser(out); rs >= 0 && is(&g.node(rs), "Reshape") &&
+                              g.value(output(g.node(rs))).shape == r.shapeOf(g, qflat))
+    out = output(g.node(rs));
+  return true;
+}
+
+/// ONNX's own Attention op (opset 23; what dynamo exports at opset 23+):
+/// Attention(Q, K, V, mask?, past_key?, past_value?) on 4-D heads.
+void Raiser::raiseAttentionOp(const Node &at, int &layer) {
+  auto reject = [&](const std::string &reason) {
+    r.notes.push_back("attention at node " + at.describe() + " left generic: " + reason);
+  };
+  if (at.outputs.size() > 3 && !at.outputs[3].empty()) return reject("its qk_matmul_output is used");
+  if (const onnx::Attribute *a = at.attr("softcap"); a && a->f != 0) return reject("softcap is set");
+  int qflat = -1, kflat = -1, vflat = -1, pastK = -1, pastV = -1, presentK = -1, presentV = -1;
+  int64_t heads = 0, hd = 0, h2 = 0, d2 = 0;
+  if (!headsOf(resolve(input(at, 0)), qflat, heads, hd, false)) return reject("queries are not split into heads");
+  if (!cacheSide(resolve(input(at, 1)), kflat, pastK, presentK, h2, d2) || h2 != heads || d2 != hd)
+    return reject("keys not recognised");
+  if (!cacheSide(resolve(input(at, 2)), vflat, pastV, presentV, h2, d2) || h2 != heads || d2 != hd)
+    return reject("values not recognised");
+  // past_key / past_value as the op's own inputs, present as its outputs.
+  if (int pk = input(at, 4), pv = input(at, 5); pk >= 0 || pv >= 0) {
+    if (pastK >= 0 || pk < 0 || pv < 0 || g.value(resolve(pk)).kind != Value::Input ||
+        g.value(resolve(pv)).kind != Value::Input)
+      return reject("past keys and values not recognised");
+    pastK = resolve(pk);
+    pastV = resolve(pv);
+    presentK = output(at, 1);
+    presentV = output(at, 2);
+  }
+  if ((pastK < 0) != (pastV < 0)) return reject("keys and values differ in their past");
+  bool isCausal = attrInt(at, "is_causal", 0) != 0;
+  int mask = input(at, 3);
+  if (mask >= 0) {
+    if (isData(mask)) return reject("its mask depends on input data");
+    bool boolean = g.value(mask).elemType == onnx::kBool;
+    if (!checkCausalMask(mask, boolean, -INFINITY, heads)) return reject("its mask is not the causal mask");
+  } else if (!isCausal) {
+    return reject("it is neither causal nor masked");
+  }
+  double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  if (const onnx::Attribute *a = at.attr("scale")) scale = a->f;
+  int out = -1;
+  if (!mergeHeads(output(at, 0), qflat, out)) return reject("heads are not merged back");
+  SymShape qs = r.shapeOf(g, qflat);
+  if (r.shapeOf(g, kflat) != qs || r.shapeOf(g, vflat) != qs) return reject("q, k, v shapes differ");
+  splitQKV(qflat, kflat, vflat);
+  RaisedOp op{RaisedOp::Attention};
+  op.ins = {qflat, kflat, vflat};
+  op.out = out;
+  op.heads = heads;
+  op.headDim = hd;
+  op.attnScale = scale;
+  op.causal = true;
+  op.pastKey = pastK;
+  op.pastValue = pastV;
+  op.presentKey = presentK;
+  op.presentValue = presentV;
+  op.layer = layer++;
+  r.raisedShape[out] = qs;
+  claim(op);
+}
+
 /// transformers' sdpa attention exports `Where(IsNaN(p), 0, p)` after the
 /// softmax (rows that are fully masked give NaN; a causal row never is).
 /// Returns the guarded value, or `probs` when there is no guard.
@@ -607,6 +699,10 @@ void Raiser::raiseAttention() {
   int layer = 0;
   for (size_t i = 0; i < g.model().nodes.size(); ++i) {
     const Node &sm = g.node(i);
+    if (sm.opType == "Attention" && sm.domain.empty()) {
+      raiseAttentionOp(sm, layer);
+      continue;
+    }
     if (sm.opType != "Softmax") continue;
     std::string why;
     auto reject = [&](const char *reason) {
@@ -666,21 +762,6 @@ void Raiser::raiseAttention() {
       auto c = scalar(isData(a) ? b : a);
       if (c) { scale *= *c; kt = resolve(isData(a) ? a : b); }
     }
-    auto cacheSide = [&](int v4, int &flat, int &past, int &present, int64_t &h, int64_t &d) {
-      const Node *c = producer(v4);
-      if (is(c, "Concat") && c->inputs.size() == 2) {
-        int64_t axis = attrInt(*c, "axis", 0);
-        int a = resolve(input(*c, 0));
-        if ((axis == 2 || axis == -2) && g.value(a).kind == Value::Input) {
-          past = a;
-          present = v4;
-          return headsOf(input(*c, 1), flat, h, d, false);
-        }
-        return false;
-      }
-      present = v4;
-      return headsOf(v4, flat, h, d, false);
-    };
     if (int k4 = unswapLastTwo(kt); k4 >= 0) {
       if (!cacheSide(k4, kflat, pastK, presentK, h2, d2)) { reject("keys not recognised"); continue; }
     } else if (!headsOf(kt, kflat, h2, d2, true)) {
@@ -696,15 +777,9 @@ void Raiser::raiseAttention() {
     if (h2 != heads || d2 != hd) continue;
     if ((pastK < 0) != (pastV < 0)) continue;
     // Merge heads: Transpose([0,2,1,3]) then, usually, Reshape([B, S, H*hd]).
-    int ctx = output(g.node(pv));
-    int t = soleUser(ctx);
-    if (t < 0 || !is(&g.node(t), "Transpose") || perm(g.node(t)) != std::vector<int64_t>{0, 2, 1, 3}) { reject("heads are not merged back"); continue; }
-    int merged = output(g.node(t));
+    int out = -1;
+    if (!mergeHeads(output(g.node(pv)), qflat, out)) { reject("heads are not merged back"); continue; }
     SymShape qs = r.shapeOf(g, qflat);
-    int out = merged;
-    if (int rs = soleUser(merged); rs >= 0 && is(&g.node(rs), "Reshape") &&
-                                   g.value(output(g.node(rs))).shape == qs)
-      out = output(g.node(rs));
     // The mask must really be causal.
     bool causal = false;
     if (mask >= 0) {
