@@ -36,7 +36,13 @@ public:
 
   bool run(ImportResult &result, std::string &error);
   /// The first node (in graph order) left as a generic lithe.onnx op.
+  /// Data-dependent nodes first: a leftover shape computation says less
+  /// than the op that computes on the data.
   std::string firstGeneric() const {
+    for (int n : generic) {
+      int out = g.find(g.node(n).outputs[0]);
+      if (out >= 0 && !g.value(out).isStatic) return g.node(n).describe();
+    }
     return generic.empty() ? "" : g.node(*generic.begin()).describe();
   }
 

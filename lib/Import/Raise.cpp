@@ -151,6 +151,7 @@ private:
   void raiseLMHead();
 
   int skipNanGuard(int probs) const;
+  bool isZeros(int v) const;
   int unswapLastTwo(int v) const;
   bool cacheSide(int v4, int &flat, int &past, int &present, int64_t &h, int64_t &d);
   void raiseAttentionOp(const Node &at, int &layer);
@@ -585,6 +586,18 @@ void Raiser::raiseAttentionOp(const Node &at, int &layer) {
   claim(op);
 }
 
+/// A static value that is zero everywhere, at every probe point.
+bool Raiser::isZeros(int v) const {
+  for (const auto &p : probes()) {
+    EvalTensor t;
+    std::string err;
+    if (!g.evalStatic(v, p, t, err)) return false;
+    for (double x : t.data)
+      if (x != 0) return false;
+  }
+  return true;
+}
+
 /// transformers' sdpa attention exports `Where(IsNaN(p), 0, p)` after the
 /// softmax (rows that are fully masked give NaN; a causal row never is).
 /// Returns the guarded value, or `probs` when there is no guard.
@@ -743,9 +756,50 @@ void Raiser::raiseAttention() {
       }
     }
     const Node *qk = producer(scores);
+    // reorder_and_upcast_attn: baddbmm(zeros, Q3, K3^T, beta=0, alpha) on
+    // [B*H, S, d] x [B*H, d, T], reshaped to [B, H, S, T].
+    bool batched3d = false;
+    if (is(qk, "Reshape") && g.value(scores).rank() == 4) {
+      int x = resolve(input(*qk, 0));
+      const Node *p = producer(x);
+      if (g.value(x).rank() == 3) {
+        if (is(p, "Add")) {
+          int a = input(*p, 0), b = input(*p, 1);
+          int data = isData(a) ? a : b, other = isData(a) ? b : a;
+          if (isData(data) && !isData(other) && isZeros(other)) { x = resolve(data); p = producer(x); }
+        }
+        if (is(p, "Mul") || is(p, "Div")) {
+          int a = input(*p, 0), b = input(*p, 1);
+          int data = isData(a) ? a : b, cst = isData(a) ? b : a;
+          auto c = scalar(cst);
+          if (c && isData(data) && !(is(p, "Div") && data != a)) {
+            scale *= is(p, "Div") ? 1.0 / *c : *c;
+            x = resolve(data);
+            p = producer(x);
+          }
+        }
+        if (is(p, "MatMul")) { qk = p; batched3d = true; }
+      }
+    }
     if (!is(qk, "MatMul")) { reject("scores are not a MatMul"); continue; }
     // Queries, possibly pre-scaled.
     int qh = resolve(input(*qk, 0));
+    int kt = resolve(input(*qk, 1));
+    if (batched3d) {
+      const Node *rq = producer(qh), *rk = producer(kt);
+      if (!is(rq, "Reshape") || !is(rk, "Reshape")) { reject("batched scores are not reshaped heads"); continue; }
+      int q4 = resolve(input(*rq, 0)), k4t = resolve(input(*rk, 0));
+      const SymShape &q4s = g.value(q4).shape, &q3s = g.value(qh).shape;
+      const SymShape &k4s = g.value(k4t).shape, &k3s = g.value(kt).shape;
+      if (q4s.size() != 4 || k4s.size() != 4 || q3s.size() != 3 || k3s.size() != 3 ||
+          q3s[0] != q4s[0] * q4s[1] || q3s[1] != q4s[2] || q3s[2] != q4s[3] ||
+          k3s[0] != k4s[0] * k4s[1] || k3s[1] != k4s[2] || k3s[2] != k4s[3]) {
+        reject("batched scores are not reshaped heads");
+        continue;
+      }
+      qh = q4;
+      kt = k4t;
+    }
     if (const Node *m = producer(qh); is(m, "Mul")) {
       int a = input(*m, 0), b = input(*m, 1);
       auto c = scalar(isData(a) ? b : a);
@@ -755,7 +809,6 @@ void Raiser::raiseAttention() {
     int64_t heads = 0, hd = 0, h2 = 0, d2 = 0;
     if (!headsOf(qh, qflat, heads, hd, false)) { reject("queries are not split into heads"); continue; }
     // Keys: Transpose(K4, [0,1,3,2]) with K4 = Concat(past, heads(k)) or heads(k).
-    int kt = resolve(input(*qk, 1));
     int pastK = -1, presentK = -1, pastV = -1, presentV = -1;
     if (const Node *m = producer(kt); is(m, "Mul")) { // pre-scaled keys
       int a = input(*m, 0), b = input(*m, 1);
@@ -969,6 +1022,13 @@ void Raiser::raiseLMHead() {
     // The head produces one logit per vocabulary entry.
     if (!w || w->dims[op.weightTransposed ? 0 : 1] != table->dims[0]) continue;
     op.kind = RaisedOp::LMHead;
+    // The logits output may follow through no-ops (a float16 model's output
+    // Cast, widened): the head defines the output itself.
+    if (int last = forward(op.out); last != op.out) {
+      r.claimed.erase(op.out);
+      op.out = last;
+      r.claimed[last] = static_cast<int>(&op - r.ops.data());
+    }
     if (op.weightTransposed) continue; // already [vocab, width]
     int64_t in = w->dims[0], out = w->dims[1];
     // A transposed copy of the token embedding: keep one copy.

@@ -116,6 +116,7 @@ std::string withInput(const std::string &error) {
 
 int runDescribe(mlir::MLIRContext &ctx) {
   lithe::ImportOptions opts;
+  opts.requireModel = true; // never "layers: 0" with exit 0
   lithe::ImportResult result;
   std::string error;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
@@ -394,6 +395,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
 
   lithe::ImportOptions opts;
   opts.level = lithe::ImportLevel::Lithe;
+  opts.requireModel = true; // name the first node not raised, not a codegen symptom
   opts.weightsPath = srcWeights;
   lithe::ImportResult result;
   if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return failOut(withInput(error));
