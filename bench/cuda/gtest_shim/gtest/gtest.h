@@ -1,0 +1,93 @@
+// A minimal stand-in for GoogleTest, for a GPU machine that has nvcc but no
+// gtest: enough of TEST, GTEST_SKIP, ASSERT_EQ and ASSERT_NEAR (with `<<`
+// messages) and a main() to build test/unit/CudaKernelsTest.cpp unchanged.
+// Used by scripts/gpu-check.sh only when no prebuilt GoogleTest binary runs.
+// Include it from one translation unit only (it defines main).
+#ifndef LITHE_GTEST_SHIM_H
+#define LITHE_GTEST_SHIM_H
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace shim {
+struct Failure {};
+struct Skip {};
+struct Msg {
+  std::ostringstream s;
+  template <class T> Msg &operator<<(const T &v) { s << v; return *this; }
+};
+struct Test { const char *suite, *name; void (*fn)(); };
+inline std::vector<Test> &registry() { static std::vector<Test> r; return r; }
+struct Reg { Reg(const char *s, const char *n, void (*f)()) { registry().push_back({s, n, f}); } };
+struct FailThrower {
+  const char *file; int line; std::string what;
+  void operator=(const Msg &m) const {
+    printf("%s:%d: Failure\n  %s\n  %s\n", file, line, what.c_str(), m.s.str().c_str());
+    throw Failure{};
+  }
+};
+struct SkipThrower {
+  void operator=(const Msg &m) const { printf("  skipped: %s\n", m.s.str().c_str()); throw Skip{}; }
+};
+template <class A, class B> std::string show(const char *ea, const A &a, const char *eb, const B &b) {
+  std::ostringstream s;
+  s.precision(9);
+  s << ea << " = " << a << ", " << eb << " = " << b;
+  return s.str();
+}
+} // namespace shim
+
+#define TEST(S, N)                                                  \
+  static void S##_##N##_body();                                     \
+  static shim::Reg S##_##N##_reg(#S, #N, S##_##N##_body);           \
+  static void S##_##N##_body()
+#define GTEST_SKIP() return shim::SkipThrower{} = shim::Msg()
+#define ASSERT_EQ(a, b)                                             \
+  if ((a) == (b)) {                                                 \
+  } else                                                            \
+    shim::FailThrower{__FILE__, __LINE__, shim::show(#a, (a), #b, (b))} = shim::Msg()
+#define ASSERT_NEAR(a, b, tol)                                      \
+  if (std::fabs((double)(a) - (double)(b)) <= (double)(tol)) {      \
+  } else                                                            \
+    shim::FailThrower{__FILE__, __LINE__, shim::show(#a, (a), #b, (b)) + ", tolerance " #tol} = shim::Msg()
+
+int main(int argc, char **argv) {
+  const char *json = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--gtest_list_tests")) {
+      for (auto &t : shim::registry()) printf("%s.%s\n", t.suite, t.name);
+      return 0;
+    }
+    if (!strncmp(argv[i], "--gtest_output=json:", 20)) json = argv[i] + 20;
+  }
+  int passed = 0, failed = 0, skipped = 0;
+  std::string rows;
+  printf("[==========] Running %zu tests (GoogleTest stand-in)\n", shim::registry().size());
+  for (auto &t : shim::registry()) {
+    printf("[ RUN      ] %s.%s\n", t.suite, t.name);
+    const char *status = "OK";
+    try { t.fn(); ++passed; }
+    catch (shim::Failure &) { status = "FAILED"; ++failed; }
+    catch (shim::Skip &) { status = "SKIPPED"; ++skipped; }
+    printf("[ %8s ] %s.%s\n", status, t.suite, t.name);
+    rows += std::string(rows.empty() ? "" : ",\n") + "  {\"name\": \"" + t.suite + "." + t.name +
+            "\", \"result\": \"" + status + "\"}";
+  }
+  printf("[  PASSED  ] %d tests.\n", passed);
+  if (skipped) printf("[  SKIPPED ] %d tests\n", skipped);
+  if (failed) printf("[  FAILED  ] %d tests\n", failed);
+  if (json) {
+    if (FILE *f = fopen(json, "w")) {
+      fprintf(f, "{\"runner\": \"gtest_shim\", \"passed\": %d, \"failed\": %d, \"skipped\": %d, \"tests\": [\n%s\n]}\n",
+              passed, failed, skipped, rows.c_str());
+      fclose(f);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+#endif // LITHE_GTEST_SHIM_H
