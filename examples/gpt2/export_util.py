@@ -190,3 +190,159 @@ def initializer_summary(path):
         res.append({"name": i.name, "dims": list(i.dims),
                     "dtype": onnx.TensorProto.DataType.Name(i.data_type), "external": ext})
     return res
+
+
+# ---------------------------------------------------------------------------
+# Export-matrix helpers (make_export_matrix.py): the HF calling convention with
+# an attention_mask input, model(input_ids, attention_mask=..., past_key_values=...),
+# plus generic ORT feeds / torch references for any input signature
+# (input_ids, attention_mask, position_ids, past_key_values.*, use_cache_branch).
+
+class NoPastMask(torch.nn.Module):
+    """(input_ids, attention_mask) -> logits."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, attention_mask):
+        from transformers import DynamicCache
+        cache = DynamicCache(config=self.m.config)
+        return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                      past_key_values=cache, use_cache=True).logits
+
+
+class WithPastMask(torch.nn.Module):
+    """(input_ids, attention_mask[batch, past+seq], past_key_values.{i}.key/value ...)
+    -> (logits, present.{i}.key/value ...)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+        self.n_layer = m.config.n_layer
+
+    def forward(self, input_ids, attention_mask, *past):
+        from transformers import DynamicCache
+        cache = DynamicCache(config=self.m.config)
+        for i in range(self.n_layer):
+            cache.update(past[2 * i], past[2 * i + 1], i)
+        out = self.m(input_ids=input_ids, attention_mask=attention_mask,
+                     past_key_values=cache, use_cache=True)
+        flat = []
+        for i in range(self.n_layer):
+            layer = out.past_key_values.layers[i]
+            flat += [layer.keys, layer.values]
+        return (out.logits, *flat)
+
+
+def _export_args(model, with_past, with_mask, dtype=torch.float32):
+    cfg = model.config
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, cfg.vocab_size, (2, 3), generator=g)
+    pin, pout = past_names(cfg.n_layer)
+    past = [p.to(dtype) for p in dummy_past(cfg, 2, 4, g)] if with_past else []
+    plen = 4 if with_past else 0
+    mask = [torch.ones(2, plen + 3, dtype=torch.int64)] if with_mask else []
+    if with_past:
+        wrapper = WithPastMask(model) if with_mask else WithPast(model)
+    else:
+        wrapper = NoPastMask(model) if with_mask else NoPast(model)
+    in_names = ["input_ids"] + (["attention_mask"] if with_mask else []) + (pin if with_past else [])
+    out_names = ["logits"] + (pout if with_past else [])
+    return wrapper.eval(), (ids, *mask, *past), in_names, out_names
+
+
+def export_torchscript_x(model, path, opset, with_past, with_mask, dtype=torch.float32):
+    """TorchScript export (dynamo=False, exporter defaults) with optional attention_mask."""
+    wrapper, args, in_names, out_names = _export_args(model, with_past, with_mask, dtype)
+    pin, pout = past_names(model.config.n_layer)
+    dyn = {"input_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
+    if with_mask:
+        dyn["attention_mask"] = {0: "batch", 1: "past_sequence+sequence" if with_past else "sequence"}
+    if with_past:
+        for n in pin:
+            dyn[n] = {0: "batch", 2: "past_sequence"}
+        for n in pout:
+            dyn[n] = {0: "batch", 2: "past_sequence+sequence"}
+    with torch.no_grad():
+        torch.onnx.export(wrapper, args, str(path), dynamo=False, opset_version=opset,
+                          input_names=in_names, output_names=out_names, dynamic_axes=dyn)
+    return in_names, out_names
+
+
+def export_dynamo_x(model, path, opset, with_past, with_mask, dtype=torch.float32):
+    """dynamo=True export (exporter defaults, incl. its onnxscript optimizer) with optional
+    attention_mask.  The mask length (past+sequence) is left to torch.export (Dim.DYNAMIC)."""
+    from torch.export import Dim
+    cfg = model.config
+    wrapper, args, in_names, out_names = _export_args(model, with_past, with_mask, dtype)
+    batch = Dim("batch", min=1, max=64)
+    seq = Dim("sequence", min=1, max=cfg.n_positions)
+    dyn = [{0: batch, 1: seq}]
+    if with_mask:
+        dyn.append({0: batch, 1: Dim.DYNAMIC if with_past else seq})
+    if with_past:
+        psq = Dim("past_sequence", min=1, max=cfg.n_positions)
+        dyn.append(tuple({0: batch, 2: psq} for _ in range(2 * cfg.n_layer)))
+    with torch.no_grad():
+        prog = torch.onnx.export(wrapper, args, dynamo=True, opset_version=opset,
+                                 input_names=in_names, output_names=out_names,
+                                 dynamic_shapes=tuple(dyn))
+    prog.save(str(path), external_data=False)
+    return in_names, out_names
+
+
+_ORT_NP = {"tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32,
+           "tensor(float16)": np.float16, "tensor(bool)": np.bool_, "tensor(double)": np.float64}
+
+
+def ort_feeds(sess, cfg, ids, past_len=0, past=None):
+    """Feeds for whatever inputs the session declares: input_ids, attention_mask (all ones,
+    [batch, past+seq]), position_ids (arange(past, past+seq)), past_key_values.* (given or
+    empty [batch, heads, 0, head_dim]), use_cache_branch ([past_len > 0])."""
+    b, s = ids.shape
+    hd = cfg.n_embd // cfg.n_head
+    feeds = {}
+    for i in sess.get_inputs():
+        dt = _ORT_NP[i.type]
+        n = i.name
+        if n == "input_ids":
+            feeds[n] = ids.astype(dt)
+        elif n == "attention_mask":
+            feeds[n] = np.ones((b, past_len + s), dtype=dt)
+        elif n == "position_ids":
+            feeds[n] = np.ascontiguousarray(np.broadcast_to(np.arange(past_len, past_len + s), (b, s))).astype(dt)
+        elif n.startswith("past_key_values") or n.startswith("past_"):
+            feeds[n] = (past[n] if past is not None else np.zeros((b, cfg.n_head, 0, hd))).astype(dt)
+        elif n == "use_cache_branch":
+            feeds[n] = np.array([past_len > 0], dtype=dt)
+        else:
+            raise ValueError(f"unknown model input {n}")
+    return feeds
+
+
+def present_name(past_input_name):
+    return past_input_name.replace("past_key_values", "present")
+
+
+def torch_reference(model, ids, past=None, past_len=0):
+    """HF fp32 reference: model(input_ids, attention_mask=ones, past_key_values=cache).
+    past: {"past_key_values.{i}.key"/".value": np array} or None.  Returns (logits, presents)."""
+    from transformers import DynamicCache
+    cfg = model.config
+    cache = DynamicCache(config=cfg)
+    if past is not None:
+        for i in range(cfg.n_layer):
+            cache.update(torch.from_numpy(np.asarray(past[f"past_key_values.{i}.key"], np.float32)),
+                         torch.from_numpy(np.asarray(past[f"past_key_values.{i}.value"], np.float32)), i)
+    b, s = ids.shape
+    with torch.no_grad():
+        out = model(input_ids=torch.from_numpy(ids.astype(np.int64)),
+                    attention_mask=torch.ones(b, past_len + s, dtype=torch.int64),
+                    past_key_values=cache, use_cache=True)
+    pres = {}
+    for i in range(cfg.n_layer):
+        layer = out.past_key_values.layers[i]
+        pres[f"present.{i}.key"] = layer.keys.float().numpy()
+        pres[f"present.{i}.value"] = layer.values.float().numpy()
+    return out.logits.float().numpy(), pres
