@@ -52,9 +52,22 @@ struct Options {
   int64_t pastSplit = 0;
 };
 
+#ifdef LITHE_CLI_FUZZ
+} // namespace
+/// fuzz/runtime-cli.cpp runs this file's main many times in one process:
+/// leaving it throws this instead of ending the process.
+struct LitheCliExit {
+  int code;
+};
+namespace {
+[[noreturn]] void exitWith(int code) { throw LitheCliExit{code}; }
+#else
+[[noreturn]] void exitWith(int code) { std::exit(code); }
+#endif
+
 [[noreturn]] void die(const std::string &msg) {
   std::fprintf(stderr, "error: %s\n", msg.c_str());
-  std::exit(1);
+  exitWith(1);
 }
 
 std::string exePath() {
@@ -121,7 +134,7 @@ Options parse(int argc, char **argv) {
       if (i + 1 >= argc) die("flag " + a + " needs a value");
       return argv[++i];
     };
-    if (a == "-h" || a == "--help") { usage(argv[0]); std::exit(0); }
+    if (a == "-h" || a == "--help") { usage(argv[0]); exitWith(0); }
     else if (a == "-p" || a == "--prompt") { o.prompt = value(); o.havePrompt = true; }
     else if (a == "-f" || a == "--file") { o.promptFile = value(); }
     else if (a == "-n" || a == "--max-new-tokens") o.maxNew = parseInt(a, value(), 0, 1 << 20);
@@ -499,6 +512,9 @@ int runIds(Model &m, const Options &o) {
 
 } // namespace
 
+#ifdef LITHE_CLI_FUZZ
+#define main lithe_cli_main
+#endif
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
   int modes = (o.havePrompt || !o.promptFile.empty()) + !o.perplexityFile.empty() + o.bench + !o.ids.empty();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -186,6 +187,49 @@ TEST(Weights, DTypeNames) {
   EXPECT_FALSE(parseDType("f64", t));
   EXPECT_EQ(dtypeSize(DType::BF16), 2u);
   EXPECT_EQ(dtypeSize(DType::I64), 8u);
+}
+
+// Issue 11: a header whose tensor count the index cannot hold is rejected
+// before anything is reserved (it was std::bad_alloc).
+TEST(Weights, RejectsAbsurdTensorCount) {
+  std::string path = writeSample("count");
+  std::vector<char> bytes = readAll(path);
+  std::memset(bytes.data() + 12, 0xFF, 4);
+  writeAll(path, bytes);
+  std::string error;
+  EXPECT_FALSE(WeightsFile::open(path, error));
+  EXPECT_NE(error.find("corrupt header: 4294967295 tensors"), std::string::npos) << error;
+  std::remove(path.c_str());
+}
+
+// Sizes whose element count wraps or passes the readers' 2^48 limit.
+TEST(Weights, WriterRejectsWrappingShapes) {
+  WeightsWriter w;
+  std::string error;
+  float x = 0;
+  EXPECT_FALSE(w.add("w", DType::F32, {int64_t(1) << 31, int64_t(1) << 31}, &x, 0, error));
+  EXPECT_NE(error.find("more than 2^48 elements"), std::string::npos) << error;
+}
+
+// NaN and Inf are refused by name unless allowed.
+TEST(Weights, WriterRejectsNonFinite) {
+  std::string error;
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    WeightsWriter w;
+    float v[3] = {1, bad, 2};
+    EXPECT_FALSE(w.add("t", DType::F32, {3}, v, sizeof v, error));
+    EXPECT_NE(error.find("tensor 't' has a non-finite value (NaN or Inf) at element 1"), std::string::npos) << error;
+  }
+  uint16_t half[2] = {0x3C00, 0x7C00}; // 1.0, +Inf in f16
+  WeightsWriter w;
+  EXPECT_FALSE(w.add("h", DType::F16, {2}, half, sizeof half, error));
+  int32_t ints[2] = {0x7F800000, -1}; // an Inf bit pattern is fine as an integer
+  EXPECT_TRUE(w.add("i", DType::I32, {2}, ints, sizeof ints, error)) << error;
+  setAllowNonFinite(true);
+  float v[1] = {std::nanf("")};
+  EXPECT_TRUE(w.add("allowed", DType::F32, {1}, v, sizeof v, error)) << error;
+  setAllowNonFinite(false);
+  EXPECT_EQ(firstNonFinite(DType::F32, v, sizeof v), 0);
 }
 
 } // namespace
