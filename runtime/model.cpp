@@ -29,10 +29,9 @@ namespace rt {
 
 void KVState::copyFrom(const KVState &o, int64_t upTo) {
   for (size_t c = 0; c < k.size(); ++c) {
-    int64_t heads = lithe_cache_shapes[2 * c], hd = lithe_cache_shapes[2 * c + 1];
-    int64_t cap = lithe_config[kCfgCapacity];
+    int64_t heads = shapes[2 * c], hd = shapes[2 * c + 1];
     for (int64_t h = 0; h < heads; ++h) {
-      size_t off = static_cast<size_t>(h * cap * hd), n = static_cast<size_t>(upTo * hd);
+      size_t off = static_cast<size_t>(h * capacity * hd), n = static_cast<size_t>(upTo * hd);
       std::memcpy(k[c].data() + off, o.k[c].data() + off, n * sizeof(float));
       std::memcpy(v[c].data() + off, o.v[c].data() + off, n * sizeof(float));
     }
@@ -40,59 +39,79 @@ void KVState::copyFrom(const KVState &o, int64_t upTo) {
   past = o.past;
 }
 
+Context::~Context() { std::free(arena); }
+
 Model::Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string &path, std::string &error, bool verify) {
-  if (lithe_config[kCfgVersion] != kAbiVersion) {
-    error = "this binary was generated for runtime ABI " + std::to_string(lithe_config[kCfgVersion]) +
+  LitheModelDescriptor d{};
+  lithe_main_query(&d);
+  return load(d, path, error, verify);
+}
+
+std::unique_ptr<Model> Model::load(const LitheModelDescriptor &desc, const std::string &path,
+                                   std::string &error, bool verify) {
+  if (desc.abiVersion != kAbiVersion || !desc.config || desc.config[kCfgVersion] != kAbiVersion ||
+      !desc.forward || !desc.head) {
+    error = "this model was generated for runtime ABI " + std::to_string(desc.abiVersion) +
             ", the runtime is " + std::to_string(kAbiVersion);
     return nullptr;
   }
   std::unique_ptr<WeightsFile> file = WeightsFile::open(path, error);
   if (!file) return nullptr;
-  if (file->checksum() != lithe_weights_checksum) {
+  if (file->checksum() != desc.weightsChecksum) {
     char buf[160];
     std::snprintf(buf, sizeof buf,
-                  ": weights file does not belong to this binary (checksum %016" PRIx64
+                  ": weights file does not belong to this model (checksum %016" PRIx64
                   ", expected %016" PRIx64 ")",
-                  file->checksum(), lithe_weights_checksum);
+                  file->checksum(), desc.weightsChecksum);
     error = path + buf;
     return nullptr;
   }
-  // The header's checksum matched the binary's; the bytes must match the
+  // The header's checksum matched the model's; the bytes must match the
   // header's (a flipped data byte would otherwise give garbage output).
   if (verify && !file->verifyChecksum(error)) {
     error += " (run with --no-verify to skip this check)";
     return nullptr;
   }
   std::unique_ptr<Model> m(new Model());
+  m->desc_ = desc;
   // The mapping lives as long as the model: the generated code holds
   // offsets into it.
   m->weights_ = static_cast<const uint8_t *>(file->base());
   m->size_ = file->size();
   m->file_ = std::move(file);
-  size_t arena = static_cast<size_t>(lithe_config[kCfgArenaBytes]);
-  m->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64 + 64));
-  if (!m->arena_) {
-    error = "cannot allocate " + std::to_string(arena) + " bytes of activations";
-    return nullptr;
-  }
-  m->hidden_.assign(static_cast<size_t>(m->capacity() * m->width()), 0.0f);
+  m->ctx_ = m->newContext(error);
+  if (!m->ctx_) return nullptr;
   return m;
 }
 
-Model::~Model() { std::free(arena_); }
+Model::~Model() = default;
+
+std::unique_ptr<Context> Model::newContext(std::string &error) const {
+  auto c = std::make_unique<Context>();
+  size_t arena = static_cast<size_t>(desc_.config[kCfgArenaBytes]);
+  c->arena = static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64 + 64));
+  if (!c->arena) {
+    error = "cannot allocate " + std::to_string(arena) + " bytes of activations";
+    return nullptr;
+  }
+  c->hidden.assign(static_cast<size_t>(capacity() * width()), 0.0f);
+  return c;
+}
 
 int64_t Model::kvBytesPerPosition() const {
   int64_t b = 0;
-  for (int64_t c = 0; c < numCaches(); ++c) b += 2 * lithe_cache_shapes[2 * c] * lithe_cache_shapes[2 * c + 1] * 4;
+  for (int64_t c = 0; c < numCaches(); ++c) b += 2 * desc_.cacheShapes[2 * c] * desc_.cacheShapes[2 * c + 1] * 4;
   return b;
 }
 
 KVState Model::newState() const {
   KVState s;
+  s.shapes = desc_.cacheShapes;
+  s.capacity = capacity();
   for (int64_t c = 0; c < numCaches(); ++c) {
-    size_t n = static_cast<size_t>(lithe_cache_shapes[2 * c] * capacity() * lithe_cache_shapes[2 * c + 1]);
+    size_t n = static_cast<size_t>(desc_.cacheShapes[2 * c] * capacity() * desc_.cacheShapes[2 * c + 1]);
     s.k.emplace_back(n, 0.0f);
     s.v.emplace_back(n, 0.0f);
   }
@@ -101,14 +120,33 @@ KVState Model::newState() const {
   return s;
 }
 
-void Model::forward(KVState &state, const int64_t *ids, int64_t n) {
-  lithe_forward(weights_, arena_, state.kptr.data(), state.vptr.data(), ids, n, state.past,
-                hidden_.data());
+bool Model::forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n,
+                    std::string &error) const {
+  if (n < 0 || state.past < 0 || state.past + n > capacity()) {
+    error = "the context of " + std::to_string(capacity()) + " tokens is full (" +
+            std::to_string(state.past) + " cached, " + std::to_string(n) + " more)";
+    return false;
+  }
+  if (desc_.forward(weights_, ctx.arena, state.kptr.data(), state.vptr.data(), ids, n, state.past,
+                    ctx.hidden.data()) != 0) {
+    error = "a kernel failed (KV cache overflow at " + std::to_string(state.past) + " + " +
+            std::to_string(n) + " tokens)";
+    return false;
+  }
   state.past += n;
+  return true;
 }
 
-void Model::logits(int64_t first, int64_t n, float *out) const {
-  lithe_head(weights_, hidden_.data() + first * width(), n, out);
+void Model::forward(KVState &state, const int64_t *ids, int64_t n) {
+  std::string error;
+  if (!forward(*ctx_, state, ids, n, error)) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    std::exit(1);
+  }
+}
+
+void Model::logits(const Context &ctx, int64_t first, int64_t n, float *out) const {
+  desc_.head(weights_, ctx.hidden.data() + first * width(), n, out);
 }
 
 } // namespace rt

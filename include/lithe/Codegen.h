@@ -8,16 +8,12 @@
 // runtime into an executable. The binary has no graph interpreter: it is
 // the straight-line sequence of kernel calls for this one model.
 //
-// ABI between generated code and runtime/ (see runtime/include/lithe/runtime/model.h):
-//   void lithe_forward(const uint8_t *weights, uint8_t *arena, float **kcache,
-//                      float **vcache, const int64_t *ids, int64_t rows,
-//                      int64_t past, float *hidden);
-//   void lithe_head(const uint8_t *weights, const float *hidden, int64_t rows,
-//                   float *logits);
-//   const int64_t lithe_config[];       // see LitheConfigIndex in model.h
-//   const int64_t lithe_cache_shapes[]; // heads, head_dim per cache
-//   const uint64_t lithe_weights_checksum;
-//
+// ABI between generated code and runtime/ (runtime/include/lithe/runtime/model.h):
+// one exported function per model, `void lithe_<name>_query(LitheModelDescriptor *)`,
+// fills a versioned descriptor (config, KV cache shapes, weights checksum,
+// forward and head entry points); everything else of the model is private,
+// so several compiled models link into one process. `lithe_main_query`
+// (weak) is the executable's own model.
 //===----------------------------------------------------------------------===//
 
 #ifndef LITHE_CODEGEN_H
@@ -40,6 +36,8 @@ struct CodegenOptions {
   /// Most tokens one forward call processes, and the KV cache capacity.
   /// 0: the model's context length (rows of the position embedding).
   int64_t capacity = 0;
+  /// The model's symbol name: lithe_<modelName>_query (a C identifier).
+  std::string modelName = "model";
 };
 
 /// What code generation decided, for reports and tests.

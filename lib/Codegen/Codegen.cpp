@@ -403,10 +403,13 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
   declare("lithe_affine_rows", voidTy, {ptrTy, i64Ty, i64Ty, ptrTy, ptrTy});
 
   // Constants the runtime reads.
+  // Every symbol of this model is private except its query function, so
+  // several models link into one process (runtime/include/lithe/runtime/model.h).
+  const std::string prefix = "lithe_" + opts.modelName + "_";
   auto global = [&](StringRef name, ArrayRef<int64_t> values) {
     auto type = LLVM::LLVMArrayType::get(i64Ty, values.size());
     auto attr = DenseElementsAttr::get(RankedTensorType::get({static_cast<int64_t>(values.size())}, i64Ty), values);
-    b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true, LLVM::Linkage::External, name, attr);
+    b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true, LLVM::Linkage::Internal, name, attr);
   };
   std::vector<int64_t> config(kCfgCount);
   config[kCfgVersion] = kAbiVersion;
@@ -416,20 +419,21 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
   config[kCfgCapacity] = capacity;
   config[kCfgArenaBytes] = plan.arenaBytes;
   config[kCfgLayers] = layers;
-  global("lithe_config", config);
+  global(prefix + "config", config);
   std::vector<int64_t> shapes;
   for (KVCacheType c : caches) { shapes.push_back(c.getHeads()); shapes.push_back(c.getHeadDim()); }
   if (shapes.empty()) shapes = {0, 0};
-  global("lithe_cache_shapes", shapes);
-  b.create<LLVM::GlobalOp>(loc, i64Ty, true, LLVM::Linkage::External, "lithe_weights_checksum",
-                           b.getI64IntegerAttr(static_cast<int64_t>(checksum)));
+  global(prefix + "cache_shapes", shapes);
 
-  // lithe_forward(weights, arena, kcache**, vcache**, ids, rows, past, hidden)
+  // i32 forward(weights, arena, kcache**, vcache**, ids, rows, past, hidden):
+  // 0, or the first kernel failure (a KV append past the capacity).
   auto fwd = b.create<LLVM::LLVMFuncOp>(
-      loc, "lithe_forward",
-      LLVM::LLVMFunctionType::get(voidTy, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty, ptrTy}));
+      loc, prefix + "forward",
+      LLVM::LLVMFunctionType::get(i32Ty, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty, ptrTy}),
+      LLVM::Linkage::Internal);
   Block *entry = fwd.addEntryBlock(b);
   b.setInsertionPointToEnd(entry);
+  mlir::Value status = i32(0);
   mlir::Value weights = entry->getArgument(0), arena = entry->getArgument(1),
               kcs = entry->getArgument(2), vcs = entry->getArgument(3), ids = entry->getArgument(4),
               rows = entry->getArgument(5), past = entry->getArgument(6),
@@ -499,21 +503,26 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
       int64_t idx = cacheIndex(at.getCache());
       mlir::Value kc = loadCache(kcs, idx), vc = loadCache(vcs, idx);
       int64_t H = at.getNumHeads(), hd = at.getHeadDim();
-      if (at.getKey())
-        call("lithe_kv_append", {kc, vc, i64(H), i64(hd), i64(capacity), past, ptrOf(at.getKey()),
-                                 ptrOf(at.getValue()), rows});
+      if (at.getKey()) {
+        auto append = b.create<LLVM::CallOp>(
+            loc, funcs.at("lithe_kv_append"),
+            ValueRange{kc, vc, i64(H), i64(hd), i64(capacity), past, ptrOf(at.getKey()),
+                       ptrOf(at.getValue()), rows});
+        status = b.create<LLVM::OrOp>(loc, status, append.getResult());
+      }
       call("lithe_attention", {ptrOf(at.getQuery()), rows, kc, vc, i64(H), i64(hd), i64(capacity), past,
                                f32(at.getScale().convertToDouble()), i32(at.getCausal() ? 1 : 0),
                                bufferOf(at.getResult())});
     }
   }
   if (!ok) return false;
-  b.create<LLVM::ReturnOp>(loc, ValueRange{});
+  b.create<LLVM::ReturnOp>(loc, ValueRange{status});
 
-  // lithe_head(weights, hidden, rows, logits)
+  // head(weights, hidden, rows, logits)
   b.setInsertionPointToEnd(out->getBody());
   auto headFn = b.create<LLVM::LLVMFuncOp>(
-      loc, "lithe_head", LLVM::LLVMFunctionType::get(voidTy, {ptrTy, ptrTy, i64Ty, ptrTy}));
+      loc, prefix + "head", LLVM::LLVMFunctionType::get(voidTy, {ptrTy, ptrTy, i64Ty, ptrTy}),
+      LLVM::Linkage::Internal);
   Block *hb = headFn.addEntryBlock(b);
   b.setInsertionPointToEnd(hb);
   mlir::Value table = weightPtr(hb->getArgument(0),
@@ -531,6 +540,31 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
                             weightPtr(hb->getArgument(0),
                                       plan.head.getBias().getDefiningOp<WeightOp>().getName().str())});
   b.create<LLVM::ReturnOp>(loc, ValueRange{});
+
+  // void lithe_<name>_query(LitheModelDescriptor *d): fills the descriptor
+  // {abiVersion, config, cacheShapes, weightsChecksum, forward, head}. The
+  // executable's copy, lithe_main_query, is weak: embedders link several.
+  auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {i64Ty, ptrTy, ptrTy, i64Ty, ptrTy, ptrTy});
+  for (auto [name, linkage] : {std::pair<std::string, LLVM::Linkage>{prefix + "query", LLVM::Linkage::External},
+                               {"lithe_main_query", LLVM::Linkage::Weak}}) {
+    b.setInsertionPointToEnd(out->getBody());
+    auto q = b.create<LLVM::LLVMFuncOp>(loc, name, LLVM::LLVMFunctionType::get(voidTy, {ptrTy}), linkage);
+    Block *qb = q.addEntryBlock(b);
+    b.setInsertionPointToEnd(qb);
+    mlir::Value d = qb->getArgument(0);
+    auto field = [&](int i, mlir::Value v) {
+      mlir::Value p = b.create<LLVM::GEPOp>(loc, ptrTy, descTy, d, ArrayRef<LLVM::GEPArg>{0, i});
+      b.create<LLVM::StoreOp>(loc, v, p);
+    };
+    auto addr = [&](StringRef sym) -> mlir::Value { return b.create<LLVM::AddressOfOp>(loc, ptrTy, sym); };
+    field(0, i64(kAbiVersion));
+    field(1, addr(prefix + "config"));
+    field(2, addr(prefix + "cache_shapes"));
+    field(3, i64(static_cast<int64_t>(checksum)));
+    field(4, addr(prefix + "forward"));
+    field(5, addr(prefix + "head"));
+    b.create<LLVM::ReturnOp>(loc, ValueRange{});
+  }
   return true;
 }
 

@@ -41,6 +41,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -65,6 +66,10 @@ cl::opt<Emit> emit("emit", cl::desc("Stage to stop at (default: exe)"), cl::init
                    cl::cat(category));
 cl::opt<int64_t> capacity("capacity", cl::desc("Context length compiled in (default: the model's)"),
                           cl::init(0), cl::cat(category));
+cl::opt<std::string> modelName("model-name",
+                              cl::desc("C identifier naming the model's symbols (lithe_NAME_query), so "
+                                       "several compiled models link into one program (default: model)"),
+                              cl::init("model"));
 cl::opt<std::string> outputPath("o", cl::desc("Output IR file (weights go beside it, .lwt)"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> weightsPath("weights", cl::desc("Write the weights file here"),
@@ -364,6 +369,12 @@ int runCodegen(mlir::MLIRContext &ctx) {
     return fail("--weights applies to --emit=onnx|lithe; an executable's weights file is written beside it (OUT.lwt)");
   if (outputPath.empty() && emit != Emit::LLVM && emit != Emit::Kernel)
     return fail("give -o OUT: the executable (or object file) to write");
+  {
+    const std::string &n = modelName;
+    bool ident = !n.empty() && !std::isdigit(static_cast<unsigned char>(n[0]));
+    for (char c : n) ident = ident && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ident) return fail("--model-name '" + n + "' is not a C identifier (letters, digits, _)");
+  }
   std::string out = outputPath;
   bool toStdout = out.empty() || out == "-";
   std::string error;
@@ -373,7 +384,9 @@ int runCodegen(mlir::MLIRContext &ctx) {
   outputs.setInputs(inputFiles());
   std::string outTmp, lwtTmp;
   if (!toStdout && !outputs.add(out, outTmp, error)) return fail(error);
-  if (emit == Emit::Exe && !outputs.add(out + ".lwt", lwtTmp, error)) return fail(error);
+  // An executable or an object file for embedding maps OUT.lwt.
+  if ((emit == Emit::Exe || emit == Emit::Obj) && !outputs.add(out + ".lwt", lwtTmp, error))
+    return fail(error);
   std::string base = out;
   if (toStdout) {
     llvm::SmallString<256> tmp;
@@ -404,8 +417,9 @@ int runCodegen(mlir::MLIRContext &ctx) {
 
   lithe::CodegenOptions cg;
   cg.sourceWeights = srcWeights;
-  cg.outputWeights = emit == Emit::Exe ? lwtTmp : base + ".lwt.tmp" + pid;
-  if (emit != Emit::Exe) temps.paths.push_back(cg.outputWeights);
+  cg.outputWeights = emit == Emit::Exe || emit == Emit::Obj ? lwtTmp : base + ".lwt.tmp" + pid;
+  if (emit != Emit::Exe && emit != Emit::Obj) temps.paths.push_back(cg.outputWeights);
+  cg.modelName = modelName;
   cg.objectPath = obj;
   cg.capacity = capacity;
   if (emit == Emit::LLVM || emit == Emit::Kernel) {

@@ -15,18 +15,7 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-/// Generated: runs `rows` tokens whose positions follow `past` cached ones;
-/// appends their keys/values to the caches and writes the final hidden
-/// states ([rows, width]) to `hidden`.
-void lithe_forward(const uint8_t *weights, uint8_t *arena, float **kcache, float **vcache,
-                   const int64_t *ids, int64_t rows, int64_t past, float *hidden);
-/// Generated: logits ([rows, vocab]) of `rows` hidden states.
-void lithe_head(const uint8_t *weights, const float *hidden, int64_t rows, float *logits);
-extern const int64_t lithe_config[];
-extern const int64_t lithe_cache_shapes[];
-extern const uint64_t lithe_weights_checksum;
-}
+#include "lithe/runtime/abi.h"
 
 namespace lithe {
 class WeightsFile;
@@ -42,7 +31,7 @@ enum ConfigIndex {
   kCfgArenaBytes,
   kCfgLayers,
 };
-constexpr int64_t kAbiVersion = 1;
+constexpr int64_t kAbiVersion = 2;
 
 /// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim].
 struct KVState {
@@ -53,45 +42,71 @@ struct KVState {
   std::vector<std::vector<float>> k, v;
   std::vector<float *> kptr, vptr;
   int64_t past = 0;
+  const int64_t *shapes = nullptr; // the model's cache shapes
+  int64_t capacity = 0;
   void copyFrom(const KVState &o, int64_t upTo);
+};
+
+/// What one forward call needs besides the model: the activation arena and
+/// the final hidden states. One per thread of execution; a model serves any
+/// number of contexts.
+struct Context {
+  Context() = default;
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+  ~Context();
+  uint8_t *arena = nullptr;
+  std::vector<float> hidden;
 };
 
 class Model {
 public:
-  /// Maps `weightsPath` and checks it belongs to this binary. Errors are one
-  /// line naming the file.
-  /// With `verify`, the file's checksum is recomputed over its index and
-  /// data (a flipped byte is an error, not garbage output; see
-  /// docs/benchmarks.md for the cost).
+  /// Maps `weightsPath` for the model `descriptor` describes (the
+  /// executable's own by default) and checks it belongs to that model.
+  /// Errors are one line naming the file. With `verify`, the file's checksum
+  /// is recomputed over its index and data (a flipped byte is an error, not
+  /// garbage output; see docs/benchmarks.md for the cost).
   static std::unique_ptr<Model> load(const std::string &weightsPath, std::string &error,
+                                     bool verify = true);
+  static std::unique_ptr<Model> load(const LitheModelDescriptor &descriptor,
+                                     const std::string &weightsPath, std::string &error,
                                      bool verify = true);
   ~Model();
 
-  int64_t vocab() const { return lithe_config[kCfgVocab]; }
-  int64_t width() const { return lithe_config[kCfgWidth]; }
-  int64_t capacity() const { return lithe_config[kCfgCapacity]; }
-  int64_t layers() const { return lithe_config[kCfgLayers]; }
-  int64_t numCaches() const { return lithe_config[kCfgCaches]; }
+  int64_t vocab() const { return desc_.config[kCfgVocab]; }
+  int64_t width() const { return desc_.config[kCfgWidth]; }
+  int64_t capacity() const { return desc_.config[kCfgCapacity]; }
+  int64_t layers() const { return desc_.config[kCfgLayers]; }
+  int64_t numCaches() const { return desc_.config[kCfgCaches]; }
   /// K+V bytes per cached position over all caches, and for a full context.
   int64_t kvBytesPerPosition() const;
   int64_t weightBytes() const { return static_cast<int64_t>(size_); }
 
   /// Fresh, empty caches for one sequence.
   KVState newState() const;
-  /// Runs `ids` after `state.past` cached tokens (ids.size() + past must fit
-  /// the capacity). Leaves the final hidden states in hidden().
+  /// A fresh context (arena and hidden states) for this model.
+  std::unique_ptr<Context> newContext(std::string &error) const;
+  /// Runs `ids` after `state.past` cached tokens in `ctx`. Returns false with
+  /// `error` set (and `state` unchanged) when they do not fit the capacity
+  /// or a kernel fails.
+  bool forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n, std::string &error) const;
+  /// Logits of rows [first, first + n) of `ctx`'s last forward.
+  void logits(const Context &ctx, int64_t first, int64_t n, float *out) const;
+
+  /// The same on the model's own default context (single-threaded use). A
+  /// forward that does not fit is a fatal error here: callers check the
+  /// capacity first.
   void forward(KVState &state, const int64_t *ids, int64_t n);
-  /// Logits of rows [first, first + n) of the last forward's hidden states.
-  void logits(int64_t first, int64_t n, float *out) const;
-  const float *hidden() const { return hidden_.data(); }
+  void logits(int64_t first, int64_t n, float *out) const { logits(*ctx_, first, n, out); }
+  const float *hidden() const { return ctx_->hidden.data(); }
 
 private:
   Model();
+  LitheModelDescriptor desc_{};
   std::unique_ptr<WeightsFile> file_; // the mapping, released with the model
   const uint8_t *weights_ = nullptr;
   size_t size_ = 0;
-  uint8_t *arena_ = nullptr;
-  std::vector<float> hidden_;
+  std::unique_ptr<Context> ctx_;
 };
 
 } // namespace rt
