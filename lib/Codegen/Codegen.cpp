@@ -45,7 +45,11 @@ std::string where(Operation *op) {
   if (auto o = dyn_cast<OnnxOp>(op))
     return "ONNX " + o.getOpType().str() +
            (o.getNodeName() ? " node '" + o.getNodeName()->str() + "'" : std::string(" node"));
-  return "'" + op->getName().getStringRef().str() + "'";
+  // Raised ops carry the ONNX node that defined their result as location.
+  std::string what = "'" + op->getName().getStringRef().str() + "'";
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    what += " (from ONNX node '" + name.getName().str() + "')";
+  return what;
 }
 
 int64_t lastDim(mlir::Value v) {
@@ -81,6 +85,17 @@ bool Planner::plan(std::string &error) {
   for (Operation &op : body)
     if (isa<OnnxOp>(op)) {
       error = "cannot compile " + where(&op) + ": not a transformer-level op (it was not raised)";
+      return false;
+    }
+  // Batch: the compiled forward serves one sequence (its own KV caches and
+  // past length); several sequences are several contexts. A module whose ids
+  // fix another batch size is refused rather than compiled as batch 1.
+  if (fn.getNumArguments() > 0)
+    if (auto ids = dyn_cast<RankedTensorType>(fn.getArgument(0).getType());
+        ids && ids.getRank() == 2 && !ids.isDynamicDim(0) && ids.getDimSize(0) != 1) {
+      error = "@forward takes a batch of " + std::to_string(ids.getDimSize(0)) +
+              " sequences; a compiled model runs one sequence per context (batch 1): "
+              "export with a dynamic or unit batch";
       return false;
     }
   // Order and last use of every value.

@@ -84,6 +84,8 @@ private:
   mlir::Value emitValue(int v);
   mlir::Value emitGeneric(const onnx::Node &n, int outputIndex);
   mlir::Value emitRaised(const RaisedOp &op);
+  mlir::Value emitRaisedHere(const RaisedOp &op);
+  Location locationOf(int value);
   NamedAttribute onnxAttrs(const onnx::Node &n);
   DenseElementsAttr denseFrom(RankedTensorType type, const uint8_t *data, int32_t t, int64_t n);
   bool writeWeights(std::string &error);
@@ -276,6 +278,26 @@ mlir::Value Emitter::emitGeneric(const onnx::Node &n, int outputIndex) {
 }
 
 mlir::Value Emitter::emitRaised(const RaisedOp &op) {
+  // Inputs first (they have locations of their own), then this op at the
+  // location of the ONNX node that defines its result.
+  for (int v : op.ins)
+    if (!emitValue(v)) return {};
+  Location saved = loc;
+  loc = locationOf(op.out);
+  mlir::Value result = emitRaisedHere(op);
+  loc = saved;
+  return result;
+}
+
+Location Emitter::locationOf(int value) {
+  int node = value >= 0 ? g.value(value).producer : -1;
+  if (node < 0) return b.getUnknownLoc();
+  const onnx::Node &n = g.node(node);
+  std::string name = n.name.empty() ? n.outputs[0] : n.name;
+  return NameLoc::get(b.getStringAttr(name), FileLineColLoc::get(b.getStringAttr(g.model().path), 0, 0));
+}
+
+mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
   auto in = [&](size_t i) { return emitValue(op.ins.at(i)); };
   RankedTensorType outType = typeOf(op.out);
   switch (op.kind) {
@@ -430,7 +452,12 @@ mlir::Value Emitter::emitValue(int v) {
         }
       }
     }
-    result = emitGeneric(n, val.producerOutput);
+    {
+      Location saved = loc;
+      loc = locationOf(v);
+      result = emitGeneric(n, val.producerOutput);
+      loc = saved;
+    }
     break;
   }
   }

@@ -30,6 +30,9 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -363,6 +366,47 @@ std::string gib(double bytes) {
   return buf;
 }
 
+bool isMlirInput() { return llvm::StringRef(inputPath.getValue()).ends_with(".mlir"); }
+
+/// A transformer-level module written by `lithec --emit=lithe` or
+/// `lithe-opt`, with the weights file its `lithe.weights` attribute names
+/// (relative to the module's directory). `weights` gets that file's path.
+bool loadMlir(mlir::MLIRContext &ctx, lithe::ImportResult &result, std::string &weights,
+              std::string &error) {
+  std::string diag;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diag.empty()) {
+      diag = d.str();
+      if (auto fl = mlir::dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
+        diag = std::to_string(fl.getLine()) + ":" + std::to_string(fl.getColumn()) + ": " + diag;
+    }
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceFile<mlir::ModuleOp>(inputPath, &ctx);
+  if (!module) {
+    error = inputPath + ":" + (diag.empty() ? " cannot parse" : diag);
+    return false;
+  }
+  auto attr = (*module)->getAttrOfType<mlir::StringAttr>(lithe::LitheDialect::kWeightsAttrName);
+  if (!attr) {
+    error = inputPath + ": the module names no weights file (attribute lithe.weights)";
+    return false;
+  }
+  llvm::SmallString<256> w(attr.getValue());
+  if (!llvm::sys::path::is_absolute(w)) {
+    llvm::SmallString<256> dir(llvm::sys::path::parent_path(inputPath.getValue()));
+    llvm::sys::path::append(dir, w);
+    w = dir;
+  }
+  if (!llvm::sys::fs::exists(w)) {
+    error = inputPath + ": its weights file " + std::string(w) + " does not exist";
+    return false;
+  }
+  weights = std::string(w);
+  result.module = std::move(module);
+  return true;
+}
+
 int runCodegen(mlir::MLIRContext &ctx) {
   if (capacity < 0) return fail("--capacity must be positive");
   if (!weightsPath.empty())
@@ -411,7 +455,13 @@ int runCodegen(mlir::MLIRContext &ctx) {
   opts.requireModel = true; // name the first node not raised, not a codegen symptom
   opts.weightsPath = srcWeights;
   lithe::ImportResult result;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return failOut(withInput(error));
+  if (isMlirInput()) {
+    // The module's own weights file is read, never removed.
+    if (!loadMlir(ctx, result, srcWeights, error)) return fail(error);
+    temps.paths = {obj};
+  } else if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) {
+    return failOut(withInput(error));
+  }
   if (injected("import")) return failOut(srcWeights + ": injected failure");
   if (!runPipeline(ctx, *result.module, srcWeights, error)) return failOut(inputPath + ": " + error);
 
@@ -506,6 +556,8 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   cl::HideUnrelatedOptions(category);
+  // --mlir-print-debuginfo shows each op's ONNX node (its location).
+  mlir::registerAsmPrinterCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
   if (inputPath.empty())
     return fail("no input model given (usage: lithec MODEL.onnx [--emit=onnx|lithe] [-o OUT.mlir] | --describe MODEL.onnx)");
