@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -113,14 +114,30 @@ public:
   /// more than 2^48 elements, or (unless allowNonFinite()) a NaN or Inf.
   bool add(std::string name, DType dtype, std::vector<int64_t> shape,
            const void *data, size_t nbytes, std::string &error);
+  /// Adds a tensor without copying it: `data` must stay valid until write()
+  /// (a mapped model file, say). Checked like add().
+  bool addBorrowed(std::string name, DType dtype, std::vector<int64_t> shape,
+                   const void *data, size_t nbytes, std::string &error);
+  /// Adds a tensor of `nbytes` that `fill` produces into a buffer of that
+  /// size when write() reaches it (packed weights): one such tensor is in
+  /// memory at a time. Checked (non-finite values) when produced.
+  using Producer = std::function<bool(uint8_t *out, std::string &error)>;
+  bool addGenerated(std::string name, DType dtype, std::vector<int64_t> shape, size_t nbytes,
+                    Producer fill, std::string &error);
+  /// Writes the file in one pass over the tensors (temp file, renamed at the
+  /// end), so copies, borrowed and generated tensors alike are read once.
   bool write(const std::string &path, std::string &error) const;
   size_t size() const { return tensors_.size(); }
 
 private:
   struct Pending {
     TensorEntry entry;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;        // a copy (add)
+    const uint8_t *borrowed = nullptr; // or the caller's bytes (addBorrowed)
+    Producer produce;                  // or made at write time (addGenerated)
   };
+  bool check(TensorEntry &e, std::string name, DType dtype, std::vector<int64_t> shape,
+             size_t nbytes, std::string &error);
   std::vector<Pending> tensors_;
   std::unordered_map<std::string, size_t> byName_;
 };

@@ -295,7 +295,8 @@ bool Emitter::writeWeights(func::FuncOp fn, std::string &error) {
     auto e = source->get(name);
     if (!e) { error = "weight '" + name + "' is missing from the weights"; return false; }
     done.insert(name);
-    return writer.add(name, e->dtype, e->shape, e->data, e->nbytes, error);
+    // The source stays mapped until the file is written: no copy.
+    return writer.addBorrowed(name, e->dtype, e->shape, e->data, e->nbytes, error);
   };
   bool ok = true;
   fn.walk([&](Operation *op) {
@@ -314,19 +315,28 @@ bool Emitter::writeWeights(func::FuncOp fn, std::string &error) {
           return;
         }
         int64_t K = e->shape[0], N = e->shape[1];
-        std::vector<uint8_t> buf;
+        // Packed while the file is written, one tensor in memory at a time.
+        size_t bytes;
+        WeightsWriter::Producer fill;
+        const void *data = e->data;
         if (q8) {
           auto sw = lin.getWeightScale().getDefiningOp<WeightOp>();
           const float *scale = sw ? source->getF32(sw.getName().str(), N, error) : nullptr;
           if (!scale) { ok = false; return; }
-          buf.resize(lithe_pack_linear_q8_size(K, N));
-          lithe_pack_linear_q8(static_cast<const int8_t *>(e->data), scale, K, N, buf.data());
+          bytes = lithe_pack_linear_q8_size(K, N);
+          fill = [=](uint8_t *out, std::string &) {
+            lithe_pack_linear_q8(static_cast<const int8_t *>(data), scale, K, N, out);
+            return true;
+          };
         } else {
-          buf.resize(lithe_pack_linear_size(K, N));
-          lithe_pack_linear(static_cast<const float *>(e->data), K, N, buf.data());
+          bytes = lithe_pack_linear_size(K, N);
+          fill = [=](uint8_t *out, std::string &) {
+            lithe_pack_linear(static_cast<const float *>(data), K, N, out);
+            return true;
+          };
         }
         done.insert(packed);
-        ok = writer.add(packed, DType::I8, {static_cast<int64_t>(buf.size())}, buf.data(), buf.size(), error);
+        ok = writer.addGenerated(packed, DType::I8, {static_cast<int64_t>(bytes)}, bytes, fill, error);
       }
       if (ok && lin.getBias()) ok = copy(lin.getBias().getDefiningOp<WeightOp>());
     } else if (auto ln = dyn_cast<LayerNormOp>(op)) {

@@ -482,7 +482,9 @@ bool Emitter::writeWeights(std::string &error) {
       error = g.model().path + ": tensor '" + name + "' has a type the weights file cannot hold";
       return false;
     }
-    if (!writer.add(name, t, d.dims, d.data, d.nbytes, error))
+    // The model's tensors stay mapped (and derived ones owned) until the
+    // file is written: no copy.
+    if (!writer.addBorrowed(name, t, d.dims, d.data, d.nbytes, error))
       return false;
   }
   return writer.write(opts.weightsPath, error);

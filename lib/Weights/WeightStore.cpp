@@ -94,7 +94,8 @@ bool WeightStore::write(const std::string &path, const std::vector<std::string> 
       error = "weight '" + n + "' is not in the weights store";
       return false;
     }
-    if (!writer.add(n, v->dtype, v->shape, v->data, v->nbytes, error)) return false;
+    // The store (mapped file, owned tensors) outlives the write: no copy.
+    if (!writer.addBorrowed(n, v->dtype, v->shape, v->data, v->nbytes, error)) return false;
   }
   return writer.write(path, error);
 }

@@ -285,9 +285,8 @@ bool WeightsFile::verifyChecksum(std::string &error) const {
 // WeightsWriter
 //===----------------------------------------------------------------------===//
 
-bool WeightsWriter::add(std::string name, DType dtype,
-                        std::vector<int64_t> shape, const void *data,
-                        size_t nbytes, std::string &error) {
+bool WeightsWriter::check(TensorEntry &e, std::string name, DType dtype,
+                          std::vector<int64_t> shape, size_t nbytes, std::string &error) {
   if (name.empty() || name.size() > kMaxNameLength) {
     error = "weights: tensor name must have 1 to 4096 characters";
     return false;
@@ -297,7 +296,6 @@ bool WeightsWriter::add(std::string name, DType dtype,
             std::to_string(shape.size()) + ", at most 8 is supported";
     return false;
   }
-  TensorEntry e;
   e.name = std::move(name);
   e.dtype = dtype;
   e.shape = std::move(shape);
@@ -325,19 +323,51 @@ bool WeightsWriter::add(std::string name, DType dtype,
     error = "weights: tensor '" + e.name + "' added twice";
     return false;
   }
-  if (!allowNonFinite()) {
-    int64_t bad = firstNonFinite(dtype, data, nbytes);
-    if (bad >= 0) {
-      error = "weights: tensor '" + e.name + "' has a non-finite value (NaN or Inf) at element " +
-              std::to_string(bad);
-      return false;
-    }
-  }
-  byName_.emplace(e.name, tensors_.size());
+  return true;
+}
+
+namespace {
+bool finite(const TensorEntry &e, const void *data, size_t nbytes, std::string &error) {
+  if (allowNonFinite()) return true;
+  int64_t bad = firstNonFinite(e.dtype, data, nbytes);
+  if (bad < 0) return true;
+  error = "weights: tensor '" + e.name + "' has a non-finite value (NaN or Inf) at element " +
+          std::to_string(bad);
+  return false;
+}
+} // namespace
+
+bool WeightsWriter::add(std::string name, DType dtype, std::vector<int64_t> shape,
+                        const void *data, size_t nbytes, std::string &error) {
   Pending p;
-  p.entry = std::move(e);
+  if (!check(p.entry, std::move(name), dtype, std::move(shape), nbytes, error) ||
+      !finite(p.entry, data, nbytes, error))
+    return false;
   const auto *b = static_cast<const uint8_t *>(data);
   p.bytes.assign(b, b + nbytes);
+  byName_.emplace(p.entry.name, tensors_.size());
+  tensors_.push_back(std::move(p));
+  return true;
+}
+
+bool WeightsWriter::addBorrowed(std::string name, DType dtype, std::vector<int64_t> shape,
+                                const void *data, size_t nbytes, std::string &error) {
+  Pending p;
+  if (!check(p.entry, std::move(name), dtype, std::move(shape), nbytes, error) ||
+      !finite(p.entry, data, nbytes, error))
+    return false;
+  p.borrowed = static_cast<const uint8_t *>(data);
+  byName_.emplace(p.entry.name, tensors_.size());
+  tensors_.push_back(std::move(p));
+  return true;
+}
+
+bool WeightsWriter::addGenerated(std::string name, DType dtype, std::vector<int64_t> shape,
+                                 size_t nbytes, Producer fill, std::string &error) {
+  Pending p;
+  if (!check(p.entry, std::move(name), dtype, std::move(shape), nbytes, error)) return false;
+  p.produce = std::move(fill);
+  byName_.emplace(p.entry.name, tensors_.size());
   tensors_.push_back(std::move(p));
   return true;
 }
@@ -350,7 +380,7 @@ bool WeightsWriter::write(const std::string &path, std::string &error) const {
   for (const Pending &p : tensors_) {
     uint64_t offset = alignUp(dataBytes);
     offsets.push_back(offset);
-    dataBytes = offset + p.bytes.size();
+    dataBytes = offset + p.entry.nbytes;
     const TensorEntry &e = p.entry;
     appendPod<uint32_t>(index, static_cast<uint32_t>(e.name.size()));
     appendBytes(index, e.name.data(), e.name.size());
@@ -360,7 +390,7 @@ bool WeightsWriter::write(const std::string &path, std::string &error) const {
     for (int64_t d : e.shape)
       appendPod<int64_t>(index, d);
     appendPod<uint64_t>(index, offset);
-    appendPod<uint64_t>(index, p.bytes.size());
+    appendPod<uint64_t>(index, e.nbytes);
   }
   dataBytes = alignUp(dataBytes);
 
@@ -373,12 +403,6 @@ bool WeightsWriter::write(const std::string &path, std::string &error) const {
   h.dataOffset = alignUp(kHeaderBytes + index.size());
   h.dataBytes = dataBytes;
 
-  // The checksum covers the index, then each tensor's bytes in index order.
-  uint64_t checksum = contentHash(index.data(), index.size());
-  for (const Pending &p : tensors_)
-    checksum = contentHash(p.bytes.data(), p.bytes.size(), checksum);
-  h.checksum = checksum;
-
   std::string tmp = path + ".tmp" + std::to_string(::getpid());
   FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f) {
@@ -389,18 +413,38 @@ bool WeightsWriter::write(const std::string &path, std::string &error) const {
   auto writeBytes = [&](const void *p, size_t n) {
     return n == 0 || std::fwrite(p, n, 1, f) == 1;
   };
+  // One pass: the header goes first with the checksum still open, every
+  // tensor is hashed as it is written (generated ones made just then), and
+  // the header is rewritten at the end. The checksum covers the index, then
+  // each tensor's bytes in index order.
+  uint64_t checksum = contentHash(index.data(), index.size());
   bool ok = writeBytes(&h, sizeof(h)) && writeBytes(index.data(), index.size()) &&
             writeBytes(zeros, h.dataOffset - kHeaderBytes - index.size());
   uint64_t written = 0;
+  std::vector<uint8_t> scratch;
+  std::string why;
   for (size_t i = 0; ok && i < tensors_.size(); ++i) {
-    ok = writeBytes(zeros, offsets[i] - written) &&
-         writeBytes(tensors_[i].bytes.data(), tensors_[i].bytes.size());
-    written = offsets[i] + tensors_[i].bytes.size();
+    const Pending &p = tensors_[i];
+    const uint8_t *data = p.borrowed ? p.borrowed : p.bytes.data();
+    if (p.produce) {
+      scratch.assign(p.entry.nbytes, 0);
+      if (!p.produce(scratch.data(), why) || !finite(p.entry, scratch.data(), scratch.size(), why)) {
+        ok = false;
+        break;
+      }
+      data = scratch.data();
+    }
+    checksum = contentHash(data, p.entry.nbytes, checksum);
+    ok = writeBytes(zeros, offsets[i] - written) && writeBytes(data, p.entry.nbytes);
+    written = offsets[i] + p.entry.nbytes;
   }
+  scratch = {};
   ok = ok && writeBytes(zeros, dataBytes - written);
+  h.checksum = checksum;
+  ok = ok && std::fseek(f, 0, SEEK_SET) == 0 && writeBytes(&h, sizeof(h));
   ok = (std::fclose(f) == 0) && ok;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = path + ": cannot write weights file: " + sysError();
+    error = why.empty() ? path + ": cannot write weights file: " + sysError() : why;
     std::remove(tmp.c_str());
     return false;
   }
