@@ -99,7 +99,13 @@ private:
   Block *entry = nullptr;
   std::map<int, mlir::Value> values;
   std::map<std::string, mlir::Value> weights;
-  struct WeightData { int32_t type; std::vector<int64_t> dims; const uint8_t *data; size_t nbytes; };
+  struct WeightData {
+    int32_t type;
+    std::vector<int64_t> dims;
+    const uint8_t *data;
+    size_t nbytes;
+    std::function<void(uint8_t *)> fill; // a derived tensor made at write time
+  };
   std::map<std::string, WeightData> weightData;
   std::vector<std::string> weightOrder;
   std::map<int, mlir::Value> extraArgs;
@@ -169,7 +175,9 @@ mlir::Value Emitter::weightByName(const std::string &name) {
       if (d.name == name) {
         import::SymShape s;
         for (int64_t x : d.dims) s.push_back(import::SymInt(x));
-        return weight(name, tensorType(s, d.elemType), d.bytes.data(), d.bytes.size(), d.elemType);
+        mlir::Value w = weight(name, tensorType(s, d.elemType), d.bytes.data(), d.size(), d.elemType);
+        weightData[name].fill = d.fill;
+        return w;
       }
   int v = g.find(name);
   if (v < 0 || !g.value(v).init) {
@@ -338,15 +346,7 @@ mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
       // Store [out, in] weights as [in, out].
       int v = g.find(op.weight);
       const onnx::Tensor &t = *g.value(v).init;
-      import::DerivedWeight dw;
-      dw.name = op.weight + ".T";
-      dw.dims = {t.dims[1], t.dims[0]};
-      dw.bytes.resize(t.nbytes);
-      const float *src = reinterpret_cast<const float *>(t.data);
-      float *dst = reinterpret_cast<float *>(dw.bytes.data());
-      for (int64_t i = 0; i < t.dims[0]; ++i)
-        for (int64_t j = 0; j < t.dims[1]; ++j) dst[j * t.dims[0] + i] = src[i * t.dims[1] + j];
-      r->derived.push_back(std::move(dw));
+      r->derived.push_back(import::DerivedWeight::transposed(op.weight + ".T", t.data, t.dims[0], t.dims[1]));
       wname = op.weight + ".T";
     }
     mlir::Value w = weightByName(wname);
@@ -484,6 +484,13 @@ bool Emitter::writeWeights(std::string &error) {
     }
     // The model's tensors stay mapped (and derived ones owned) until the
     // file is written: no copy.
+    if (d.fill) {
+      auto fill = d.fill;
+      if (!writer.addGenerated(name, t, d.dims, d.nbytes,
+                               [fill](uint8_t *out, std::string &) { fill(out); return true; }, error))
+        return false;
+      continue;
+    }
     if (!writer.addBorrowed(name, t, d.dims, d.data, d.nbytes, error))
       return false;
   }

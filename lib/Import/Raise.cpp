@@ -680,14 +680,8 @@ bool Raiser::splitQKV(int q, int k, int v) {
   RaisedOp base = *lin;
   lin->dead = true;
   for (int p = 0; p < 3; ++p) {
-    DerivedWeight dw;
-    dw.name = base.weight + "." + part[p];
-    dw.dims = {in, *width};
-    const float *src = reinterpret_cast<const float *>(w->data);
-    for (int64_t row = 0; row < in; ++row) {
-      const uint8_t *from = reinterpret_cast<const uint8_t *>(src + row * out + p * *width);
-      dw.bytes.insert(dw.bytes.end(), from, from + 4 * *width);
-    }
+    DerivedWeight dw = DerivedWeight::columns(base.weight + "." + part[p], w->data, in, out,
+                                              p * *width, *width);
     RaisedOp op = base;
     op.dead = false;
     op.weight = dw.name;
@@ -1049,14 +1043,7 @@ void Raiser::raiseLMHead() {
       }
     }
     // Untied [in, out] weight: store it transposed as the head's table.
-    DerivedWeight dw;
-    dw.name = w->name + ".T";
-    dw.dims = {out, in};
-    dw.bytes.resize(w->nbytes);
-    const float *src = reinterpret_cast<const float *>(w->data);
-    float *dst = reinterpret_cast<float *>(dw.bytes.data());
-    for (int64_t d = 0; d < in; ++d)
-      for (int64_t v = 0; v < out; ++v) dst[v * in + d] = src[d * out + v];
+    DerivedWeight dw = DerivedWeight::transposed(w->name + ".T", w->data, in, out);
     r.droppedInitializers.push_back(w->name);
     op.weight = dw.name;
     op.weightTransposed = true;
@@ -1092,6 +1079,34 @@ bool Raiser::run(std::string &error) {
 }
 
 } // namespace
+
+DerivedWeight DerivedWeight::transposed(std::string name, const uint8_t *src, int64_t rows,
+                                        int64_t cols) {
+  DerivedWeight d;
+  d.name = std::move(name);
+  d.dims = {cols, rows};
+  d.nbytes = static_cast<size_t>(rows * cols) * 4;
+  d.fill = [src, rows, cols](uint8_t *out) {
+    const float *s = reinterpret_cast<const float *>(src);
+    float *o = reinterpret_cast<float *>(out);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) o[j * rows + i] = s[i * cols + j];
+  };
+  return d;
+}
+
+DerivedWeight DerivedWeight::columns(std::string name, const uint8_t *src, int64_t rows,
+                                     int64_t cols, int64_t first, int64_t count) {
+  DerivedWeight d;
+  d.name = std::move(name);
+  d.dims = {rows, count};
+  d.nbytes = static_cast<size_t>(rows * count) * 4;
+  d.fill = [src, rows, cols, first, count](uint8_t *out) {
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out + r * count * 4, src + (r * cols + first) * 4, static_cast<size_t>(count) * 4);
+  };
+  return d;
+}
 
 bool raiseGraph(const Graph &graph, Raised &raised, std::string &error) {
   Raiser raiser(graph, raised);

@@ -16,6 +16,7 @@
 
 #include "Graph.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,11 +44,24 @@ struct RaisedOp {
   int node = -1;             // Linear from Gemm: the Gemm node
 };
 
+/// A tensor raising makes from initializers: either its bytes, or `fill`,
+/// which writes them (`nbytes`) when the weights file is written, reading the
+/// mapped model (a QKV slice, a transposed head), so large derived tensors
+/// are never held in memory.
 struct DerivedWeight {
   std::string name;
   int32_t elemType = onnx::kFloat;
   std::vector<int64_t> dims;
   std::vector<uint8_t> bytes;
+  std::function<void(uint8_t *)> fill;
+  size_t nbytes = 0;
+  size_t size() const { return fill ? nbytes : bytes.size(); }
+
+  /// `name` = the [cols, rows] transpose of the float [rows, cols] `src`.
+  static DerivedWeight transposed(std::string name, const uint8_t *src, int64_t rows, int64_t cols);
+  /// `name` = columns [first, first + count) of the float [rows, cols] `src`.
+  static DerivedWeight columns(std::string name, const uint8_t *src, int64_t rows, int64_t cols,
+                               int64_t first, int64_t count);
 };
 
 struct Raised {
