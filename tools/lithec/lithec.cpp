@@ -36,6 +36,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -243,6 +244,23 @@ std::vector<std::string> inputFiles() {
       std::error_code ec;
       for (llvm::sys::fs::directory_iterator it(t, ec), end; !ec && it != end; it.increment(ec))
         if (llvm::sys::fs::is_regular_file(it->path())) in.push_back(it->path());
+    }
+  }
+  // External data files beside the model: an .onnx names each one in a
+  // StringStringEntry {key: "location", value: NAME}, i.e. the bytes
+  // "location" 0x12 len NAME. Files of the model's directory whose names
+  // appear that way are inputs too.
+  if (auto buf = llvm::MemoryBuffer::getFile(inputPath.getValue(), /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false)) {
+    llvm::StringRef bytes = (*buf)->getBuffer();
+    llvm::StringRef modelDir = llvm::sys::path::parent_path(inputPath.getValue());
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(modelDir.empty() ? "." : modelDir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      llvm::StringRef name = llvm::sys::path::filename(it->path());
+      if (name.empty() || name.size() > 127) continue;
+      std::string key = std::string("location") + char(0x12) + char(name.size()) + name.str();
+      if (bytes.contains(key)) in.push_back(it->path());
     }
   }
   if (std::string tok = findTokenizerDir(); !tok.empty()) {
