@@ -110,6 +110,27 @@ std::string human(int64_t bytes) {
   return buf;
 }
 
+void replaceAll(std::string &s, const std::string &from, const std::string &to);
+
+/// importOnnx with MLIR's diagnostics captured: a module that fails to
+/// verify (a mismatch raising did not catch) is one line with the verifier's
+/// reason, not the reason on one line and "internal error" on the next.
+bool importModel(mlir::MLIRContext &ctx, const lithe::ImportOptions &opts, lithe::ImportResult &result,
+                 std::string &error) {
+  std::string diag;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diag.empty()) diag = d.str();
+    return mlir::success();
+  });
+  if (lithe::importOnnx(inputPath, ctx, opts, result, error)) return true;
+  if (!diag.empty()) {
+    for (char &c : diag)
+      if (c == '\n') c = ' ';
+    replaceAll(error, "internal error: the imported module does not verify", "the imported module does not verify: " + diag);
+  }
+  return false;
+}
+
 /// Errors of the weights writer name the tensor, not the model: prefix it.
 std::string withInput(const std::string &error) {
   return llvm::StringRef(error).starts_with(inputPath.getValue()) ? error : inputPath + ": " + error;
@@ -119,7 +140,7 @@ int runDescribe(mlir::MLIRContext &ctx) {
   lithe::ImportOptions opts;
   lithe::ImportResult result;
   std::string error;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+  if (!importModel(ctx, opts, result, error))
     return fail(withInput(error));
   lithe::ModelSummary s = lithe::summarizeModel(*result.module);
   auto &os = llvm::outs();
@@ -414,7 +435,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
   opts.level = lithe::ImportLevel::Lithe;
   opts.weightsPath = srcWeights;
   lithe::ImportResult result;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) return failOut(withInput(error));
+  if (!importModel(ctx, opts, result, error)) return failOut(withInput(error));
   if (injected("import")) return failOut(srcWeights + ": injected failure");
   if (!runPipeline(ctx, *result.module, srcWeights, error)) return failOut(inputPath + ": " + error);
 
@@ -611,7 +632,7 @@ int main(int argc, char **argv) {
   };
 
   lithe::ImportResult result;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+  if (!importModel(ctx, opts, result, error))
     return failOut(withInput(error));
   if (!pipeline.empty()) {
     if (!runPipeline(ctx, *result.module, importWeights, error)) return failOut(inputPath + ": " + error);
