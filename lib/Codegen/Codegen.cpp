@@ -677,13 +677,24 @@ bool linkExecutable(const std::string &objectPath, const std::string &exePath, s
     error = "runtime library not found at " + runtime + " (set LITHE_RUNTIME_LIB)";
     return false;
   }
+#ifdef LITHE_LINK_DRIVER
+  // A sanitizer build: link with the compiler (and its sanitizer runtimes)
+  // that built the instrumented runtime library.
+  llvm::ErrorOr<std::string> cxx = std::string(LITHE_LINK_DRIVER);
+#else
   auto cxx = llvm::sys::findProgramByName("c++");
   if (!cxx) cxx = llvm::sys::findProgramByName("g++");
+#endif
   if (!cxx) {
     error = "no C++ linker driver (c++ or g++) on PATH";
     return false;
   }
   std::vector<llvm::StringRef> argv = {*cxx, objectPath, runtime, "-o", exePath, "-pthread", "-lm"};
+#ifdef LITHE_LINK_FLAGS
+  llvm::SmallVector<llvm::StringRef> extra;
+  llvm::StringRef(LITHE_LINK_FLAGS).split(extra, ' ', -1, false);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+#endif
   std::string msg;
   int rc = llvm::sys::ExecuteAndWait(*cxx, argv, std::nullopt, {}, 0, 0, &msg);
   if (rc != 0) {

@@ -39,6 +39,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -117,6 +118,27 @@ std::string human(int64_t bytes) {
   return buf;
 }
 
+void replaceAll(std::string &s, const std::string &from, const std::string &to);
+
+/// importOnnx with MLIR's diagnostics captured: a module that fails to
+/// verify (a mismatch raising did not catch) is one line with the verifier's
+/// reason, not the reason on one line and "internal error" on the next.
+bool importModel(mlir::MLIRContext &ctx, const lithe::ImportOptions &opts, lithe::ImportResult &result,
+                 std::string &error) {
+  std::string diag;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diag.empty()) diag = d.str();
+    return mlir::success();
+  });
+  if (lithe::importOnnx(inputPath, ctx, opts, result, error)) return true;
+  if (!diag.empty()) {
+    for (char &c : diag)
+      if (c == '\n') c = ' ';
+    replaceAll(error, "internal error: the imported module does not verify", "the imported module does not verify: " + diag);
+  }
+  return false;
+}
+
 /// Errors of the weights writer name the tensor, not the model: prefix it.
 std::string withInput(const std::string &error) {
   return llvm::StringRef(error).starts_with(inputPath.getValue()) ? error : inputPath + ": " + error;
@@ -127,7 +149,7 @@ int runDescribe(mlir::MLIRContext &ctx) {
   opts.requireModel = true; // never "layers: 0" with exit 0
   lithe::ImportResult result;
   std::string error;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+  if (!importModel(ctx, opts, result, error))
     return fail(withInput(error));
   lithe::ModelSummary s = lithe::summarizeModel(*result.module);
   auto &os = llvm::outs();
@@ -252,6 +274,23 @@ std::vector<std::string> inputFiles() {
       std::error_code ec;
       for (llvm::sys::fs::directory_iterator it(t, ec), end; !ec && it != end; it.increment(ec))
         if (llvm::sys::fs::is_regular_file(it->path())) in.push_back(it->path());
+    }
+  }
+  // External data files beside the model: an .onnx names each one in a
+  // StringStringEntry {key: "location", value: NAME}, i.e. the bytes
+  // "location" 0x12 len NAME. Files of the model's directory whose names
+  // appear that way are inputs too.
+  if (auto buf = llvm::MemoryBuffer::getFile(inputPath.getValue(), /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false)) {
+    llvm::StringRef bytes = (*buf)->getBuffer();
+    llvm::StringRef modelDir = llvm::sys::path::parent_path(inputPath.getValue());
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(modelDir.empty() ? "." : modelDir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      llvm::StringRef name = llvm::sys::path::filename(it->path());
+      if (name.empty() || name.size() > 127) continue;
+      std::string key = std::string("location") + char(0x12) + char(name.size()) + name.str();
+      if (bytes.contains(key)) in.push_back(it->path());
     }
   }
   if (std::string tok = findTokenizerDir(); !tok.empty()) {
@@ -459,7 +498,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
     // The module's own weights file is read, never removed.
     if (!loadMlir(ctx, result, srcWeights, error)) return fail(error);
     temps.paths = {obj};
-  } else if (!lithe::importOnnx(inputPath, ctx, opts, result, error)) {
+  } else if (!importModel(ctx, opts, result, error)) {
     return failOut(withInput(error));
   }
   if (injected("import")) return failOut(srcWeights + ": injected failure");
@@ -661,7 +700,7 @@ int main(int argc, char **argv) {
   };
 
   lithe::ImportResult result;
-  if (!lithe::importOnnx(inputPath, ctx, opts, result, error))
+  if (!importModel(ctx, opts, result, error))
     return failOut(withInput(error));
   if (!pipeline.empty()) {
     if (!runPipeline(ctx, *result.module, importWeights, error)) return failOut(inputPath + ": " + error);
