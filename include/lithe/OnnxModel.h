@@ -37,6 +37,8 @@ enum ElemType : int32_t {
 size_t elemSize(int32_t t);
 /// "float", "int64", ... for messages.
 const char *elemTypeName(int32_t t);
+/// The value of a float16 (or, with `bfloat`, bfloat16) bit pattern.
+float halfToFloat(uint16_t bits, bool bfloat);
 
 /// One dimension of a value's declared shape: a number, a named parameter
 /// ("batch", "sequence"), or unknown.

@@ -26,23 +26,6 @@ namespace import {
 
 namespace {
 
-float halfToFloat(uint16_t h, bool bfloat) {
-  if (bfloat) {
-    uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-  float v;
-  if (exp == 0)
-    v = std::ldexp(static_cast<float>(frac), -24);
-  else if (exp == 31)
-    v = frac ? NAN : INFINITY;
-  else
-    v = std::ldexp(static_cast<float>(frac + 1024), exp - 25);
-  return sign ? -v : v;
-}
 
 bool isHalf(int32_t t) { return t == onnx::kFloat16 || t == onnx::kBFloat16; }
 
@@ -63,7 +46,7 @@ void widen(onnx::Tensor &t) {
   for (size_t i = 0; i < n; ++i) {
     uint16_t h;
     std::memcpy(&h, t.data + 2 * i, 2);
-    out[i] = halfToFloat(h, t.elemType == onnx::kBFloat16);
+    out[i] = onnx::halfToFloat(h, t.elemType == onnx::kBFloat16);
   }
   setFloatData(t, std::move(out));
 }

@@ -155,6 +155,7 @@ private:
   int unswapLastTwo(int v) const;
   bool cacheSide(int v4, int &flat, int &past, int &present, int64_t &h, int64_t &d);
   void raiseAttentionOp(const Node &at, int &layer);
+  bool claimAttention(RaisedOp op, int &layer);
   bool mergeHeads(int ctx, int qflat, int &out);
   bool headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool keyTransposed);
   bool checkCausalMask(int mask, bool boolean, double fill, int64_t heads);
@@ -567,9 +568,6 @@ void Raiser::raiseAttentionOp(const Node &at, int &layer) {
   if (const onnx::Attribute *a = at.attr("scale")) scale = a->f;
   int out = -1;
   if (!mergeHeads(output(at, 0), qflat, out)) return reject("heads are not merged back");
-  SymShape qs = r.shapeOf(g, qflat);
-  if (r.shapeOf(g, kflat) != qs || r.shapeOf(g, vflat) != qs) return reject("q, k, v shapes differ");
-  splitQKV(qflat, kflat, vflat);
   RaisedOp op{RaisedOp::Attention};
   op.ins = {qflat, kflat, vflat};
   op.out = out;
@@ -581,9 +579,19 @@ void Raiser::raiseAttentionOp(const Node &at, int &layer) {
   op.pastValue = pastV;
   op.presentKey = presentK;
   op.presentValue = presentV;
+  if (!claimAttention(op, layer)) reject("q, k, v shapes differ");
+}
+
+/// Claims a matched attention (ins = flat q, k, v): they must have one shape;
+/// a fused QKV linear feeding them is split.
+bool Raiser::claimAttention(RaisedOp op, int &layer) {
+  SymShape qs = r.shapeOf(g, op.ins[0]);
+  if (r.shapeOf(g, op.ins[1]) != qs || r.shapeOf(g, op.ins[2]) != qs) return false;
+  splitQKV(op.ins[0], op.ins[1], op.ins[2]);
   op.layer = layer++;
-  r.raisedShape[out] = qs;
+  r.raisedShape[op.out] = qs;
   claim(op);
+  return true;
 }
 
 /// A static value that is zero everywhere, at every probe point.
@@ -826,7 +834,6 @@ void Raiser::raiseAttention() {
     // Merge heads: Transpose([0,2,1,3]) then, usually, Reshape([B, S, H*hd]).
     int out = -1;
     if (!mergeHeads(output(g.node(pv)), qflat, out)) { reject("heads are not merged back"); continue; }
-    SymShape qs = r.shapeOf(g, qflat);
     // The mask must really be causal.
     bool causal = false;
     if (mask >= 0) {
@@ -837,8 +844,6 @@ void Raiser::raiseAttention() {
       }
       causal = true;
     }
-    if (r.shapeOf(g, kflat) != qs || r.shapeOf(g, vflat) != qs) { reject("q, k, v shapes differ"); continue; }
-    splitQKV(qflat, kflat, vflat);
     RaisedOp op{RaisedOp::Attention};
     op.ins = {qflat, kflat, vflat};
     op.out = out;
@@ -850,9 +855,7 @@ void Raiser::raiseAttention() {
     op.pastValue = pastV;
     op.presentKey = presentK;
     op.presentValue = presentV;
-    op.layer = layer++;
-    r.raisedShape[out] = qs;
-    claim(op);
+    if (!claimAttention(op, layer)) reject("q, k, v shapes differ");
   }
 }
 

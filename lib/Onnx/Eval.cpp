@@ -100,23 +100,6 @@ double roundTo(int32_t t, double v) {
   }
 }
 
-double halfToDouble(uint16_t h, bool bfloat) {
-  if (bfloat) {
-    uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-  int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-  double v;
-  if (exp == 0)
-    v = std::ldexp(frac, -24);
-  else if (exp == 31)
-    v = frac ? NAN : INFINITY;
-  else
-    v = std::ldexp(frac + 1024, exp - 25);
-  return sign ? -v : v;
-}
 
 //===----------------------------------------------------------------------===//
 // Shapes, broadcasting, index iteration
@@ -1565,7 +1548,7 @@ EvalTensor EvalTensor::fromTensor(const Tensor &t, std::string &error) {
       break;
     case kFloat16:
     case kBFloat16:
-      v = halfToDouble(static_cast<uint16_t>(bits), t.elemType == kBFloat16);
+      v = halfToFloat(static_cast<uint16_t>(bits), t.elemType == kBFloat16);
       break;
     case kInt8:
       v = static_cast<int8_t>(bits);

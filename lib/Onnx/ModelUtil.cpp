@@ -2,8 +2,29 @@
 
 #include "lithe/OnnxModel.h"
 
+#include <cmath>
+#include <cstring>
+
 namespace lithe {
 namespace onnx {
+
+float halfToFloat(uint16_t h, bool bfloat) {
+  if (bfloat) {
+    uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  float v;
+  if (exp == 0)
+    v = std::ldexp(static_cast<float>(frac), -24);
+  else if (exp == 31)
+    v = frac ? NAN : INFINITY;
+  else
+    v = std::ldexp(static_cast<float>(frac + 1024), exp - 25);
+  return sign ? -v : v;
+}
 
 size_t elemSize(int32_t t) {
   switch (t) {
