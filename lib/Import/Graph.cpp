@@ -802,8 +802,13 @@ void Graph::assumeInputs() {
   };
   batchSym_ = symOf(values_[ids].shape[0]);
   seqSym_ = symOf(values_[ids].shape[1]);
+  // Past inputs a graph never reads (a merged decoder's without-past
+  // branch) do not make the mask longer.
+  std::set<std::string> read;
+  for (const Node &n : model_.nodes)
+    read.insert(n.inputs.begin(), n.inputs.end());
   for (const Value &v : values_)
-    if (v.kind == Value::Input && v.rank() == 4 &&
+    if (v.kind == Value::Input && v.rank() == 4 && read.count(v.name) &&
         (nameHas(v.name, "past") || nameHas(v.name, "cache")))
       if (int s = symOf(v.shape[2]); s >= 0) { pastSym_ = s; break; }
   if (seqSym_ < 0 && !values_[ids].shape[1].isConstant()) return;

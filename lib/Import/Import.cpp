@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace lithe {
@@ -587,6 +588,9 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
   if (!onnx::loadModel(path, model, error))
     return false;
   int moved = import::sortNodesTopologically(model);
+  // A merged decoder: the other branch is raised too, as a check.
+  std::optional<onnx::Model> withoutPast;
+  if (options.level == ImportLevel::Lithe && import::hasCacheBranch(model)) withoutPast = model;
   std::vector<std::string> normalized;
   if (!import::normalizeModel(model, normalized, error))
     return false;
@@ -643,12 +647,38 @@ bool importOnnx(const std::string &path, MLIRContext &context, const ImportOptio
       return false;
     }
   }
+  std::string branchNote;
+  if (withoutPast) {
+    // Both branches of a merged decoder must be the same GPT-2: the
+    // without-past one raised on its own has as many attention layers.
+    std::vector<std::string> unused;
+    std::string why;
+    int layers = 0, branchLayers = 0;
+    for (const RaisedOp &op : raised.ops) layers += !op.dead && op.kind == RaisedOp::Attention;
+    Raised other;
+    bool ok = import::normalizeModel(*withoutPast, unused, why, /*useCacheBranch=*/false);
+    std::optional<Graph> g2;
+    if (ok) {
+      g2.emplace(*withoutPast);
+      ok = g2->build(why) && import::raiseGraph(*g2, other, why);
+    }
+    for (const RaisedOp &op : other.ops) branchLayers += !op.dead && op.kind == RaisedOp::Attention;
+    if (ok && branchLayers == layers)
+      branchNote = ("the merged decoder's without-past branch raises too: " +
+                             std::to_string(branchLayers) + " attention layers, like the compiled one");
+    else
+      branchNote = ("warning: the merged decoder's without-past branch does not raise like "
+                             "the with-past one (" + std::to_string(branchLayers) + " vs " +
+                             std::to_string(layers) + " attention layers" +
+                             (why.empty() ? "" : "; " + why) + ")");
+  }
   if (moved)
     result.notes.push_back(std::to_string(moved) +
                            " nodes were out of topological order and were re-sorted");
   result.notes.insert(result.notes.end(), normalized.begin(), normalized.end());
   for (const std::string &a : graph.assumptions()) result.notes.push_back(a);
   result.notes.insert(result.notes.end(), raised.notes.begin(), raised.notes.end());
+  if (!branchNote.empty()) result.notes.push_back(branchNote);
   return true;
 }
 

@@ -112,7 +112,8 @@ int sortNodesTopologically(onnx::Model &model) {
 /// Replaces an If whose condition is known (a merged decoder's
 /// use_cache_branch input, assumed true; or a constant) by the nodes of the
 /// branch it takes.
-static bool inlineIfs(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
+static bool inlineIfs(onnx::Model &m, bool useCache, std::vector<std::string> &notes,
+                      std::string &error) {
   std::vector<onnx::Node> out;
   bool changed = false;
   for (onnx::Node &n : m.nodes) {
@@ -122,8 +123,9 @@ static bool inlineIfs(onnx::Model &m, std::vector<std::string> &notes, std::stri
     std::string why;
     for (const onnx::ValueInfo &v : m.inputs)
       if (v.name == cond && v.elemType == onnx::kBool && cond.find("use_cache") != std::string::npos) {
-        value = true;
-        why = "input '" + cond + "' is assumed true: the with-past branch is compiled (with an empty past it computes what the other branch does)";
+        value = useCache;
+        why = useCache ? "input '" + cond + "' is assumed true: the with-past branch is compiled (with an empty past it computes what the other branch does)"
+                       : "input '" + cond + "' taken as false (the without-past branch)";
       }
     for (const onnx::Tensor &t : m.initializers)
       if (t.name == cond && t.elemType == onnx::kBool && t.nbytes == 1) {
@@ -245,8 +247,17 @@ static bool expandMicrosoftOps(onnx::Model &m, std::vector<std::string> &notes, 
   return true;
 }
 
-bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string &error) {
-  if (!inlineIfs(m, notes, error))
+bool hasCacheBranch(const onnx::Model &m) {
+  for (const onnx::Node &n : m.nodes)
+    if (n.opType == "If" && n.domain.empty() && !n.inputs.empty() &&
+        n.inputs[0].find("use_cache") != std::string::npos)
+      return true;
+  return false;
+}
+
+bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string &error,
+                    bool useCacheBranch) {
+  if (!inlineIfs(m, useCacheBranch, notes, error))
     return false;
   if (!expandMicrosoftOps(m, notes, error))
     return false;

@@ -28,7 +28,13 @@ int sortNodesTopologically(onnx::Model &model);
 /// int8 weights behind DequantizeLinear are dequantized; models that
 /// quantize activations are refused (false, `error` one line naming the
 /// node). What was done is appended to `notes`.
-bool normalizeModel(onnx::Model &model, std::vector<std::string> &notes, std::string &error);
+/// `useCacheBranch` picks a merged decoder's branch (the with-past one by
+/// default: the one compiled).
+bool normalizeModel(onnx::Model &model, std::vector<std::string> &notes, std::string &error,
+                    bool useCacheBranch = true);
+
+/// Whether `model` is a merged decoder (an If on a use_cache_branch input).
+bool hasCacheBranch(const onnx::Model &model);
 
 } // namespace import
 } // namespace lithe

@@ -1056,11 +1056,16 @@ void Raiser::raiseLMHead() {
 
 bool Raiser::run(std::string &error) {
   (void)error;
-  seqSym = g.sequenceSymbol() >= 0 ? g.sequenceSymbol()
-                                    : symbolOrNeg({"sequence", "sequence_length", "seq_len", "seq", "s"});
-  pastSym = g.pastSymbol() >= 0 ? g.pastSymbol()
-                                : symbolOrNeg({"past_sequence", "past_sequence_length", "past_seq_len", "past"});
-  batchSym = g.batchSymbol() >= 0 ? g.batchSymbol() : symbolOrNeg({"batch", "batch_size", "b"});
+  if (g.sequenceSymbol() >= 0) {
+    // The graph found the token ids and the past inputs it reads (none: -1).
+    seqSym = g.sequenceSymbol();
+    pastSym = g.pastSymbol();
+    batchSym = g.batchSymbol();
+  } else {
+    seqSym = symbolOrNeg({"sequence", "sequence_length", "seq_len", "seq", "s"});
+    pastSym = symbolOrNeg({"past_sequence", "past_sequence_length", "past_seq_len", "past"});
+    batchSym = symbolOrNeg({"batch", "batch_size", "b"});
+  }
   if (seqSym < 0) {
     // Fall back to the second dimension of the first 2-D integer input.
     for (const Value &v : g.values())
