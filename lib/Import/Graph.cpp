@@ -358,6 +358,11 @@ bool Graph::inferNode(int nodeId, std::string &why) {
     }
     return true;
   }
+  if (op == "DequantizeLinear") {
+    if (!need(2)) return false;
+    setOut(0, in[1]->elemType, in[0]->shape);
+    return true;
+  }
   if (op == "IsNaN" || op == "IsInf") {
     if (!need(1)) return false;
     setOut(0, onnx::kBool, in[0]->shape);

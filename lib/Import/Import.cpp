@@ -352,8 +352,9 @@ mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
     }
     mlir::Value w = weightByName(wname);
     mlir::Value bias = op.bias.empty() ? mlir::Value() : weightByName(op.bias);
-    if (!w) return {};
-    return b.create<LinearOp>(loc, outType, x, w, bias, mlir::Value());
+    mlir::Value scale = op.weightScale.empty() ? mlir::Value() : weightByName(op.weightScale);
+    if (!w || (!op.weightScale.empty() && !scale)) return {};
+    return b.create<LinearOp>(loc, outType, x, w, bias, scale);
   }
   case RaisedOp::Gelu: {
     mlir::Value x = in(0);
@@ -383,8 +384,9 @@ mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
   }
   case RaisedOp::LMHead: {
     mlir::Value x = in(0), table = weightByName(op.weight);
-    if (!x || !table) return {};
-    return b.create<LMHeadOp>(loc, outType, x, table, mlir::Value(), mlir::Value());
+    mlir::Value scale = op.weightScale.empty() ? mlir::Value() : weightByName(op.weightScale);
+    if (!x || !table || (!op.weightScale.empty() && !scale)) return {};
+    return b.create<LMHeadOp>(loc, outType, x, table, mlir::Value(), scale);
   }
   }
   return {};

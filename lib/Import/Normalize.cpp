@@ -321,8 +321,51 @@ bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string
   for (onnx::Tensor &t : m.initializers) inits[t.name] = &t;
   std::vector<onnx::Node> kept;
   std::vector<onnx::Tensor> folded;
-  int dequantized = 0;
+  int dequantized = 0, keptInt8 = 0;
+  std::map<std::string, std::vector<const onnx::Node *>> readers;
+  for (const onnx::Node &n : m.nodes)
+    for (const std::string &in : n.inputs) readers[in].push_back(&n);
+  // int8 [in, out] weights with one scale per output column and zero points
+  // of 0, read only as a MatMul's or Gemm's B: lithe-quantize-weights' own form, kept
+  // as int8 for raising (an int8 linear or LM head).
+  auto int8Linear = [&](const onnx::Node &n) {
+    const onnx::Tensor &q = *inits[n.inputs[0]], &sc = *inits[n.inputs[1]];
+    int64_t axis = 1;
+    if (const onnx::Attribute *a = n.attr("axis")) axis = a->i < 0 ? a->i + 2 : a->i;
+    if (q.elemType != onnx::kInt8 || q.dims.size() != 2 || axis != 1 || sc.elemType != onnx::kFloat ||
+        sc.numElements() != q.dims[1] || n.attr("block_size"))
+      return false;
+    if (n.inputs.size() >= 3 && !n.inputs[2].empty()) {
+      const onnx::Tensor &zp = *inits[n.inputs[2]];
+      for (size_t i = 0; i < zp.nbytes; ++i)
+        if (zp.data[i] != 0) return false;
+    }
+    auto rs = readers.find(n.outputs[0]);
+    if (rs == readers.end()) return false;
+    for (const onnx::Node *r : rs->second) {
+      if (r->inputs.size() < 2 || r->inputs[1] != n.outputs[0] || r->inputs[0] == n.outputs[0])
+        return false;
+      if (r->opType == "MatMul") continue;
+      // Gemm(A, W, C) with W not transposed and unit alpha/beta (Conv1D).
+      auto attrIs = [&](const char *name, double want) {
+        const onnx::Attribute *a = r->attr(name);
+        return !a || (a->kind == onnx::Attribute::Int ? a->i == want : a->f == want);
+      };
+      if (r->opType == "Gemm" && attrIs("transA", 0) && attrIs("transB", 0) && attrIs("alpha", 1) &&
+          attrIs("beta", 1))
+        continue;
+      return false;
+    }
+    return true;
+  };
   for (onnx::Node &n : m.nodes) {
+    if (n.opType == "DequantizeLinear" && n.inputs.size() >= 2 && inits.count(n.inputs[0]) &&
+        inits.count(n.inputs[1]) && (n.inputs.size() < 3 || n.inputs[2].empty() || inits.count(n.inputs[2])) &&
+        int8Linear(n)) {
+      ++keptInt8;
+      kept.push_back(std::move(n));
+      continue;
+    }
     if (n.opType == "DequantizeLinear" && n.inputs.size() >= 2 && inits.count(n.inputs[0]) &&
         inits.count(n.inputs[1]) && (n.inputs.size() < 3 || n.inputs[2].empty() || inits.count(n.inputs[2]))) {
       const onnx::Tensor &q = *inits[n.inputs[0]], &s = *inits[n.inputs[1]];
@@ -362,12 +405,16 @@ bool normalizeModel(onnx::Model &m, std::vector<std::string> &notes, std::string
     kept.push_back(std::move(n));
   }
   m.nodes = std::move(kept);
+  if (keptInt8)
+    notes.push_back(std::to_string(keptInt8) +
+                    " int8 weights behind DequantizeLinear (one scale per output channel, zero "
+                    "point 0) are kept as int8: lithe-quantize-weights' form");
   if (dequantized) {
     for (onnx::Tensor &t : folded) m.initializers.push_back(std::move(t));
     notes.push_back(std::to_string(dequantized) +
-                    " int8 weights behind DequantizeLinear were dequantized to float32 at import "
-                    "(add --pipeline=lithe-quantize-weights to store int8; per-channel absmax "
-                    "scales give the same int8 values)");
+                    " weights behind DequantizeLinear (per tensor, asymmetric or not read as a "
+                    "MatMul weight) were dequantized to float32 at import (add "
+                    "--pipeline=lithe-quantize-weights to store int8)");
   }
   return true;
 }

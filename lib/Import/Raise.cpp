@@ -160,6 +160,7 @@ private:
   bool headsOf(int v, int &flat, int64_t &heads, int64_t &headDim, bool keyTransposed);
   bool checkCausalMask(int mask, bool boolean, double fill, int64_t heads);
   bool splitQKV(int q, int k, int v);
+  bool splitQKVInt8(RaisedOp &lin, int q, int k, int v);
   bool widenGemm(RaisedOp &op);
   void widenGemms();
 
@@ -373,11 +374,23 @@ void Raiser::raiseLinears() {
           transposed = true;
         }
       }
-      if (!isData(x) || !w || w->dims.size() != 2 || w->elemType != onnx::kFloat)
+      // int8 weight with per-output-channel scales (DequantizeLinear kept by
+      // normalization): an int8 linear.
+      const onnx::Tensor *wScale = nullptr;
+      if (!w && !transposed) {
+        const Node *dq = producer(resolve(input(n, 1)));
+        if (is(dq, "DequantizeLinear")) {
+          w = init(input(*dq, 0));
+          wScale = init(input(*dq, 1));
+          if (!w || !wScale || w->elemType != onnx::kInt8) continue;
+        }
+      }
+      if (!isData(x) || !w || w->dims.size() != 2 || (w->elemType != onnx::kFloat && !wScale))
         continue;
       RaisedOp op{RaisedOp::Linear};
       op.ins = {x};
       op.weight = w->name;
+      op.weightScale = wScale ? wScale->name : "";
       op.weightTransposed = transposed;
       op.out = output(n);
       int64_t outWidth = w->dims[transposed ? 0 : 1];
@@ -399,7 +412,14 @@ void Raiser::raiseLinears() {
     const onnx::Attribute *alpha = n.attr("alpha"), *beta = n.attr("beta");
     if ((alpha && alpha->f != 1.0f) || (beta && beta->f != 1.0f)) continue;
     const onnx::Tensor *w = init(resolve(input(n, 1)));
-    if (!w || w->dims.size() != 2 || w->elemType != onnx::kFloat) continue;
+    const onnx::Tensor *wScale = nullptr;
+    if (const Node *dq = producer(resolve(input(n, 1))); !w && is(dq, "DequantizeLinear") &&
+                                                         attrInt(n, "transB", 0) == 0) {
+      w = init(input(*dq, 0));
+      wScale = init(input(*dq, 1));
+      if (!w || !wScale || w->elemType != onnx::kInt8) continue;
+    }
+    if (!w || w->dims.size() != 2 || (w->elemType != onnx::kFloat && !wScale)) continue;
     bool transposed = attrInt(n, "transB", 0) != 0;
     int64_t inWidth = w->dims[transposed ? 1 : 0], outWidth = w->dims[transposed ? 0 : 1];
     const onnx::Tensor *b = n.inputs.size() > 2 ? init(resolve(input(n, 2))) : nullptr;
@@ -409,6 +429,7 @@ void Raiser::raiseLinears() {
     if (!isData(a)) continue;
     RaisedOp op{RaisedOp::Linear};
     op.weight = w->name;
+    op.weightScale = wScale ? wScale->name : "";
     op.weightTransposed = transposed;
     op.bias = b ? b->name : "";
     op.ins = {a};
@@ -672,6 +693,7 @@ bool Raiser::splitQKV(int q, int k, int v) {
   if (axis != -1 && axis != rank - 1) return false;
   RaisedOp *lin = claimedOp(src);
   if (!lin || lin->kind != RaisedOp::Linear || lin->weightTransposed) return false;
+  if (!lin->weightScale.empty()) return splitQKVInt8(*lin, q, k, v);
   const onnx::Tensor *w = nullptr, *b = nullptr;
   for (const onnx::Tensor &t : g.model().initializers) {
     if (t.name == lin->weight) w = &t;
@@ -707,6 +729,56 @@ bool Raiser::splitQKV(int q, int k, int v) {
     claim(op);
   }
   r.notes.push_back("split fused QKV weight '" + base.weight + "' into q/k/v");
+  return true;
+}
+
+/// splitQKV for an int8 linear: column slices of the int8 weight, its
+/// scales and its bias.
+bool Raiser::splitQKVInt8(RaisedOp &lin, int q, int k, int v) {
+  const onnx::Tensor *w = nullptr, *sc = nullptr, *b = nullptr;
+  for (const onnx::Tensor &t : g.model().initializers) {
+    if (t.name == lin.weight) w = &t;
+    if (t.name == lin.weightScale) sc = &t;
+    if (!lin.bias.empty() && t.name == lin.bias) b = &t;
+  }
+  if (!w || !sc) return false;
+  int64_t in = w->dims[0], out = w->dims[1];
+  auto width = g.value(q).shape.back().constant();
+  if (!width || *width * 3 != out) return false;
+  const char *part[3] = {"q", "k", "v"};
+  int outs[3] = {q, k, v};
+  RaisedOp base = lin;
+  lin.dead = true;
+  auto slice = [&](const onnx::Tensor &t, const std::string &name, int64_t first) {
+    DerivedWeight d;
+    d.name = name;
+    d.dims = {*width};
+    d.bytes.assign(t.data + 4 * first, t.data + 4 * (first + *width));
+    r.derived.push_back(std::move(d));
+  };
+  for (int p = 0; p < 3; ++p) {
+    DerivedWeight dw;
+    dw.name = base.weight + "." + part[p];
+    dw.elemType = onnx::kInt8;
+    dw.dims = {in, *width};
+    for (int64_t row = 0; row < in; ++row) {
+      const uint8_t *from = w->data + row * out + p * *width;
+      dw.bytes.insert(dw.bytes.end(), from, from + *width);
+    }
+    RaisedOp op = base;
+    op.dead = false;
+    op.weight = dw.name;
+    r.derived.push_back(std::move(dw));
+    op.weightScale = base.weightScale + "." + part[p];
+    slice(*sc, op.weightScale, p * *width);
+    if (b) {
+      op.bias = base.bias + "." + part[p];
+      slice(*b, op.bias, p * *width);
+    }
+    op.out = outs[p];
+    claim(op);
+  }
+  r.notes.push_back("split fused int8 QKV weight '" + base.weight + "' into q/k/v");
   return true;
 }
 
@@ -1019,6 +1091,22 @@ void Raiser::raiseLMHead() {
     // The head produces one logit per vocabulary entry.
     if (!w || w->dims[op.weightTransposed ? 0 : 1] != table->dims[0]) continue;
     op.kind = RaisedOp::LMHead;
+    if (!op.weightScale.empty()) {
+      // int8 [width, vocab] with one scale per vocabulary entry: the head's
+      // int8 table is [vocab, width] with the same scales.
+      if (op.weightTransposed) continue;
+      r.derived.push_back(DerivedWeight::transposed(w->name + ".T", w->data, w->dims[0], w->dims[1],
+                                                    onnx::kInt8));
+      r.droppedInitializers.push_back(w->name);
+      op.weight = w->name + ".T";
+      op.weightTransposed = true;
+      if (int last = forward(op.out); last != op.out) {
+        r.claimed.erase(op.out);
+        op.out = last;
+        r.claimed[last] = static_cast<int>(&op - r.ops.data());
+      }
+      continue;
+    }
     // The logits output may follow through no-ops (a float16 model's output
     // Cast, widened): the head defines the output itself.
     if (int last = forward(op.out); last != op.out) {
@@ -1089,16 +1177,16 @@ bool Raiser::run(std::string &error) {
 } // namespace
 
 DerivedWeight DerivedWeight::transposed(std::string name, const uint8_t *src, int64_t rows,
-                                        int64_t cols) {
+                                        int64_t cols, int32_t elemType) {
   DerivedWeight d;
   d.name = std::move(name);
+  d.elemType = elemType;
   d.dims = {cols, rows};
-  d.nbytes = static_cast<size_t>(rows * cols) * 4;
-  d.fill = [src, rows, cols](uint8_t *out) {
-    const float *s = reinterpret_cast<const float *>(src);
-    float *o = reinterpret_cast<float *>(out);
+  size_t es = d.elemBytes();
+  d.nbytes = static_cast<size_t>(rows * cols) * es;
+  d.fill = [src, rows, cols, es](uint8_t *out) {
     for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) o[j * rows + i] = s[i * cols + j];
+      for (int64_t j = 0; j < cols; ++j) std::memcpy(out + (j * rows + i) * es, src + (i * cols + j) * es, es);
   };
   return d;
 }

@@ -32,6 +32,7 @@ struct RaisedOp {
   bool dead = false;         // replaced by other ops
   // Weights by name (initializers or derived tensors); "" when absent.
   std::string weight, bias, scale;
+  std::string weightScale;   // Linear/LMHead: per-output-channel scale of an int8 weight
   bool weightTransposed = false; // Linear: weight stored [out, in]
   double eps = 0;
   bool geluTanh = false;
@@ -54,11 +55,13 @@ struct DerivedWeight {
   std::vector<int64_t> dims;
   std::vector<uint8_t> bytes;
   std::function<void(uint8_t *)> fill;
+  size_t elemBytes() const { return elemType == onnx::kInt8 ? 1 : 4; }
   size_t nbytes = 0;
   size_t size() const { return fill ? nbytes : bytes.size(); }
 
   /// `name` = the [cols, rows] transpose of the float [rows, cols] `src`.
-  static DerivedWeight transposed(std::string name, const uint8_t *src, int64_t rows, int64_t cols);
+  static DerivedWeight transposed(std::string name, const uint8_t *src, int64_t rows, int64_t cols,
+                                  int32_t elemType = onnx::kFloat);
   /// `name` = columns [first, first + count) of the float [rows, cols] `src`.
   static DerivedWeight columns(std::string name, const uint8_t *src, int64_t rows, int64_t cols,
                                int64_t first, int64_t count);
