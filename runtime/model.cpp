@@ -2,7 +2,7 @@
 
 #include "lithe/runtime/model.h"
 
-#include "lithe/Weights.h"
+#include "lithe/runtime/weights_file.h"
 
 #include <cinttypes>
 #include <cstdio>
