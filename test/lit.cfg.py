@@ -16,3 +16,8 @@ config.substitutions.append(("%lithe_src", config.lithe_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
 config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "examples")))
+
+# bench/plot_report.py's tests need matplotlib (requirements-test.txt).
+import subprocess
+if subprocess.run([config.python_executable, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+    config.available_features.add("matplotlib")
