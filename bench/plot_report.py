@@ -156,6 +156,7 @@ def main():
     timing = rep.get("timing", {})
     hostinfo = rep.get("host", {})
     speed_model = rep.get("speed_model")
+    speed_name = "/".join(speed_model.split("/")[-2:]) if speed_model else ""
     model = os.path.basename(os.path.dirname(rep["model"])) or rep["model"]
     text = os.path.basename(rep.get("text", "")) or "the text"
 
@@ -165,17 +166,20 @@ def main():
     ys = [r["perplexity"] for r in rows]
 
     fig = plt.figure(figsize=(args.width, args.height), dpi=100)
-    ax = fig.add_axes((0.085, 0.10, 0.885, 0.72))
+    ax = fig.add_axes((0.085, 0.165, 0.885, 0.625))
     title = args.title or f"{model}: perplexity on {text} against decode speed"
     fig.text(0.085, 0.965, title, fontsize=14, fontweight="bold", va="top", parse_math=False)
     runs = timing.get("runs", 1)
     sub = (f"decode tokens/s: median of {runs} runs interleaved across rows after a warm-up round, bars min–max; "
            f"{timing.get('threads', '?')} threads; {hostinfo.get('cpu', 'unknown host')}, "
-           f"{hostinfo.get('logical_cores', '?')} logical cores, load {hostinfo.get('loadavg_before', '?')}")
+           f"{hostinfo.get('logical_cores', '?')} logical cores, load average "
+           f"{str(hostinfo.get('loadavg_before', '?')).split(' ')[0]} before timing")
     if speed_model:
-        sub = (f"speed measured on {os.path.basename(speed_model)} (a larger model of the same family, same "
-               f"passes without adapters); perplexity from each row's own model\n" + sub)
-    fig.text(0.085, 0.925, sub, fontsize=8.5, va="top", color="#333", parse_math=False, wrap=False)
+        sub = (f"speed measured on {speed_name} (a larger model of the same family, each row's passes without "
+               f"adapters or of the same size); perplexity from each row's own model\n" + sub)
+    import textwrap
+    sub = "\n".join(textwrap.fill(part, int(args.width * 13.5)) for part in sub.split("\n"))
+    fig.text(0.085, 0.935, sub, fontsize=8.5, va="top", color="#333", parse_math=False, linespacing=1.4)
 
     # Same-program groups get a colour each; unique programs are blue.
     groups = [g for g in rep.get("same_program_groups", [])]
@@ -199,7 +203,7 @@ def main():
     ax.yaxis.set_major_locator(FixedLocator(nice_ticks(yl[0], yl[1], 6)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
-    speed_of = f" of {os.path.basename(speed_model)}" if speed_model else ""
+    speed_of = f" of {speed_name}" if speed_model else ""
     ax.set_xlabel(f"decode speed{speed_of} (tokens/s; median, bars min–max; higher is better)")
     ax.set_ylabel(f"perplexity on {text} (log scale; lower is better)")
     ax.grid(True, color="#eee", zorder=0)
@@ -221,7 +225,7 @@ def main():
         c = colour.get(r["name"], "#1f77b4")
         ax.errorbar([xs[i]], [ys[i]], xerr=[[max(0.0, xs[i] - lo[i])], [max(0.0, hi[i] - xs[i])]], fmt="o", ms=6 if i else 8,
                     color="black" if i == 0 else c, ecolor=c, elinewidth=1.2, capsize=3, zorder=3)
-    fig.legend(loc="upper left", bbox_to_anchor=(0.08, 0.895), ncol=2, fontsize=8, frameon=False)
+    fig.legend(loc="lower left", bbox_to_anchor=(0.08, 0.005), ncol=2, fontsize=8, frameon=False)
 
     # Label placement in pixels, on the drawn figure.
     fig.canvas.draw()
@@ -269,6 +273,15 @@ def main():
         for j in range(i + 1, len(drawn)):
             if intersects(a, drawn[j]):
                 problems.append(f"labels '{rows[i]['name']}' and '{rows[j]['name']}' overlap")
+    # Title, subtitle, legend and axis labels stay on the canvas and off the axes.
+    others = [t for t in fig.texts] + fig.legends + [ax.xaxis.label, ax.yaxis.label]
+    for t in others:
+        e = t.get_window_extent(renderer).extents
+        if e[0] < 0 or e[1] < 0 or e[2] > W or e[3] > H:
+            problems.append(f"'{getattr(t, 'get_text', lambda: 'legend')()[:40]}' leaves the figure")
+        if t in fig.texts or t in fig.legends:
+            if intersects(e, axbox.extents):
+                problems.append(f"'{getattr(t, 'get_text', lambda: 'legend')()[:40]}' overlaps the plot")
     if args.boxes:
         with open(args.boxes, "w", encoding="utf-8") as f:
             json.dump({"width": W, "height": H, "axes": list(axbox.extents),
