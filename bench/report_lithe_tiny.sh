@@ -3,7 +3,8 @@
 # simplification (and the LN-free variant, and the adapters) side by side on
 # held-out Grimm, written to docs/reports/lithe-tiny (or $1).
 #   bench/report_lithe_tiny.sh [OUT_DIR]
-# Speed: median of RUNS (default 7) --bench runs per row, interleaved across
+# Speed: median of RUNS (default 7) --bench runs (TOKENS decoded, default
+# 128, after a 128-token prompt) per row, interleaved across
 # rows after a warm-up round, on THREADS threads (default 1: this is a shared
 # 2-core VM, and one thread is the least disturbed by a neighbour's job).
 # SPEED_MODEL=FILE takes speed from that model instead (e.g. GPT-2 small's
@@ -80,6 +81,7 @@ fi
 # The binaries go to the temporary directory; the report files to OUT.
 build/bin/lithec $T/model.onnx --report "$TMP/report" --report-text "$TMP/grimm-heldout.txt" \
   --report-ctx 256 --report-stride 128 --report-runs "${RUNS:-7}" --report-threads "${THREADS:-1}" \
+  --report-bench-tokens "${TOKENS:-128}" \
   "${SPEED[@]}" --report-pipelines "$P"
 mkdir -p "$OUT"
 for f in report.md report.json; do

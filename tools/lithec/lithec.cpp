@@ -88,6 +88,9 @@ cl::opt<int64_t> reportStride("report-stride", cl::desc("Perplexity stride for -
 cl::opt<int> reportRuns("report-runs",
                         cl::desc("Timed --bench runs per --report row, interleaved across rows (median, min-max)"),
                         cl::init(5), cl::cat(category));
+cl::opt<int64_t> reportBenchTokens("report-bench-tokens",
+                                   cl::desc("Tokens each --report speed run decodes (after a 128-token prompt)"),
+                                   cl::init(32), cl::cat(category));
 cl::opt<int> reportThreads("report-threads", cl::desc("Threads for --report's runs (default: all cores)"),
                            cl::init(0), cl::cat(category));
 cl::opt<std::string> reportSpeedModel("report-speed-model",
@@ -521,6 +524,7 @@ int main(int argc, char **argv) {
     r.stride = reportStride;
     r.runs = reportRuns;
     r.threads = reportThreads;
+    r.benchTokens = reportBenchTokens;
     r.speedModel = reportSpeedModel;
     llvm::SmallVector<llvm::StringRef> speedEntries;
     llvm::StringRef(reportSpeedPipelines).split(speedEntries, '|', -1, false);
