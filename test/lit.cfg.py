@@ -17,3 +17,8 @@ config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
 config.substitutions.append(("%runtime_core", os.path.join(config.lithe_obj_root, "lib", "libLitheRuntimeCore.a")))
 config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "examples")))
+
+# bench/plot_report.py's tests need matplotlib (requirements-test.txt).
+import subprocess
+if subprocess.run([config.python_executable, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+    config.available_features.add("matplotlib")

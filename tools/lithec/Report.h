@@ -3,6 +3,7 @@
 #ifndef LITHE_TOOLS_LITHEC_REPORT_H
 #define LITHE_TOOLS_LITHEC_REPORT_H
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,15 +22,49 @@ struct ReportOptions {
   std::vector<Entry> pipelines;
   int64_t ctx = 0, stride = 0, benchPrompt = 128, benchTokens = 32;
   int threads = 0;
+  /// Timed runs per row (each a separate --bench process), interleaved
+  /// across rows; one more untimed warm-up round comes first.
+  int runs = 5;
+  /// When set, speed is measured on this model (a larger one of the same
+  /// family) compiled with each row's speed pipeline; perplexity still comes
+  /// from the row's own model.
+  std::string speedModel;
+  /// Speed pipelines by row name; a row without one uses its own passes with
+  /// adapter fusion left out (adapters only change weight values).
+  std::map<std::string, std::string> speedPipelines;
 };
 
 /// Compiles MODEL once per pipeline (plus the unmodified baseline; an entry
 /// may name another model file, such as an LN-free variant), runs each
-/// binary's --perplexity on the text and --bench, and writes report.md
-/// (table), report.json and report.svg (perplexity against decode tokens/s).
+/// binary's --perplexity on the text, times every binary's --bench in
+/// interleaved rounds (median, min, max), groups rows whose kernel programs
+/// are identical, and writes report.md (table), report.json and report.svg
+/// (perplexity against decode tokens/s).
 /// Returns the process exit status; errors are one line on stderr.
 int runReport(const ReportOptions &options);
 
+namespace report {
+
+/// Median (mean of the middle two for an even count), min and max.
+struct Spread {
+  double median = 0, min = 0, max = 0;
+  std::vector<double> runs; // in the order they were taken
+};
+Spread spread(std::vector<double> runs);
+
+/// The order rows are timed in: `rounds` rounds over `rows` rows, round r
+/// starting at row r % rows (so no row is always first or last after another).
+std::vector<size_t> interleavedOrder(size_t rows, int rounds);
+
+/// The speed pipeline for a row's passes when none is given: every
+/// lithe-fuse-adapters pass dropped and `adapters=` options removed.
+std::string withoutAdapters(const std::string &passes);
+
+/// The kernel-level program with what only names weight data (the weights
+/// checksum) removed: equal for two binaries that run the same code.
+std::string programKey(const std::string &kernelIR);
+
+} // namespace report
 } // namespace lithe
 
 #endif // LITHE_TOOLS_LITHEC_REPORT_H

@@ -94,6 +94,22 @@ cl::opt<int64_t> reportCtx("report-ctx", cl::desc("Perplexity window for --repor
                            cl::init(0), cl::cat(category));
 cl::opt<int64_t> reportStride("report-stride", cl::desc("Perplexity stride for --report"), cl::init(0),
                               cl::cat(category));
+cl::opt<int> reportRuns("report-runs",
+                        cl::desc("Timed --bench runs per --report row, interleaved across rows (median, min-max)"),
+                        cl::init(5), cl::cat(category));
+cl::opt<int64_t> reportBenchTokens("report-bench-tokens",
+                                   cl::desc("Tokens each --report speed run decodes (after a 128-token prompt)"),
+                                   cl::init(32), cl::cat(category));
+cl::opt<int> reportThreads("report-threads", cl::desc("Threads for --report's runs (default: all cores)"),
+                           cl::init(0), cl::cat(category));
+cl::opt<std::string> reportSpeedModel("report-speed-model",
+                                      cl::desc("Measure --report speed on this larger model of the same family "
+                                               "(perplexity still from each row's model)"),
+                                      cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> reportSpeedPipelines("report-speed-pipelines",
+                                          cl::desc("NAME=PASSES entries separated by '|': the passes a row runs on "
+                                                   "--report-speed-model (default: its own without adapters)"),
+                                          cl::value_desc("list"), cl::cat(category));
 cl::opt<std::string> pipeline("pipeline",
                               cl::desc("Passes to run on the transformer-level module, as for "
                                        "lithe-opt --pass-pipeline (e.g. lithe-fold-layernorm)"),
@@ -611,6 +627,18 @@ int main(int argc, char **argv) {
     r.outDir = reportDir;
     r.ctx = reportCtx;
     r.stride = reportStride;
+    r.runs = reportRuns;
+    r.threads = reportThreads;
+    r.benchTokens = reportBenchTokens;
+    r.speedModel = reportSpeedModel;
+    llvm::SmallVector<llvm::StringRef> speedEntries;
+    llvm::StringRef(reportSpeedPipelines).split(speedEntries, '|', -1, false);
+    for (llvm::StringRef e : speedEntries) {
+      auto [name, passes] = e.split('=');
+      if (name.trim().empty() || !e.contains('='))
+        return fail("--report-speed-pipelines: bad entry '" + e.str() + "' (want NAME=PASSES, separated by '|')");
+      r.speedPipelines[name.trim().str()] = passes.trim().str();
+    }
     llvm::SmallVector<llvm::StringRef> entries;
     llvm::StringRef(reportPipelines).split(entries, '|', -1, false);
     for (llvm::StringRef e : entries) {
