@@ -297,7 +297,8 @@ struct Speculator {
   double draftSec = 0, verifySec = 0;
   // Adaptive K: decayed counts of kept and rejected proposals, decayed
   // per-token draft time and per-step verify time.
-  double keptW = 2, rejectedW = 1, draftTok = 0, verifyStep = 0;
+  double keptW = 2, rejectedW = 1, draftTok = 0;
+  std::vector<double> verifyAt = std::vector<double>(kMaxDraftTokens + 1, 0.0); // seconds, by K
 
   Speculator(Model &t, Model &d, const Options &opts, std::mt19937_64 &r)
       : target(t), draft(d), o(opts), rng(r), ts(t.newState()), ds(d.newState()), k(opts.draftTokens) {
@@ -336,10 +337,17 @@ struct Speculator {
     for (int64_t j = 1; j <= K; ++j) {
       if (j == 1) {
         // The draft catches up on the tokens it has not run: the pending
-        // one, and after a fully accepted step the last proposal too.
+        // one, and after a fully accepted step the last proposal too. A few
+        // go one row at a time: at batch 1 the single-row kernels (int8
+        // above all) cost less than the small-M GEMM over the same weights.
         ds.past = std::min(ds.past, base);
         int64_t from = ds.past, n = len - from;
-        forward(draft, *dctx, ds, seq.data() + from, n);
+        if (n <= 4) {
+          for (int64_t i = from; i < len; ++i) forward(draft, *dctx, ds, seq.data() + i, 1);
+          n = 1;
+        } else {
+          forward(draft, *dctx, ds, seq.data() + from, n);
+        }
         draft.logits(*dctx, n - 1, 1, dl.data());
       } else {
         forward(draft, *dctx, ds, &rows[j - 1], 1);
@@ -393,19 +401,30 @@ struct Speculator {
   }
 
   /// --draft-tokens auto: the K that maximizes expected tokens per second,
-  /// (1 - a^(K+1)) / (1 - a) tokens per K draft forwards and one verify, for
-  /// the decayed acceptance rate a and the measured costs.
+  /// (1 - a^(K+1)) / (1 - a) tokens for K draft forwards and one verify of
+  /// K+1 rows, with a the decayed acceptance rate and the costs measured so
+  /// far (the verify's per K; an unmeasured K is estimated from the nearest
+  /// measured one, +10% per row). K moves by at most 2 per step, so it
+  /// measures the costs it moves to.
   void adapt(int64_t K, int64_t kept, double draftPerToken, double verify) {
     const double decay = 0.9;
     keptW = decay * keptW + static_cast<double>(kept);
     rejectedW = decay * rejectedW + (kept < K ? 1.0 : 0.0);
     draftTok = draftTok > 0 ? decay * draftTok + (1 - decay) * draftPerToken : draftPerToken;
-    verifyStep = verifyStep > 0 ? decay * verifyStep + (1 - decay) * verify : verify;
+    double &v = verifyAt[static_cast<size_t>(K)];
+    v = v > 0 ? decay * v + (1 - decay) * verify : verify;
     double a = std::min(0.99, keptW / (keptW + rejectedW)), best = -1;
-    for (int64_t c = 1; c <= kMaxDraftTokens; ++c) {
-      double rate = (1 - std::pow(a, static_cast<double>(c + 1))) / (1 - a) / (c * draftTok + verifyStep);
-      if (rate > best) best = rate, k = c;
+    int64_t from = std::max<int64_t>(1, k - 2), to = std::min(kMaxDraftTokens, k + 2), pick = k;
+    for (int64_t c = from; c <= to; ++c) {
+      double cost = verifyAt[static_cast<size_t>(c)];
+      for (int64_t d = 1; !(cost > 0) && d <= kMaxDraftTokens; ++d)
+        for (int64_t n : {c - d, c + d})
+          if (n >= 1 && n <= kMaxDraftTokens && verifyAt[static_cast<size_t>(n)] > 0 && !(cost > 0))
+            cost = verifyAt[static_cast<size_t>(n)] * std::max(0.5, 1 + 0.1 * static_cast<double>(c - n));
+      double rate = (1 - std::pow(a, static_cast<double>(c + 1))) / (1 - a) / (c * draftTok + cost);
+      if (rate > best) best = rate, pick = c;
     }
+    k = pick;
   }
 };
 
@@ -703,40 +722,45 @@ int bench(Model &m, Model *draft, const Options &o) {
   for (int64_t i = 0; i < P; ++i) ids[i] = (i * 7919 + 13) % m.vocab();
   double bestPrefill = 1e30;
   std::vector<int64_t> reference;
-  std::vector<double> lat = decodeLatencies(m, ids, T, o.benchRuns, &bestPrefill, &reference);
+  std::vector<double> lat, dlat;
+  // Speculative decoding (--draft-tokens): greedy, the same prompt and token
+  // count, output checked against the model's own. Each run measures the
+  // model alone, the draft alone and the speculative decode back to back, so
+  // load from other processes hits all three alike.
+  Options g = o;
+  g.temp = 0;
+  std::mt19937_64 rng(0);
+  int64_t steps = 0, proposed = 0, kept = 0, emitted = 0, tokens = 0;
+  double draftSec = 0, verifySec = 0, decodeSec = 0;
+  bool identical = true;
+  for (int64_t run = 0; run < o.benchRuns; ++run) {
+    std::vector<double> l = decodeLatencies(m, ids, T, 1, &bestPrefill, run == 0 ? &reference : nullptr);
+    lat.insert(lat.end(), l.begin(), l.end());
+    if (!draft) continue;
+    l = decodeLatencies(*draft, ids, T, 1, nullptr, nullptr);
+    dlat.insert(dlat.end(), l.begin(), l.end());
+    Speculator sp(m, *draft, g, rng);
+    std::vector<float> logits(m.vocab());
+    sp.prefill(ids, logits);
+    std::vector<int64_t> seq = ids;
+    seq.push_back(argmax(logits.data(), m.vocab()));
+    std::vector<int32_t> decided;
+    auto t0 = std::chrono::steady_clock::now();
+    while (static_cast<int64_t>(seq.size()) < P + 1 + T) {
+      decided.clear();
+      sp.step(seq, P + 1 + T - static_cast<int64_t>(seq.size()), decided);
+      seq.insert(seq.end(), decided.begin(), decided.end());
+    }
+    decodeSec += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tokens += T;
+    identical = identical && std::equal(reference.begin(), reference.end(), seq.begin() + P);
+    steps += sp.steps, proposed += sp.proposed, kept += sp.accepted, emitted += sp.emitted;
+    draftSec += sp.draftSec, verifySec += sp.verifySec;
+  }
   double mean = std::accumulate(lat.begin(), lat.end(), 0.0) / lat.size();
-  // Speculative decoding (--draft-tokens), measured right after the model
-  // alone: greedy, the same prompt and token count, output checked against
-  // the model's own.
   std::string specText, specJson;
   if (draft) {
-    std::vector<double> dlat = decodeLatencies(*draft, ids, T, o.benchRuns, nullptr, nullptr);
     double draftMean = std::accumulate(dlat.begin(), dlat.end(), 0.0) / dlat.size();
-    Options g = o;
-    g.temp = 0;
-    std::mt19937_64 rng(0);
-    int64_t steps = 0, proposed = 0, kept = 0, emitted = 0, tokens = 0;
-    double draftSec = 0, verifySec = 0, decodeSec = 0;
-    bool identical = true;
-    for (int64_t run = 0; run < o.benchRuns; ++run) {
-      Speculator sp(m, *draft, g, rng);
-      std::vector<float> logits(m.vocab());
-      sp.prefill(ids, logits);
-      std::vector<int64_t> seq = ids;
-      seq.push_back(argmax(logits.data(), m.vocab()));
-      std::vector<int32_t> decided;
-      auto t0 = std::chrono::steady_clock::now();
-      while (static_cast<int64_t>(seq.size()) < P + 1 + T) {
-        decided.clear();
-        sp.step(seq, P + 1 + T - static_cast<int64_t>(seq.size()), decided);
-        seq.insert(seq.end(), decided.begin(), decided.end());
-      }
-      decodeSec += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      tokens += T;
-      identical = identical && std::equal(reference.begin(), reference.end(), seq.begin() + P);
-      steps += sp.steps, proposed += sp.proposed, kept += sp.accepted, emitted += sp.emitted;
-      draftSec += sp.draftSec, verifySec += sp.verifySec;
-    }
     double rate = proposed ? static_cast<double>(kept) / proposed : 0, perStep = static_cast<double>(kept) / steps,
            tps = tokens / decodeSec;
     char buf[1024];
