@@ -492,8 +492,11 @@ int runCodegen(mlir::MLIRContext &ctx) {
     lithe::ImportOptions dopts = opts;
     dopts.weightsPath = draftSrc;
     if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failOut(withInput(error));
-    if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline))
-      return failOut(inputPath + ": --draft: " + error);
+    if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline)) {
+      // The pass errors name --pipeline; here they are --draft's.
+      if (llvm::StringRef(error).starts_with("--pipeline")) error = error.substr(10);
+      return failOut(inputPath + ": --draft" + error);
+    }
     lithe::CodegenOptions dcg = cg;
     dcg.sourceWeights = draftSrc;
     dcg.outputWeights = draftLwtTmp;
