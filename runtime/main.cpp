@@ -6,6 +6,8 @@
 //   model -p "..." --beams 4                      beam search
 //   model --perplexity wiki.txt --ctx 256 --stride 128
 //   model --bench [--json]                        prefill/decode speed, memory
+//   model -p "..." --draft-tokens 4               speculative decoding with the
+//                                                 draft lithec --draft linked in
 // Errors: one line on stderr, exit status 1.
 //
 //===----------------------------------------------------------------------===//
@@ -50,6 +52,13 @@ struct Options {
   // Numerics checks: run token ids directly and dump the logits.
   std::string ids, dumpLogits;
   int64_t pastSplit = 0;
+  // With --ids: generate this many tokens after them (no tokenizer), for
+  // `samples` seeds from --seed on.
+  int64_t generateIds = 0, samples = 1;
+  // Speculative decoding: draft tokens per step (0: off), adaptive K.
+  int64_t draftTokens = 0;
+  bool draftAuto = false;
+  std::string draftWeights;
 };
 
 #ifdef LITHE_CLI_FUZZ
@@ -78,6 +87,8 @@ std::string exePath() {
   return buf;
 }
 
+constexpr int64_t kMaxDraftTokens = 16;
+
 void usage(const char *argv0) {
   std::printf(
       "usage: %s [options]\n"
@@ -97,14 +108,27 @@ void usage(const char *argv0) {
       "      --bench-tokens N     decoded tokens for --bench (default 32)\n"
       "      --json               machine-readable output (generation: text and finish_reason)\n"
       "      --no-verify          skip the weights file checksum at load\n"
+      "      --draft-tokens K     speculative decoding (binaries built with lithec --draft):\n"
+      "                           the draft proposes K tokens (1..%d), the model checks\n"
+      "                           them in one step; 'auto' adapts K to the acceptance\n"
+      "                           rate. Output is the model's own: token for token when\n"
+      "                           greedy, the same distribution when sampling. Beam\n"
+      "                           search, --perplexity and --ids without --generate\n"
+      "                           use the model alone; --bench adds the speculative\n"
+      "                           decode speed (acceptance, draft/verify time)\n"
+      "      --draft-weights FILE the draft's weights (default: <binary>.draft.lwt)\n"
       "  -t, --threads N          threads (default: all cores)\n"
       "  -m, --weights FILE       weights file (default: <binary>.lwt)\n"
       "      --tokenizer DIR      tokenizer directory (default: <binary dir>/tokenizer)\n"
       "      --ids A,B,C          (numerics checks) run these token ids, no tokenizer\n"
       "      --past N             with --ids: run the first N ids as one step first\n"
       "      --dump-logits FILE   with --ids: write the logits of the other ids\n"
-      "                           (float32, [n, vocab], row-major)\n",
-      argv0);
+      "                           (float32, [n, vocab], row-major)\n"
+      "      --generate N         with --ids: generate N tokens after them (greedy, sampling\n"
+      "                           or --draft-tokens; no tokenizer, no end of text) and print\n"
+      "                           their ids, one line per sample\n"
+      "      --samples R          with --generate: R generations, seeds S, S+1, ...\n",
+      argv0, static_cast<int>(kMaxDraftTokens));
 }
 
 int64_t parseInt(const std::string &flag, const char *v, int64_t lo, int64_t hi) {
@@ -158,6 +182,14 @@ Options parse(int argc, char **argv) {
     else if (a == "--ids") o.ids = value();
     else if (a == "--past") o.pastSplit = parseInt(a, value(), 0, 1 << 20);
     else if (a == "--dump-logits") o.dumpLogits = value();
+    else if (a == "--generate") o.generateIds = parseInt(a, value(), 1, 1 << 20);
+    else if (a == "--samples") o.samples = parseInt(a, value(), 1, 1 << 24);
+    else if (a == "--draft-tokens") {
+      const char *v = value();
+      if (std::strcmp(v, "auto") == 0) o.draftAuto = true, o.draftTokens = 4;
+      else o.draftTokens = parseInt(a, v, 0, kMaxDraftTokens);
+    }
+    else if (a == "--draft-weights") o.draftWeights = value();
     else die("unknown flag '" + a + "' (see --help)");
   }
   return o;
@@ -202,6 +234,199 @@ int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rn
   std::discrete_distribution<int64_t> dist(p.begin(), p.begin() + keep);
   return idx[dist(rng)];
 }
+
+/// The distribution sample() draws from, as dense probabilities over the
+/// vocabulary (the same temperature, top-k and nucleus cut): what the
+/// speculative-sampling rule compares between draft and target.
+void distribution(const float *logits, int64_t n, const Options &o, std::vector<double> &p) {
+  p.assign(static_cast<size_t>(n), 0.0);
+  std::vector<int32_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  int64_t k = o.topK > 0 ? std::min(o.topK, n) : n;
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  double m = logits[idx[0]];
+  std::vector<double> e(k);
+  double sum = 0;
+  for (int64_t i = 0; i < k; ++i) sum += e[i] = std::exp((logits[idx[i]] - m) / o.temp);
+  double acc = 0;
+  int64_t keep = k;
+  for (int64_t i = 0; i < k; ++i) {
+    acc += e[i] / sum;
+    if (acc >= o.topP) { keep = i + 1; break; }
+  }
+  double kept = 0;
+  for (int64_t i = 0; i < keep; ++i) kept += e[i];
+  for (int64_t i = 0; i < keep; ++i) p[idx[i]] = e[i] / kept;
+}
+
+/// A token drawn from dense probabilities `p` (summing to `total`).
+int32_t draw(const std::vector<double> &p, double total, std::mt19937_64 &rng) {
+  double r = std::uniform_real_distribution<double>(0.0, total)(rng), acc = 0;
+  int32_t last = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] <= 0) continue;
+    acc += p[i];
+    last = static_cast<int32_t>(i);
+    if (r < acc) return last;
+  }
+  return last; // rounding at the top end
+}
+
+int32_t argmax(const float *x, int64_t n) { return static_cast<int32_t>(std::max_element(x, x + n) - x); }
+
+/// Speculative decoding (Leviathan et al. 2023; Chen et al. 2023): the draft
+/// proposes K tokens one at a time, the target runs the pending token and
+/// all K proposals in one forward of K+1 rows and keeps the longest prefix
+/// it agrees with plus a token of its own. Greedy: a proposal is kept when it
+/// is the target's argmax, so the output is the target's own greedy output.
+/// Sampling: proposal d drawn from the draft's q is kept with probability
+/// min(1, p(d)/q(d)); the first rejected one is replaced by a draw from
+/// norm(max(0, p - q)), and when all are kept the target's next row gives one
+/// more token: every emitted token is distributed as the target's p.
+/// Rejected tokens are forgotten by setting each KV cache's `past` back.
+struct Speculator {
+  Model &target, &draft;
+  const Options &o;
+  std::mt19937_64 &rng;
+  KVState ts, ds;
+  std::unique_ptr<Context> tctx, dctx;
+  int64_t k;
+  // Totals for --bench and the adaptive K.
+  int64_t steps = 0, proposed = 0, accepted = 0, emitted = 0, draftForwards = 0;
+  double draftSec = 0, verifySec = 0;
+  // Adaptive K: decayed counts of kept and rejected proposals, decayed
+  // per-token draft time and per-step verify time.
+  double keptW = 2, rejectedW = 1, draftTok = 0;
+  std::vector<double> verifyAt = std::vector<double>(kMaxDraftTokens + 1, 0.0); // seconds, by K
+
+  Speculator(Model &t, Model &d, const Options &opts, std::mt19937_64 &r)
+      : target(t), draft(d), o(opts), rng(r), ts(t.newState()), ds(d.newState()), k(opts.draftTokens) {
+    std::string error;
+    tctx = t.newContext(error);
+    if (tctx) dctx = d.newContext(error);
+    if (!tctx || !dctx) die(error);
+  }
+
+  void forward(Model &m, Context &c, KVState &s, const int64_t *ids, int64_t n) {
+    std::string error;
+    if (!m.forward(c, s, ids, n, error)) die(error);
+  }
+
+  /// Runs the prompt through both models; `logits` gets the target's last row.
+  void prefill(const std::vector<int64_t> &prompt, std::vector<float> &logits) {
+    int64_t n = static_cast<int64_t>(prompt.size());
+    forward(target, *tctx, ts, prompt.data(), n);
+    target.logits(*tctx, n - 1, 1, logits.data());
+    forward(draft, *dctx, ds, prompt.data(), n);
+  }
+
+  /// One step. `seq` is every token so far; its last one has been emitted but
+  /// not run by the target (ts.past == seq.size() - 1). Appends to `out` the
+  /// 1..K+1 tokens this step decides, at most `room` (>= 1) of them.
+  void step(const std::vector<int64_t> &seq, int64_t room, std::vector<int32_t> &out) {
+    using clock = std::chrono::steady_clock;
+    const int64_t V = target.vocab(), base = ts.past, len = static_cast<int64_t>(seq.size());
+    const bool greedy = o.temp <= 0;
+    int64_t K = std::max<int64_t>(0, std::min({k, room - 1, target.capacity() - base - 1}));
+    std::vector<int64_t> rows(static_cast<size_t>(K + 1));
+    rows[0] = seq.back();
+    std::vector<std::vector<double>> q(greedy ? 0 : K);
+    std::vector<float> dl(V);
+    auto t0 = clock::now();
+    for (int64_t j = 1; j <= K; ++j) {
+      if (j == 1) {
+        // The draft catches up on the tokens it has not run: the pending
+        // one, and after a fully accepted step the last proposal too. A few
+        // go one row at a time: at batch 1 the single-row kernels (int8
+        // above all) cost less than the small-M GEMM over the same weights.
+        ds.past = std::min(ds.past, base);
+        int64_t from = ds.past, n = len - from;
+        if (n <= 4) {
+          for (int64_t i = from; i < len; ++i) forward(draft, *dctx, ds, seq.data() + i, 1);
+          n = 1;
+        } else {
+          forward(draft, *dctx, ds, seq.data() + from, n);
+        }
+        draft.logits(*dctx, n - 1, 1, dl.data());
+      } else {
+        forward(draft, *dctx, ds, &rows[j - 1], 1);
+        draft.logits(*dctx, 0, 1, dl.data());
+      }
+      if (greedy) rows[j] = argmax(dl.data(), V);
+      else {
+        distribution(dl.data(), V, o, q[j - 1]);
+        rows[j] = draw(q[j - 1], 1.0, rng);
+      }
+    }
+    auto t1 = clock::now();
+    forward(target, *tctx, ts, rows.data(), K + 1);
+    std::vector<float> tl(static_cast<size_t>((K + 1) * V));
+    target.logits(*tctx, 0, K + 1, tl.data());
+    int64_t n = 0;
+    int32_t next;
+    if (greedy) {
+      while (n < K && argmax(tl.data() + n * V, V) == rows[n + 1]) ++n;
+      next = argmax(tl.data() + n * V, V);
+    } else {
+      std::vector<double> p;
+      bool rejected = false;
+      for (; n < K; ++n) {
+        distribution(tl.data() + n * V, V, o, p);
+        int64_t d = rows[n + 1];
+        double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        if (u * q[n][d] < p[d]) continue; // kept with probability min(1, p/q)
+        double total = 0;
+        for (int64_t i = 0; i < V; ++i) total += p[i] = std::max(0.0, p[i] - q[n][i]);
+        if (!(total > 0)) distribution(tl.data() + n * V, V, o, p), total = 1.0;
+        next = draw(p, total, rng);
+        rejected = true;
+        break;
+      }
+      if (!rejected) {
+        distribution(tl.data() + K * V, V, o, p);
+        next = draw(p, 1.0, rng);
+      }
+    }
+    for (int64_t i = 1; i <= n; ++i) out.push_back(static_cast<int32_t>(rows[i]));
+    out.push_back(next);
+    // Forget the rejected proposals: positions >= past are overwritten.
+    ts.past = base + 1 + n;
+    ds.past = std::min(ds.past, base + 1 + n);
+    auto t2 = clock::now();
+    double dsec = std::chrono::duration<double>(t1 - t0).count(), vsec = std::chrono::duration<double>(t2 - t1).count();
+    ++steps, proposed += K, accepted += n, emitted += n + 1, draftForwards += K;
+    draftSec += dsec, verifySec += vsec;
+    if (o.draftAuto && K > 0) adapt(K, n, dsec / K, vsec);
+  }
+
+  /// --draft-tokens auto: the K that maximizes expected tokens per second,
+  /// (1 - a^(K+1)) / (1 - a) tokens for K draft forwards and one verify of
+  /// K+1 rows, with a the decayed acceptance rate and the costs measured so
+  /// far (the verify's per K; an unmeasured K is estimated from the nearest
+  /// measured one, +10% per row). K moves by at most 2 per step, so it
+  /// measures the costs it moves to.
+  void adapt(int64_t K, int64_t kept, double draftPerToken, double verify) {
+    const double decay = 0.9;
+    keptW = decay * keptW + static_cast<double>(kept);
+    rejectedW = decay * rejectedW + (kept < K ? 1.0 : 0.0);
+    draftTok = draftTok > 0 ? decay * draftTok + (1 - decay) * draftPerToken : draftPerToken;
+    double &v = verifyAt[static_cast<size_t>(K)];
+    v = v > 0 ? decay * v + (1 - decay) * verify : verify;
+    double a = std::min(0.99, keptW / (keptW + rejectedW)), best = -1;
+    int64_t from = std::max<int64_t>(1, k - 2), to = std::min(kMaxDraftTokens, k + 2), pick = k;
+    for (int64_t c = from; c <= to; ++c) {
+      double cost = verifyAt[static_cast<size_t>(c)];
+      for (int64_t d = 1; !(cost > 0) && d <= kMaxDraftTokens; ++d)
+        for (int64_t n : {c - d, c + d})
+          if (n >= 1 && n <= kMaxDraftTokens && verifyAt[static_cast<size_t>(n)] > 0 && !(cost > 0))
+            cost = verifyAt[static_cast<size_t>(n)] * std::max(0.5, 1 + 0.1 * static_cast<double>(c - n));
+      double rate = (1 - std::pow(a, static_cast<double>(c + 1))) / (1 - a) / (c * draftTok + cost);
+      if (rate > best) best = rate, pick = c;
+    }
+    k = pick;
+  }
+};
 
 /// Writes token bytes as they come; the terminal reassembles UTF-8.
 void stream(const Tokenizer &tok, int32_t id) {
@@ -257,7 +482,9 @@ void printJson(const std::string &generated, int64_t tokens, const char *reason,
               static_cast<long long>(context));
 }
 
-int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string &text) {
+/// Generation; `draft` (speculative decoding) is used by greedy decoding and
+/// sampling, never by beam search.
+int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, const std::string &text) {
   std::vector<int32_t> prompt = encodeOrDie(tok, text, "prompt");
   if (prompt.empty()) die("the prompt is empty (give text with -p or -f)");
   int64_t cap = m.capacity();
@@ -345,10 +572,35 @@ int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
-  m.forward(st, ids.data(), static_cast<int64_t>(ids.size()));
-  m.logits(static_cast<int64_t>(ids.size()) - 1, 1, logits.data());
   std::vector<int32_t> out;
   const char *reason = "length";
+  if (draft) {
+    Speculator sp(m, *draft, o, rng);
+    sp.prefill(ids, logits);
+    std::vector<int64_t> seq = ids;
+    std::vector<int32_t> decided;
+    if (maxNew > 0) decided.push_back(sample(logits, o, rng));
+    while (!decided.empty()) {
+      for (int32_t next : decided) {
+        if (next == tok.eosId()) {
+          reason = "eos";
+          break;
+        }
+        out.push_back(next);
+        seq.push_back(next);
+        if (!o.json) stream(tok, next);
+        if (static_cast<int64_t>(out.size()) == maxNew) {
+          if (contextLimited) reason = "context";
+          break;
+        }
+      }
+      if (std::strcmp(reason, "length") != 0 || static_cast<int64_t>(out.size()) == maxNew) break;
+      decided.clear();
+      sp.step(seq, maxNew - static_cast<int64_t>(out.size()), decided);
+    }
+  } else {
+  m.forward(st, ids.data(), static_cast<int64_t>(ids.size()));
+  m.logits(static_cast<int64_t>(ids.size()) - 1, 1, logits.data());
   for (int64_t i = 0; i < maxNew; ++i) {
     int32_t next = sample(logits, o, rng);
     if (next == tok.eosId()) {
@@ -364,6 +616,7 @@ int generate(Model &m, const Tokenizer &tok, const Options &o, const std::string
     int64_t t = next;
     m.forward(st, &t, 1);
     m.logits(0, 1, logits.data());
+  }
   }
   if (o.json) printJson(tok.decode(out), static_cast<int64_t>(out.size()), reason, cap);
   else std::printf("\n");
@@ -431,34 +684,109 @@ double percentile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
 
-int bench(Model &m, const Options &o) {
+/// Greedy decode speed of `m` alone: seconds per token over `T` tokens after
+/// the prompt `ids`, every run; `tokens` gets the first run's tokens (the
+/// one the prefill picks, then T more).
+std::vector<double> decodeLatencies(Model &m, const std::vector<int64_t> &ids, int64_t T, int64_t runs,
+                                    double *bestPrefill, std::vector<int64_t> *tokens) {
+  int64_t P = static_cast<int64_t>(ids.size());
+  std::vector<float> logits(m.vocab());
+  std::vector<double> lat;
+  for (int64_t run = 0; run < runs; ++run) {
+    KVState st = m.newState();
+    auto t0 = std::chrono::steady_clock::now();
+    m.forward(st, ids.data(), P);
+    m.logits(P - 1, 1, logits.data());
+    if (bestPrefill)
+      *bestPrefill = std::min(*bestPrefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    int64_t t = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    if (tokens && run == 0) tokens->push_back(t);
+    for (int64_t i = 0; i < T; ++i) {
+      auto s = std::chrono::steady_clock::now();
+      m.forward(st, &t, 1);
+      m.logits(0, 1, logits.data());
+      t = std::max_element(logits.begin(), logits.end()) - logits.begin();
+      lat.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+      if (tokens && run == 0) tokens->push_back(t);
+    }
+  }
+  return lat;
+}
+
+int bench(Model &m, Model *draft, const Options &o) {
   int64_t P = o.benchPrompt, T = o.benchTokens;
   if (P + T > m.capacity())
     die("--bench-prompt + --bench-tokens (" + std::to_string(P + T) + ") exceed the context " +
         std::to_string(m.capacity()));
   std::vector<int64_t> ids(static_cast<size_t>(P));
   for (int64_t i = 0; i < P; ++i) ids[i] = (i * 7919 + 13) % m.vocab();
-  std::vector<float> logits(m.vocab());
   double bestPrefill = 1e30;
-  std::vector<double> lat;
-  // One untimed run first: page faults of the mapped weights, cold caches.
-  for (int64_t run = -1; run < o.benchRuns; ++run) {
-    KVState st = m.newState();
+  std::vector<int64_t> reference;
+  std::vector<double> lat, dlat;
+  // Speculative decoding (--draft-tokens): greedy, the same prompt and token
+  // count, output checked against the model's own. Each run measures the
+  // model alone, the draft alone and the speculative decode back to back, so
+  // load from other processes hits all three alike.
+  Options g = o;
+  g.temp = 0;
+  std::mt19937_64 rng(0);
+  int64_t steps = 0, proposed = 0, kept = 0, emitted = 0, tokens = 0;
+  double draftSec = 0, verifySec = 0, decodeSec = 0;
+  bool identical = true;
+  // One untimed run of each model first: page faults of the mapped
+  // weights, cold caches.
+  decodeLatencies(m, ids, T, 1, nullptr, nullptr);
+  if (draft) decodeLatencies(*draft, ids, T, 1, nullptr, nullptr);
+  for (int64_t run = 0; run < o.benchRuns; ++run) {
+    std::vector<double> l = decodeLatencies(m, ids, T, 1, &bestPrefill, run == 0 ? &reference : nullptr);
+    lat.insert(lat.end(), l.begin(), l.end());
+    if (!draft) continue;
+    l = decodeLatencies(*draft, ids, T, 1, nullptr, nullptr);
+    dlat.insert(dlat.end(), l.begin(), l.end());
+    Speculator sp(m, *draft, g, rng);
+    std::vector<float> logits(m.vocab());
+    sp.prefill(ids, logits);
+    std::vector<int64_t> seq = ids;
+    seq.push_back(argmax(logits.data(), m.vocab()));
+    std::vector<int32_t> decided;
     auto t0 = std::chrono::steady_clock::now();
-    m.forward(st, ids.data(), P);
-    m.logits(P - 1, 1, logits.data());
-    if (run >= 0)
-      bestPrefill = std::min(bestPrefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    int64_t t = std::max_element(logits.begin(), logits.end()) - logits.begin();
-    for (int64_t i = 0; i < T; ++i) {
-      auto s = std::chrono::steady_clock::now();
-      m.forward(st, &t, 1);
-      m.logits(0, 1, logits.data());
-      t = std::max_element(logits.begin(), logits.end()) - logits.begin();
-      if (run >= 0) lat.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+    while (static_cast<int64_t>(seq.size()) < P + 1 + T) {
+      decided.clear();
+      sp.step(seq, P + 1 + T - static_cast<int64_t>(seq.size()), decided);
+      seq.insert(seq.end(), decided.begin(), decided.end());
     }
+    decodeSec += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tokens += T;
+    identical = identical && std::equal(reference.begin(), reference.end(), seq.begin() + P);
+    steps += sp.steps, proposed += sp.proposed, kept += sp.accepted, emitted += sp.emitted;
+    draftSec += sp.draftSec, verifySec += sp.verifySec;
   }
   double mean = std::accumulate(lat.begin(), lat.end(), 0.0) / lat.size();
+  std::string specText, specJson;
+  if (draft) {
+    double draftMean = std::accumulate(dlat.begin(), dlat.end(), 0.0) / dlat.size();
+    double rate = proposed ? static_cast<double>(kept) / proposed : 0, perStep = static_cast<double>(kept) / steps,
+           tps = tokens / decodeSec;
+    char buf[1024];
+    std::string k = o.draftAuto ? "\"auto\"" : std::to_string(o.draftTokens);
+    std::snprintf(buf, sizeof buf,
+                  ", \"draft_tokens\": %s, \"draft_decode_tokens_per_s\": %.2f, \"spec_steps\": %lld, "
+                  "\"acceptance_rate\": %.4f, \"mean_accepted\": %.3f, \"tokens_per_step\": %.3f, "
+                  "\"draft_ms_per_step\": %.3f, \"verify_ms_per_step\": %.3f, \"spec_decode_tokens_per_s\": %.2f, "
+                  "\"spec_speedup\": %.3f, \"spec_identical\": %s",
+                  k.c_str(), 1.0 / draftMean, static_cast<long long>(steps), rate, perStep,
+                  static_cast<double>(emitted) / steps, 1e3 * draftSec / steps, 1e3 * verifySec / steps, tps,
+                  tps * mean, identical ? "true" : "false");
+    specJson = buf;
+    std::snprintf(buf, sizeof buf,
+                  "draft alone: %.1f tokens/s\nspeculative (--draft-tokens %s): %.1f tokens/s, %.2fx the model alone, "
+                  "output %s\n  acceptance rate %.1f%%, %.2f drafts kept per step (%.2f tokens per step, %lld steps)\n"
+                  "  per step: draft %.3f ms, verify %.3f ms\n",
+                  1.0 / draftMean, o.draftAuto ? "auto" : std::to_string(o.draftTokens).c_str(), tps, tps * mean,
+                  identical ? "identical" : "DIFFERENT", 100 * rate, perStep, static_cast<double>(emitted) / steps,
+                  static_cast<long long>(steps), 1e3 * draftSec / steps, 1e3 * verifySec / steps);
+    specText = buf;
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   long long rss = static_cast<long long>(ru.ru_maxrss) * 1024;
@@ -467,10 +795,11 @@ int bench(Model &m, const Options &o) {
     std::printf("{\"threads\": %d, \"prompt_tokens\": %lld, \"decode_tokens\": %lld, \"prefill_tokens_per_s\": %.2f, "
                 "\"decode_tokens_per_s\": %.2f, \"decode_ms_p50\": %.3f, \"decode_ms_p95\": %.3f, "
                 "\"peak_rss_bytes\": %lld, \"kv_cache_bytes\": %lld, \"kv_bytes_per_token\": %lld, "
-                "\"weight_bytes\": %lld}\n",
+                "\"weight_bytes\": %lld%s}\n",
                 lithe_threads_count(), static_cast<long long>(P), static_cast<long long>(T), P / bestPrefill,
                 1.0 / mean, 1e3 * percentile(lat, 0.5), 1e3 * percentile(lat, 0.95), rss, kv,
-                static_cast<long long>(m.kvBytesPerPosition()), static_cast<long long>(m.weightBytes()));
+                static_cast<long long>(m.kvBytesPerPosition()), static_cast<long long>(m.weightBytes()),
+                specJson.c_str());
   else
     std::printf("threads: %d\nprefill: %lld tokens, %.1f tokens/s\ndecode: %lld tokens after %lld, %.1f tokens/s "
                 "(p50 %.3f ms, p95 %.3f ms)\npeak RSS: %.1f MiB\nKV cache: %.1f MiB (%lld bytes/token, %lld tokens)\n"
@@ -479,10 +808,51 @@ int bench(Model &m, const Options &o) {
                 static_cast<long long>(P), 1.0 / mean, 1e3 * percentile(lat, 0.5), 1e3 * percentile(lat, 0.95),
                 rss / 1048576.0, kv / 1048576.0, static_cast<long long>(m.kvBytesPerPosition()),
                 static_cast<long long>(m.capacity()), m.weightBytes() / 1048576.0);
+  if (!o.json) std::fputs(specText.c_str(), stdout);
   return 0;
 }
 
-int runIds(Model &m, const Options &o) {
+/// --ids with --generate: token ids in, token ids out, for numerics and
+/// distribution tests of decoding (with and without a draft).
+int generateFromIds(Model &m, Model *draft, const Options &o, const std::vector<int64_t> &ids) {
+  int64_t n = static_cast<int64_t>(ids.size()), N = o.generateIds;
+  if (n + N > m.capacity())
+    die("--ids and --generate need " + std::to_string(n + N) + " positions; the model's context is " +
+        std::to_string(m.capacity()));
+  std::vector<float> logits(m.vocab());
+  std::string line;
+  for (int64_t r = 0; r < o.samples; ++r) {
+    std::mt19937_64 rng(o.seed + static_cast<uint64_t>(r));
+    std::vector<int64_t> seq = ids;
+    if (draft) {
+      Speculator sp(m, *draft, o, rng);
+      sp.prefill(ids, logits);
+      seq.push_back(sample(logits, o, rng));
+      std::vector<int32_t> decided;
+      while (static_cast<int64_t>(seq.size()) < n + N) {
+        decided.clear();
+        sp.step(seq, n + N - static_cast<int64_t>(seq.size()), decided);
+        seq.insert(seq.end(), decided.begin(), decided.end());
+      }
+    } else {
+      KVState st = m.newState();
+      m.forward(st, ids.data(), n);
+      m.logits(n - 1, 1, logits.data());
+      seq.push_back(sample(logits, o, rng));
+      while (static_cast<int64_t>(seq.size()) < n + N) {
+        m.forward(st, &seq.back(), 1);
+        m.logits(0, 1, logits.data());
+        seq.push_back(sample(logits, o, rng));
+      }
+    }
+    line.clear();
+    for (int64_t i = n; i < n + N; ++i) line += (i > n ? "," : "") + std::to_string(seq[i]);
+    std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
+
+int runIds(Model &m, Model *draft, const Options &o) {
   std::vector<int64_t> ids;
   std::stringstream ss(o.ids);
   for (std::string item; std::getline(ss, item, ',');) {
@@ -493,6 +863,7 @@ int runIds(Model &m, const Options &o) {
   if (n == 0) die("--ids is empty");
   if (o.pastSplit >= n) die("--past must be smaller than the number of --ids");
   if (n > m.capacity()) die("--ids has " + std::to_string(n) + " tokens; the model's context is " + std::to_string(m.capacity()));
+  if (o.generateIds > 0) return generateFromIds(m, draft, o, ids);
   KVState st = m.newState();
   if (o.pastSplit > 0) m.forward(st, ids.data(), o.pastSplit);
   int64_t rows = n - o.pastSplit;
@@ -531,13 +902,26 @@ int main(int argc, char **argv) {
   std::string error;
   std::unique_ptr<Model> m = Model::load(weights, error, !o.noVerify);
   if (!m) die(error);
-  if (o.bench) return bench(*m, o);
-  if (!o.ids.empty()) return runIds(*m, o);
+  // The draft (lithec --draft) for speculative decoding of generation.
+  std::unique_ptr<Model> draft;
+  if (o.draftTokens > 0 && (o.havePrompt || !o.promptFile.empty() || o.bench || o.generateIds > 0) &&
+      o.beams == 0) {
+    if (!lithe_main_draft_query)
+      die("--draft-tokens: this binary has no draft model (compile it with lithec --draft=PASSES)");
+    LitheModelDescriptor d{};
+    lithe_main_draft_query(&d);
+    draft = Model::load(d, o.draftWeights.empty() ? exe + ".draft.lwt" : o.draftWeights, error, !o.noVerify);
+    if (!draft) die(error);
+    if (draft->vocab() != m->vocab() || draft->capacity() != m->capacity())
+      die("--draft-tokens: the draft's vocabulary or context differs from the model's");
+  }
+  if (o.bench) return bench(*m, draft.get(), o);
+  if (!o.ids.empty()) return runIds(*m, draft.get(), o);
 
   std::string tokDir = o.tokenizer.empty() ? dir + "tokenizer" : o.tokenizer;
   std::unique_ptr<Tokenizer> tok = Tokenizer::load(tokDir, error);
   if (!tok) die(error);
   if (!o.perplexityFile.empty()) return perplexity(*m, *tok, o);
   std::string text = o.havePrompt ? o.prompt : readFile(o.promptFile);
-  return generate(*m, *tok, o, text);
+  return generate(*m, draft.get(), *tok, o, text);
 }

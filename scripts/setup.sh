@@ -26,7 +26,7 @@ fi
 
 # Python side of the tests: reference numerics with ONNX Runtime.
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+if ! "$PYTHON" -c "import onnx, onnxruntime, numpy, matplotlib" 2>/dev/null; then
   echo "setup: installing Python test requirements"
   "$PYTHON" -m pip install -q -r requirements-test.txt
 fi

@@ -13,7 +13,8 @@
 // fills a versioned descriptor (config, KV cache shapes, weights checksum,
 // forward and head entry points); everything else of the model is private,
 // so several compiled models link into one process. `lithe_main_query`
-// (weak) is the executable's own model.
+// (weak) is the executable's own model, `lithe_main_draft_query` (weak) its
+// speculative-decoding draft when lithec --draft linked one in.
 //===----------------------------------------------------------------------===//
 
 #ifndef LITHE_CODEGEN_H
@@ -23,6 +24,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lithe {
 
@@ -38,6 +40,11 @@ struct CodegenOptions {
   int64_t capacity = 0;
   /// The model's symbol name: lithe_<modelName>_query (a C identifier).
   std::string modelName = "model";
+  /// The weak alias of the query function that the command line's main
+  /// calls: lithe_main_query for an executable's model,
+  /// lithe_main_draft_query for its speculative-decoding draft (lithec
+  /// --draft); empty for none.
+  std::string mainQuery = "lithe_main_query";
 };
 
 /// What code generation decided, for reports and tests.
@@ -67,6 +74,9 @@ bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,
 
 /// Links `objectPath` with the runtime library into `exePath`.
 bool linkExecutable(const std::string &objectPath, const std::string &exePath,
+                    std::string &error);
+/// The same for several objects (a target and its draft, lithec --draft).
+bool linkExecutable(const std::vector<std::string> &objectPaths, const std::string &exePath,
                     std::string &error);
 
 } // namespace lithe

@@ -568,10 +568,12 @@ bool Emitter::run(OwningOpRef<ModuleOp> &out, std::string &error) {
 
   // void lithe_<name>_query(LitheModelDescriptor *d): fills the descriptor
   // {abiVersion, config, cacheShapes, weightsChecksum, forward, head}. The
-  // executable's copy, lithe_main_query, is weak: embedders link several.
+  // executable's copy, lithe_main_query (lithe_main_draft_query for a
+  // speculative-decoding draft), is weak: embedders link several.
   auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {i64Ty, ptrTy, ptrTy, i64Ty, ptrTy, ptrTy});
-  for (auto [name, linkage] : {std::pair<std::string, LLVM::Linkage>{prefix + "query", LLVM::Linkage::External},
-                               {"lithe_main_query", LLVM::Linkage::Weak}}) {
+  std::vector<std::pair<std::string, LLVM::Linkage>> queries = {{prefix + "query", LLVM::Linkage::External}};
+  if (!opts.mainQuery.empty()) queries.push_back({opts.mainQuery, LLVM::Linkage::Weak});
+  for (auto [name, linkage] : queries) {
     b.setInsertionPointToEnd(out->getBody());
     auto q = b.create<LLVM::LLVMFuncOp>(loc, name, LLVM::LLVMFunctionType::get(voidTy, {ptrTy}), linkage);
     Block *qb = q.addEntryBlock(b);
@@ -671,6 +673,11 @@ bool generateObject(ModuleOp module, const CodegenOptions &options, CodegenRepor
 }
 
 bool linkExecutable(const std::string &objectPath, const std::string &exePath, std::string &error) {
+  return linkExecutable(std::vector<std::string>{objectPath}, exePath, error);
+}
+
+bool linkExecutable(const std::vector<std::string> &objectPaths, const std::string &exePath,
+                    std::string &error) {
   const char *env = getenv("LITHE_RUNTIME_LIB");
   std::string runtime = env ? env : LITHE_RUNTIME_LIB;
   if (!llvm::sys::fs::exists(runtime)) {
@@ -689,7 +696,11 @@ bool linkExecutable(const std::string &objectPath, const std::string &exePath, s
     error = "no C++ linker driver (c++ or g++) on PATH";
     return false;
   }
-  std::vector<llvm::StringRef> argv = {*cxx, objectPath, runtime, "-o", exePath, "-pthread", "-lm"};
+  std::vector<llvm::StringRef> argv = {*cxx};
+  for (const std::string &o : objectPaths) argv.push_back(o);
+  for (llvm::StringRef a : {llvm::StringRef(runtime), llvm::StringRef("-o"), llvm::StringRef(exePath),
+                            llvm::StringRef("-pthread"), llvm::StringRef("-lm")})
+    argv.push_back(a);
 #ifdef LITHE_LINK_FLAGS
   llvm::SmallVector<llvm::StringRef> extra;
   llvm::StringRef(LITHE_LINK_FLAGS).split(extra, ' ', -1, false);

@@ -78,6 +78,21 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
     return;
   }
 
+  if (M <= kQ8FewRows && bkind == kBPackedQ8 && t->gemv_q8_rows) {
+    // Few rows over int8 weights (a speculative-decoding verify at batch 1):
+    // bandwidth bound like M == 1, each panel read once for all rows. The
+    // GEMM would dequantize every panel into a copy first (3x slower at M=5).
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
+                           ? std::min<int64_t>(P, 4 * int64_t(pool_threads()))
+                           : 1;
+    parallel_for(nt, [&](int64_t i) {
+      int64_t p0, p1;
+      split(P, nt, i, p0, p1);
+      t->gemv_q8_rows(x, M, K, B, N, p0, p1, bias, y, flags);
+    });
+    return;
+  }
+
   GemmArgs a{x, M, K, N, bkind, B, rscale, bias, y, flags};
   const int64_t mr = t->mr;
   const int nth = pool_threads();

@@ -149,7 +149,14 @@ struct KernelTable {
   // Prefill path: build a.kt / a.vp for head h, then query block qb of head h.
   void (*attn_prep)(const AttnArgs &a, int64_t h);
   void (*attn_block)(const AttnArgs &a, int64_t h, int64_t qb);
+  // y[M, 32p0 .. min(N, 32p1)) for 2 <= M <= kQ8FewRows over packed q8
+  // weights, each weight read once per panel (nullptr: the GEMM does it).
+  void (*gemv_q8_rows)(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                       int64_t p0, int64_t p1, const float *bias, float *y, int flags);
 };
+
+// Most rows of x the few-rows int8 path takes (more go to the GEMM).
+constexpr int64_t kQ8FewRows = 16;
 
 const KernelTable *active_table();
 const KernelTable *scalar_table();

@@ -147,6 +147,11 @@ const LinCase kLinCases[] = {
     {1, 5, 50257, LITHE_EPI_NONE, false},        // vocab-like odd N
     {3, 768, 100, LITHE_EPI_GELU_TANH, true},    // small M (GEMM path, one tile)
     {3, 300, 33, LITHE_EPI_ACCUMULATE, false},
+    {5, 768, 2304, LITHE_EPI_NONE, true},        // speculative verify: q8 few-rows path
+    {7, 3072, 70, LITHE_EPI_GELU_TANH | LITHE_EPI_ACCUMULATE, true}, // 4 + 2 + 1 rows
+    {16, 37, 33, LITHE_EPI_GELU_ERF, false},     // the few-rows limit
+    {17, 64, 40, LITHE_EPI_ACCUMULATE, true},    // just past it: GEMM
+    {2, 1, 5, LITHE_EPI_NONE, true},
     {33, 600, 70, LITHE_EPI_ACCUMULATE, true},   // several k-blocks + residual
     {33, 64, 47, LITHE_EPI_GELU_ERF, true},
     {100, 257, 129, LITHE_EPI_GELU_TANH, true},  // several row blocks, tails everywhere

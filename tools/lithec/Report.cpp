@@ -103,6 +103,12 @@ std::string programKey(const std::string &kernelIR) {
   while (start < lines.size()) {
     size_t end = start + 1;
     while (end < lines.size() && !lines[end].ltrim().starts_with("llvm.func")) ++end;
+    // The descriptor query functions (ABI 2) hold the weights checksum:
+    // they describe the program, they are not part of it.
+    if (lines[start].contains("_query(")) {
+      start = end;
+      continue;
+    }
     std::set<std::string> offsets;
     for (size_t i = start; i < end; ++i) {
       size_t at = lines[i].find("llvm.getelementptr %arg0[");

@@ -115,6 +115,12 @@ cl::opt<std::string> pipeline("pipeline",
                                        "lithe-opt --pass-pipeline (e.g. lithe-fold-layernorm)"),
                               cl::value_desc("passes"), cl::cat(category));
 
+cl::opt<std::string> draftPipeline("draft",
+                                   cl::desc("Also compile a speculative-decoding draft of the same model made by "
+                                            "these passes (e.g. lithe-quantize-weights) into the executable; its "
+                                            "weights go to OUT.draft.lwt (runtime: --draft-tokens K)"),
+                                   cl::value_desc("passes"), cl::cat(category));
+
 cl::opt<bool> allowNonFinite("allow-non-finite",
                              cl::desc("Accept NaN or Inf in weights and adapters (refused by default: "
                                       "they make every output garbage)"),
@@ -222,7 +228,7 @@ std::string findTokenizerDir() {
 /// tokenizer through the `lithe.tokenizer` attribute, set while they run.
 /// Returns false with `error` set.
 bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::string &weights,
-                 std::string &error) {
+                 std::string &error, const std::string &pipeline = ::pipeline) {
   std::shared_ptr<lithe::WeightStore> store = lithe::WeightStore::open(weights, error);
   if (!store) return false;
   lithe::setWeightStore(&ctx, store);
@@ -250,11 +256,11 @@ bool runPipeline(mlir::MLIRContext &ctx, mlir::ModuleOp module, const std::strin
   mlir::LogicalResult ran = pm.run(module);
   module->removeAttr("lithe.tokenizer");
   if (failed(ran)) {
-    error = "--pipeline " + pipeline.getValue() + ": " + (diag.empty() ? "a pass failed" : diag);
+    error = "--pipeline " + pipeline + ": " + (diag.empty() ? "a pass failed" : diag);
     return false;
   }
   if (!store->checkFinite(lithe::referencedWeights(module), error)) {
-    error = "--pipeline " + pipeline.getValue() + ": " + error;
+    error = "--pipeline " + pipeline + ": " + error;
     return false;
   }
   return true;
@@ -280,7 +286,7 @@ void replaceAll(std::string &s, const std::string &from, const std::string &to) 
 std::vector<std::string> inputFiles() {
   std::vector<std::string> in = {inputPath};
   llvm::SmallVector<llvm::StringRef> tokens;
-  std::string p = pipeline;
+  std::string p = pipeline + "," + draftPipeline;
   for (char &c : p)
     if (c == '{' || c == '}' || c == ' ' || c == '=' || c == ',' || c == '\'' || c == '"') c = '\n';
   llvm::StringRef(p).split(tokens, '\n', -1, false);
@@ -486,6 +492,13 @@ int runCodegen(mlir::MLIRContext &ctx) {
   // An executable or an object file for embedding maps OUT.lwt.
   if ((emit == Emit::Exe || emit == Emit::Obj) && !outputs.add(out + ".lwt", lwtTmp, error))
     return fail(error);
+  // --draft: a second model, "draft", linked into the same executable.
+  std::string draftLwtTmp;
+  if (!draftPipeline.empty()) {
+    if (emit != Emit::Exe) return fail("--draft applies to executables (--emit=exe)");
+    if (modelName == "draft") return fail("--model-name draft is the --draft model's name: choose another");
+    if (!outputs.add(out + ".draft.lwt", draftLwtTmp, error)) return fail(error);
+  }
   std::string base = out;
   if (toStdout) {
     llvm::SmallString<256> tmp;
@@ -572,7 +585,36 @@ int runCodegen(mlir::MLIRContext &ctx) {
     if (!outputs.commit(error)) return fail(error);
     return 0;
   }
-  if (!lithe::linkExecutable(obj, outTmp, error)) return failOut(error);
+  std::vector<std::string> objects = {obj};
+  if (!draftPipeline.empty()) {
+    // The draft: the same model imported again and transformed by --draft,
+    // with its own symbols (lithe_draft_query, weak lithe_main_draft_query),
+    // weights file and KV cache, compiled for the target's capacity.
+    std::string draftSrc = base + ".draft.src.lwt.tmp" + pid, draftObj = base + ".draft.o.tmp" + pid;
+    temps.paths.push_back(draftSrc);
+    temps.paths.push_back(draftObj);
+    lithe::ImportResult draft;
+    lithe::ImportOptions dopts = opts;
+    dopts.weightsPath = draftSrc;
+    if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failOut(withInput(error));
+    if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline)) {
+      // The pass errors name --pipeline; here they are --draft's.
+      if (llvm::StringRef(error).starts_with("--pipeline")) error = error.substr(10);
+      return failOut(inputPath + ": --draft" + error);
+    }
+    lithe::CodegenOptions dcg = cg;
+    dcg.sourceWeights = draftSrc;
+    dcg.outputWeights = draftLwtTmp;
+    dcg.objectPath = draftObj;
+    dcg.modelName = "draft";
+    dcg.mainQuery = "lithe_main_draft_query";
+    dcg.capacity = report.capacity;
+    lithe::CodegenReport dreport;
+    if (!lithe::generateObject(*draft.module, dcg, dreport, error))
+      return failOut(inputPath + ": --draft: " + error);
+    objects.push_back(draftObj);
+  }
+  if (!lithe::linkExecutable(objects, outTmp, error)) return failOut(error);
   if (injected("link")) return failOut(outTmp + ": injected failure");
   // The tokenizer goes beside the executable, staged like the other outputs.
   llvm::SmallString<256> tokSrc(findTokenizerDir());
@@ -596,7 +638,8 @@ int runCodegen(mlir::MLIRContext &ctx) {
   }
   if (injected("commit")) return failOut(outTmp + ": injected failure");
   if (!outputs.commit(error)) return fail(error);
-  llvm::errs() << "lithec: wrote " << out << " and " << out << ".lwt (" << report.kernelCalls
+  llvm::errs() << "lithec: wrote " << out << " and " << out << ".lwt"
+               << (draftPipeline.empty() ? "" : " and " + out + ".draft.lwt") << " (" << report.kernelCalls
                << " kernel calls, " << report.fusedEpilogues << " fused epilogues, context "
                << report.capacity << ", " << report.arenaBytes << " bytes of activations)\n";
   return 0;
