@@ -167,7 +167,8 @@ def main():
 
     fig = plt.figure(figsize=(args.width, args.height), dpi=100)
     ax = fig.add_axes((0.085, 0.165, 0.885, 0.625))
-    title = args.title or f"{model}: perplexity on {text} against decode speed"
+    title = args.title or f"{model}: perplexity on {text} against decode speed" + (
+        f" of {speed_name}" if speed_model else "")
     fig.text(0.085, 0.965, title, fontsize=14, fontweight="bold", va="top", parse_math=False)
     runs = timing.get("runs", 1)
     sub = (f"decode tokens/s (1000 / median ms per token of a run): median of {runs} runs interleaved across rows "
@@ -206,7 +207,7 @@ def main():
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     yl = ax.get_ylim()
-    ax.yaxis.set_major_locator(FixedLocator(nice_ticks(yl[0], yl[1], 6)))
+    ax.yaxis.set_major_locator(FixedLocator(nice_ticks(yl[0], yl[1], 8)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
     speed_of = f" of {speed_name}" if speed_model else ""
