@@ -167,11 +167,13 @@ def main():
 
     fig = plt.figure(figsize=(args.width, args.height), dpi=100)
     ax = fig.add_axes((0.085, 0.165, 0.885, 0.625))
-    title = args.title or f"{model}: perplexity on {text} against decode speed"
+    title = args.title or f"{model}: perplexity on {text} against decode speed" + (
+        f" of {speed_name}" if speed_model else "")
     fig.text(0.085, 0.965, title, fontsize=14, fontweight="bold", va="top", parse_math=False)
     runs = timing.get("runs", 1)
-    sub = (f"decode tokens/s: median of {runs} runs interleaved across rows after a warm-up round, bars min–max; "
-           f"{timing.get('threads', '?')} threads; {hostinfo.get('cpu', 'unknown host')}, "
+    sub = (f"decode tokens/s (1000 / median ms per token of a run): median of {runs} runs interleaved across rows "
+           f"after a warm-up round, bars min–max; "
+           f"{timing.get('threads', '?')} thread{'' if timing.get('threads') == 1 else 's'}; {hostinfo.get('cpu', 'unknown host')}, "
            f"{hostinfo.get('logical_cores', '?')} logical cores, load average "
            f"{str(hostinfo.get('loadavg_before', '?')).split(' ')[0]} before timing")
     if speed_model:
@@ -179,7 +181,12 @@ def main():
                f"adapters or of the same size); perplexity from each row's own model\n" + sub)
     import textwrap
     sub = "\n".join(textwrap.fill(part, int(args.width * 13.5)) for part in sub.split("\n"))
-    fig.text(0.085, 0.935, sub, fontsize=8.5, va="top", color="#333", parse_math=False, linespacing=1.4)
+    subtitle = fig.text(0.085, 0.935, sub, fontsize=8.5, va="top", color="#333", parse_math=False,
+                        linespacing=1.4)
+    # The plot starts just below the subtitle, however many lines it has.
+    fig.canvas.draw()
+    top = subtitle.get_window_extent(fig.canvas.get_renderer()).y0 / fig.bbox.height - 0.035
+    ax.set_position((0.085, 0.165, 0.885, top - 0.165))
 
     # Same-program groups get a colour each; unique programs are blue.
     groups = [g for g in rep.get("same_program_groups", [])]
@@ -200,7 +207,7 @@ def main():
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     yl = ax.get_ylim()
-    ax.yaxis.set_major_locator(FixedLocator(nice_ticks(yl[0], yl[1], 6)))
+    ax.yaxis.set_major_locator(FixedLocator(nice_ticks(yl[0], yl[1], 8)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
     speed_of = f" of {speed_name}" if speed_model else ""

@@ -53,15 +53,16 @@ P+="|share-kv=lithe-share-kv{group=2}"
 P+="|simplify=lithe-simplify{adapters=$A/lora remove-layernorm=true prune-heads=0.25 quantize=true $CAL}"
 P+="|lnfree+lora+simplify@$T/lnfree/model-bigeps.onnx=lithe-simplify{adapters=$A/lnfree-lora remove-layernorm=true prune-heads=0.25 quantize=true $CAL}"
 # ROWS=a,b,c keeps only those rows (the baseline always stays).
-if [ -n "${ROWS:-}" ]; then
-  KEEP=""
-  IFS='|' read -r -a ENTRIES <<< "$P"
+keep_rows() {
+  local out="" e n
+  IFS='|' read -r -a ENTRIES <<< "$1"
   for e in "${ENTRIES[@]}"; do
     n=${e%%[=@]*}
-    case ",$ROWS," in *",$n,"*) KEEP+="${KEEP:+|}$e" ;; esac
+    case ",$ROWS," in *",$n,"*) out+="${out:+|}$e" ;; esac
   done
-  P=$KEEP
-fi
+  echo "$out"
+}
+[ -n "${ROWS:-}" ] && P=$(keep_rows "$P")
 SPEED=()
 if [ -n "${SPEED_MODEL:-}" ]; then
   # Calibrated choices would take hours on GPT-2 small here; what matters
@@ -76,6 +77,7 @@ if [ -n "${SPEED_MODEL:-}" ]; then
   S+="|ln-removed-calibrated=lithe-remove-layernorm{$C64},lithe-fold-layernorm"
   S+="|simplify=lithe-remove-layernorm{$C64},lithe-prune-heads{heads=$H},lithe-quantize-weights"
   S+="|lnfree+lora+simplify=lithe-remove-layernorm{$C64},lithe-prune-heads{heads=$H},lithe-quantize-weights"
+  [ -n "${ROWS:-}" ] && S=$(keep_rows "$S")
   SPEED=(--report-speed-model "$SPEED_MODEL" --report-speed-pipelines "$S")
 fi
 # The binaries go to the temporary directory; the report files to OUT.
