@@ -245,11 +245,11 @@ extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void
 // ---------------------------------------------------------------- LM head
 
 namespace {
-// Few rows of x: row dots over the table, 4 rows of x per pass (bandwidth
-// bound: the table is read ceil(M/4) times, in V ranges per task). More rows:
-// a GEMM over 32-row panels transposed from the table. Two passes still beat
-// the GEMM for the 4x smaller int8 table, not for fp32.
-constexpr int64_t kDotRowsMaxF32 = 4, kDotRowsMaxQ8 = 8;
+// Few rows of x: row dots over the table, 4 rows of x per pass over blocks of
+// 64 table rows (V split across threads): the table streams from memory once,
+// and for more than 4 rows of x the next pass re-reads the block from L2.
+// More rows: a GEMM over 32-row panels transposed from the table.
+constexpr int64_t kDotRowsMaxF32 = 8, kDotRowsMaxQ8 = 8, kDotRowsBlock = 64;
 
 template <class T, class F>
 void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits, const F &dot) {
@@ -257,14 +257,15 @@ void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits
                                  ceil_div(V, 64)) > 1
                          ? std::min<int64_t>(ceil_div(V, 64), 4 * int64_t(pool_threads()))
                          : 1;
-  for (int64_t m0 = 0; m0 < M; m0 += 4) {
-    const int64_t mm = std::min<int64_t>(4, M - m0);
-    parallel_for(nt, [&](int64_t i) {
-      int64_t b, e;
-      split(V, nt, i, b, e);
-      dot(x + m0 * D, mm, b, e, logits + m0 * V);
-    });
-  }
+  parallel_for(nt, [&](int64_t i) {
+    int64_t b, e;
+    split(V, nt, i, b, e);
+    for (int64_t vb = b; vb < e; vb += kDotRowsBlock) {
+      const int64_t ve = std::min(e, vb + kDotRowsBlock);
+      for (int64_t m0 = 0; m0 < M; m0 += 4)
+        dot(x + m0 * D, std::min<int64_t>(4, M - m0), vb, ve, logits + m0 * V);
+    }
+  });
 }
 } // namespace
 

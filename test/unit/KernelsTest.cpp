@@ -291,11 +291,11 @@ TEST(KernelsQuant, QuantizeQ8) {
 
 TEST_P(Kernels, LmHead) {
   struct C { int64_t M, D, V; };
-  // M <= 4 (fp32) / 8 (q8): row dots, 4 rows of x per pass; larger M: GEMM
+  // M <= 8: row dots, 4 rows of x per pass over 64-row table blocks; larger M: GEMM
   // over 32-row panels transposed from the table (tails in V and D).
   const C cases[] = {{1, 768, 50257}, {1, 13, 1001}, {1, 64, 3},    {2, 768, 1000},
                      {3, 100, 77},    {4, 768, 5003}, {8, 33, 130},  {9, 40, 66},
-                     {33, 70, 301},   {5, 5, 40}};
+                     {33, 70, 301},   {5, 5, 40},    {6, 768, 200}, {7, 20, 129}};
   uint32_t seed = 300;
   for (const C &c : cases) {
     if (GetParam() == LITHE_ISA_SCALAR && c.M * c.D * c.V > 8000000)

@@ -113,9 +113,10 @@ void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
 /* -------------------------------------------------------------- LM head */
 
 /* logits[M, V] = x[M, D] . table[V, D]^T (table row-major, not transposed:
- * the tied token embedding). Small M (<= 4 fp32, <= 8 q8) streams the table
- * once per 4 rows of x (V split across threads); larger M runs the GEMM on
- * 32-row panels transposed from the table on the fly. */
+ * the tied token embedding). Small M (<= 8) streams the table once (V split
+ * across threads, 4 rows of x per pass over 64-row blocks of it, so a second
+ * pass reads L2); larger M runs the GEMM on 32-row panels transposed from the
+ * table on the fly. */
 void lithe_lm_head(const float *x, int64_t M, int64_t D, const float *table,
                    int64_t V, float *logits);
 /* The same over an int8 table with per-row scales (lithe_quantize_rows_q8):
