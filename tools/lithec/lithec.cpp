@@ -593,14 +593,19 @@ int runCodegen(mlir::MLIRContext &ctx) {
     std::string draftSrc = base + ".draft.src.lwt.tmp" + pid, draftObj = base + ".draft.o.tmp" + pid;
     temps.paths.push_back(draftSrc);
     temps.paths.push_back(draftObj);
+    auto failDraft = [&](std::string msg) {
+      replaceAll(msg, draftSrc, out + " (the draft's imported weights)");
+      replaceAll(msg, draftObj, out + " (the draft's object file)");
+      return failOut(msg);
+    };
     lithe::ImportResult draft;
     lithe::ImportOptions dopts = opts;
     dopts.weightsPath = draftSrc;
-    if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failOut(withInput(error));
+    if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failDraft(withInput(error));
     if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline)) {
       // The pass errors name --pipeline; here they are --draft's.
       if (llvm::StringRef(error).starts_with("--pipeline")) error = error.substr(10);
-      return failOut(inputPath + ": --draft" + error);
+      return failDraft(inputPath + ": --draft" + error);
     }
     lithe::CodegenOptions dcg = cg;
     dcg.sourceWeights = draftSrc;
@@ -611,7 +616,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
     dcg.capacity = report.capacity;
     lithe::CodegenReport dreport;
     if (!lithe::generateObject(*draft.module, dcg, dreport, error))
-      return failOut(inputPath + ": --draft: " + error);
+      return failDraft(inputPath + ": --draft: " + error);
     objects.push_back(draftObj);
   }
   if (!lithe::linkExecutable(objects, outTmp, error)) return failOut(error);
