@@ -16,3 +16,11 @@ config.substitutions.append(("%lithe_src", config.lithe_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
 config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "examples")))
+
+# Sanitizer build (-DLITHE_SANITIZE=ON): a report must fail the test even
+# under `not`, so every sanitizer aborts (a signal, which `not` does not
+# accept) instead of exiting with an error status.
+if getattr(config, "lithe_sanitize", False):
+    config.environment["ASAN_OPTIONS"] = "abort_on_error=1:detect_leaks=1:halt_on_error=1"
+    config.environment["UBSAN_OPTIONS"] = "abort_on_error=1:halt_on_error=1:print_stacktrace=1"
+    config.environment["LSAN_OPTIONS"] = "abort_on_error=1"
