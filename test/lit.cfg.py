@@ -22,3 +22,11 @@ config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "e
 import subprocess
 if subprocess.run([config.python_executable, "-c", "import matplotlib"], capture_output=True).returncode == 0:
     config.available_features.add("matplotlib")
+
+# Sanitizer build (-DLITHE_SANITIZE=ON): a report must fail the test even
+# under `not`, so every sanitizer aborts (a signal, which `not` does not
+# accept) instead of exiting with an error status.
+if getattr(config, "lithe_sanitize", False):
+    config.environment["ASAN_OPTIONS"] = "abort_on_error=1:detect_leaks=1:halt_on_error=1"
+    config.environment["UBSAN_OPTIONS"] = "abort_on_error=1:halt_on_error=1:print_stacktrace=1"
+    config.environment["LSAN_OPTIONS"] = "abort_on_error=1"
