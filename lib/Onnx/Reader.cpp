@@ -258,6 +258,11 @@ bool convertValueInfo(ReadContext &ctx, const pb::ValueInfoProto &vi,
     return ctx.fail("graph value '" + vi.name() + "' is not a tensor");
   const auto &tt = vi.type().tensor_type();
   out.elemType = tt.elem_type();
+  // The importer has an MLIR type for exactly the element types elemSize
+  // knows (an int16 input crashed the emitter; found by fuzz-onnxtext-reader).
+  if (elemSize(out.elemType) == 0)
+    return ctx.fail("graph value '" + vi.name() + "' has unsupported element type " +
+                    std::to_string(out.elemType));
   out.hasShape = tt.has_shape();
   for (const auto &d : tt.shape().dim()) {
     Dim dim;
@@ -472,6 +477,14 @@ bool loadModel(const std::string &path, Model &model, std::string &error) {
       error = ctx.error;
       return false;
     }
+    // Cast's target type becomes a value's type: the same rule as inputs.
+    for (const Attribute &a : n.attrs)
+      if ((n.opType == "Cast" || n.opType == "EyeLike") && (a.name == "to" || a.name == "dtype") &&
+          a.kind == Attribute::Int && elemSize(static_cast<int32_t>(a.i)) == 0) {
+        error = path + ": node '" + n.name + "' (" + n.opType + "): unsupported element type " +
+                std::to_string(a.i);
+        return false;
+      }
     model.nodes.push_back(std::move(n));
   }
   return true;
