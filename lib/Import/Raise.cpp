@@ -1091,6 +1091,13 @@ void Raiser::raiseLMHead() {
     // The head produces one logit per vocabulary entry.
     if (!w || w->dims[op.weightTransposed ? 0 : 1] != table->dims[0]) continue;
     op.kind = RaisedOp::LMHead;
+    // The logits output may follow through no-ops (a float16 model's output
+    // Cast, widened): the head defines the output itself.
+    if (int last = forward(op.out); last != op.out) {
+      r.claimed.erase(op.out);
+      op.out = last;
+      r.claimed[last] = static_cast<int>(&op - r.ops.data());
+    }
     if (!op.weightScale.empty()) {
       // int8 [width, vocab] with one scale per vocabulary entry: the head's
       // int8 table is [vocab, width] with the same scales.
@@ -1100,19 +1107,7 @@ void Raiser::raiseLMHead() {
       r.droppedInitializers.push_back(w->name);
       op.weight = w->name + ".T";
       op.weightTransposed = true;
-      if (int last = forward(op.out); last != op.out) {
-        r.claimed.erase(op.out);
-        op.out = last;
-        r.claimed[last] = static_cast<int>(&op - r.ops.data());
-      }
       continue;
-    }
-    // The logits output may follow through no-ops (a float16 model's output
-    // Cast, widened): the head defines the output itself.
-    if (int last = forward(op.out); last != op.out) {
-      r.claimed.erase(op.out);
-      op.out = last;
-      r.claimed[last] = static_cast<int>(&op - r.ops.data());
     }
     if (op.weightTransposed) continue; // already [vocab, width]
     int64_t in = w->dims[0], out = w->dims[1];
