@@ -7,27 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FuzzUtil.h"
-
-#include "lithe/Dialect.h"
-#include "lithe/Import.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/MLIRContext.h"
+#include "ImportTarget.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mlir::MLIRContext *ctx = [] {
-    auto *c = new mlir::MLIRContext();
-    c->loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
-    // The importer's verifier failures print diagnostics; keep them quiet.
-    c->getDiagEngine().registerHandler([](mlir::Diagnostic &) { return mlir::success(); });
-    return c;
-  }();
-  std::string path = lithe_fuzz::writeScratch("model.onnx", data, size);
-  lithe::ImportOptions opts;
-  opts.level = lithe::ImportLevel::Lithe;
-  lithe::ImportResult result;
-  std::string error;
-  if (!lithe::importOnnx(path, *ctx, opts, result, error) && error.empty()) __builtin_trap();
-  return 0;
+  return lithe_fuzz::importModelFile("model.onnx", data, size);
 }
