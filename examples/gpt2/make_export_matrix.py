@@ -46,32 +46,8 @@ CMD = "python3 examples/gpt2/make_export_matrix.py"
 
 # ------------------------------------------------------------------ the model
 def build_model(attn="sdpa", seed=SEED, **overrides):
-    """make_fixtures.build_tiny() with an attention implementation and config overrides.
-    With no overrides the weights are bit-identical to build_tiny()'s."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-    kw = dict(MF.TINY, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-              layer_norm_epsilon=1e-5, activation_function="gelu_new",
-              tie_word_embeddings=True, bos_token_id=None, eos_token_id=None)
-    kw.update(overrides)
-    cfg = GPT2Config(**kw)
-    torch.manual_seed(seed)
-    m = GPT2LMHeadModel._from_config(cfg, attn_implementation=attn)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if name.endswith("wpe.weight"):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-            elif ".ln_" in name or "ln_f" in name:
-                if name.endswith("weight"):
-                    p.copy_(1.0 + torch.randn(p.shape, generator=g) * 0.1)
-                else:
-                    p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-            elif name.endswith("bias"):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    m.eval()
-    return m
+    """make_fixtures.build_tiny() with transformers' default (sdpa) attention."""
+    return MF.build_tiny(seed, attn, **overrides)
 
 
 # --------------------------------------------------------------------- matrix

@@ -42,13 +42,18 @@ FIXTURES = {
 }
 
 
-def build_tiny(seed=SEED):
+def build_tiny(seed=SEED, attn="eager", **overrides):
+    """The tiny random GPT-2 (config TINY, every parameter randomised, seeded);
+    `attn` is transformers' attention implementation and `overrides` change the
+    config (the export matrix's variants). The defaults give the fixtures' model."""
     from transformers import GPT2Config, GPT2LMHeadModel
-    cfg = GPT2Config(**TINY, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                     layer_norm_epsilon=1e-5, activation_function="gelu_new",
-                     tie_word_embeddings=True, bos_token_id=None, eos_token_id=None)
+    kw = dict(TINY, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+              layer_norm_epsilon=1e-5, activation_function="gelu_new",
+              tie_word_embeddings=True, bos_token_id=None, eos_token_id=None)
+    kw.update(overrides)
+    cfg = GPT2Config(**kw)
     torch.manual_seed(seed)
-    m = GPT2LMHeadModel._from_config(cfg, attn_implementation="eager")
+    m = GPT2LMHeadModel._from_config(cfg, attn_implementation=attn)
     # Randomise EVERY parameter (biases, LN gamma/beta too) so that a dropped
     # bias or a mis-wired LN shows up in the logits.  Seeded.
     g = torch.Generator().manual_seed(seed)
