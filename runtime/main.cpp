@@ -211,27 +211,39 @@ void logSoftmax(float *x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] -= lse;
 }
 
-int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rng) {
-  int64_t n = static_cast<int64_t>(logits.size());
-  if (o.temp <= 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  std::vector<int32_t> idx(n);
+/// The candidates sampling draws from: the top-k ids by logit (all with
+/// top_k 0), cut to the smallest prefix whose mass reaches top_p, and their
+/// unnormalised weights exp((logit - max) / temp), in descending order.
+void candidates(const float *logits, int64_t n, const Options &o, std::vector<int32_t> &idx,
+                std::vector<double> &w) {
+  idx.resize(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
   int64_t k = o.topK > 0 ? std::min(o.topK, n) : n;
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
                     [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   idx.resize(k);
   double m = logits[idx[0]];
-  std::vector<double> p(k);
+  w.assign(static_cast<size_t>(k), 0.0);
   double sum = 0;
-  for (int64_t i = 0; i < k; ++i) sum += p[i] = std::exp((logits[idx[i]] - m) / o.temp);
+  for (int64_t i = 0; i < k; ++i) sum += w[i] = std::exp((logits[idx[i]] - m) / o.temp);
   // Nucleus: the smallest prefix whose mass reaches top_p.
   double acc = 0;
   int64_t keep = k;
   for (int64_t i = 0; i < k; ++i) {
-    acc += p[i] / sum;
+    acc += w[i] / sum;
     if (acc >= o.topP) { keep = i + 1; break; }
   }
-  std::discrete_distribution<int64_t> dist(p.begin(), p.begin() + keep);
+  idx.resize(keep);
+  w.resize(keep);
+}
+
+int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rng) {
+  int64_t n = static_cast<int64_t>(logits.size());
+  if (o.temp <= 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  std::vector<int32_t> idx;
+  std::vector<double> w;
+  candidates(logits.data(), n, o, idx, w);
+  std::discrete_distribution<int64_t> dist(w.begin(), w.end());
   return idx[dist(rng)];
 }
 
@@ -240,24 +252,12 @@ int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rn
 /// speculative-sampling rule compares between draft and target.
 void distribution(const float *logits, int64_t n, const Options &o, std::vector<double> &p) {
   p.assign(static_cast<size_t>(n), 0.0);
-  std::vector<int32_t> idx(n);
-  std::iota(idx.begin(), idx.end(), 0);
-  int64_t k = o.topK > 0 ? std::min(o.topK, n) : n;
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
-                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
-  double m = logits[idx[0]];
-  std::vector<double> e(k);
-  double sum = 0;
-  for (int64_t i = 0; i < k; ++i) sum += e[i] = std::exp((logits[idx[i]] - m) / o.temp);
-  double acc = 0;
-  int64_t keep = k;
-  for (int64_t i = 0; i < k; ++i) {
-    acc += e[i] / sum;
-    if (acc >= o.topP) { keep = i + 1; break; }
-  }
+  std::vector<int32_t> idx;
+  std::vector<double> w;
+  candidates(logits, n, o, idx, w);
   double kept = 0;
-  for (int64_t i = 0; i < keep; ++i) kept += e[i];
-  for (int64_t i = 0; i < keep; ++i) p[idx[i]] = e[i] / kept;
+  for (double x : w) kept += x;
+  for (size_t i = 0; i < idx.size(); ++i) p[idx[i]] = w[i] / kept;
 }
 
 /// A token drawn from dense probabilities `p` (summing to `total`).
