@@ -1,0 +1,194 @@
+//===- LitheKOps.cpp - lithe_k op verifiers -------------------------------===//
+//
+// Every kernel op checks that its buffers have the shapes the kernel will
+// read and write, so a lowering bug is caught at the op that has it, not as
+// a wrong answer at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lithe/KernelDialect.h"
+
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace lithe::k;
+
+#define GET_OP_CLASSES
+#include "dialects/lithe_k/LitheKOps.cpp.inc"
+
+namespace {
+
+BufferType buf(Value v) { return cast<BufferType>(v.getType()); }
+
+/// A per-token activation: [?, cols] f32.
+LogicalResult rowsF32(Operation *op, Value v, StringRef what, int64_t cols = 0) {
+  BufferType t = buf(v);
+  if (t.getShape().size() != 2 || !t.isRows() || !t.getElementType().isF32())
+    return op->emitOpError() << what << " must be a [?, cols] f32 buffer (one row per token), got " << t;
+  if (cols && t.getCols() != cols)
+    return op->emitOpError() << what << " has " << t.getCols() << " columns, expected " << cols;
+  return success();
+}
+
+/// A per-channel vector of a weights file: [n] f32.
+LogicalResult vectorF32(Operation *op, Value v, StringRef what, int64_t n) {
+  if (!v) return success();
+  BufferType t = buf(v);
+  if (t.getShape().size() != 1 || t.getShape()[0] != n || !t.getElementType().isF32())
+    return op->emitOpError() << what << " must be a [" << n << "] f32 buffer, got " << t;
+  return success();
+}
+
+/// A static [a, b] table.
+LogicalResult table2(Operation *op, Value v, StringRef what) {
+  BufferType t = buf(v);
+  if (t.getShape().size() != 2 || t.isRows())
+    return op->emitOpError() << what << " must be a static [rows, cols] buffer, got " << t;
+  return success();
+}
+
+} // namespace
+
+LogicalResult WeightOp::verify() {
+  BufferType t = getResult().getType();
+  if (t.isRows()) return emitOpError("a weight has a static shape, got ") << t;
+  if (getLayout() == Layout::cpu_panels &&
+      (t.getShape().size() != 2 || !(t.getElementType().isF32() || t.getElementType().isInteger(8))))
+    return emitOpError("cpu_panels holds an [in, out] f32 or i8 matrix, got ") << t;
+  return success();
+}
+
+LogicalResult ArenaOp::verify() {
+  if (getOffset() && *getOffset() < 0) return emitOpError("negative arena offset ") << *getOffset();
+  return rowsF32(*this, getResult(), "an arena slot");
+}
+
+LogicalResult TableRowsOp::verify() {
+  if (failed(table2(*this, getTable(), "table"))) return failure();
+  return rowsF32(*this, getResult(), "the view", buf(getTable()).getCols());
+}
+
+LogicalResult CachePlaneOp::verify() {
+  BufferType t = getResult().getType();
+  if (t.getShape().size() != 3 || t.isRows() || !t.getElementType().isF32())
+    return emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 buffer, got ") << t;
+  if (getIndex() < 0) return emitOpError("negative cache index");
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  if (failed(table2(*this, getTable(), "table"))) return failure();
+  BufferType ids = buf(getIds());
+  if (ids.getShape().size() != 1 || !ids.isRows() || !ids.getElementType().isInteger(64))
+    return emitOpError("ids must be a [?] i64 buffer, got ") << ids;
+  return rowsF32(*this, getOut(), "out", buf(getTable()).getCols());
+}
+
+LogicalResult AddOp::verify() {
+  int64_t c = buf(getOut()).getCols();
+  if (failed(rowsF32(*this, getOut(), "out")) || failed(rowsF32(*this, getLhs(), "lhs", c)) ||
+      failed(rowsF32(*this, getRhs(), "rhs", c)))
+    return failure();
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  int64_t c = buf(getInput()).getCols();
+  if (failed(rowsF32(*this, getInput(), "input")) || failed(rowsF32(*this, getOut(), "out", c)) ||
+      failed(vectorF32(*this, getScale(), "scale", c)) || failed(vectorF32(*this, getBias(), "bias", c)))
+    return failure();
+  return success();
+}
+
+LogicalResult CenterOp::verify() {
+  int64_t c = buf(getInput()).getCols();
+  if (failed(rowsF32(*this, getInput(), "input")) || failed(rowsF32(*this, getOut(), "out", c)))
+    return failure();
+  return success();
+}
+
+LogicalResult AffineRowsOp::verify() {
+  int64_t c = buf(getData()).getCols();
+  if (failed(rowsF32(*this, getData(), "data")) || failed(vectorF32(*this, getScale(), "scale", c)) ||
+      failed(vectorF32(*this, getBias(), "bias", c)))
+    return failure();
+  return success();
+}
+
+bool LinearOp::isPacked() {
+  auto w = getWeight().getDefiningOp<WeightOp>();
+  return w && w.getLayout() == Layout::cpu_panels;
+}
+
+LogicalResult LinearOp::verify() {
+  BufferType w = buf(getWeight());
+  if (w.getShape().size() != 2 || w.isRows() ||
+      !(w.getElementType().isF32() || w.getElementType().isInteger(8)))
+    return emitOpError("weight must be a static [in, out] f32 or i8 buffer, got ") << w;
+  int64_t K = w.getShape()[0], N = w.getShape()[1];
+  // Packed int8 panels carry their scales; a row-major int8 weight needs them.
+  bool needsScale = w.getElementType().isInteger(8) && !isPacked();
+  if (needsScale != (getWeightScale() != nullptr))
+    return emitOpError(needsScale ? "a row-major i8 weight needs weight_scale"
+                                  : "only a row-major i8 weight takes weight_scale");
+  if (failed(vectorF32(*this, getWeightScale(), "weight_scale", N))) return failure();
+  if (failed(rowsF32(*this, getInput(), "input", K)) || failed(rowsF32(*this, getOut(), "out", N)) ||
+      failed(vectorF32(*this, getBias(), "bias", N)))
+    return failure();
+  return success();
+}
+
+LogicalResult GeluOp::verify() {
+  int64_t c = buf(getInput()).getCols();
+  if (failed(rowsF32(*this, getInput(), "input")) || failed(rowsF32(*this, getOut(), "out", c)))
+    return failure();
+  return success();
+}
+
+namespace {
+LogicalResult planeMatches(Operation *op, Value plane, int64_t cols) {
+  BufferType p = buf(plane);
+  if (p.getShape().size() != 3 || p.isRows() || !p.getElementType().isF32())
+    return op->emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 buffer, got ") << p;
+  if (p.getShape()[0] * p.getShape()[2] != cols)
+    return op->emitOpError() << "rows of " << cols << " values do not fill " << p.getShape()[0]
+                             << " heads of " << p.getShape()[2];
+  return success();
+}
+} // namespace
+
+LogicalResult KVAppendOp::verify() {
+  int64_t c = buf(getKey()).getCols();
+  if (failed(rowsF32(*this, getKey(), "key")) || failed(planeMatches(*this, getKeyPlane(), c)))
+    return failure();
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t c = buf(getQuery()).getCols();
+  if (failed(rowsF32(*this, getQuery(), "query")) || failed(rowsF32(*this, getOut(), "out", c)) ||
+      failed(planeMatches(*this, getKeyPlane(), c)))
+    return failure();
+  return success();
+}
+
+LogicalResult LMHeadOp::verify() {
+  if (failed(table2(*this, getTable(), "table"))) return failure();
+  BufferType t = buf(getTable());
+  int64_t V = t.getShape()[0], D = t.getShape()[1];
+  bool q8 = t.getElementType().isInteger(8);
+  if (!q8 && !t.getElementType().isF32()) return emitOpError("table must be f32 or i8, got ") << t;
+  if (q8 != (getTableScale() != nullptr))
+    return emitOpError(q8 ? "an i8 table needs table_scale" : "an f32 table takes no table_scale");
+  if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)) ||
+      failed(vectorF32(*this, getTableScale(), "table_scale", V)))
+    return failure();
+  return success();
+}
+
+LogicalResult AddRowsOp::verify() {
+  int64_t c = buf(getData()).getCols();
+  if (failed(rowsF32(*this, getData(), "data")) || failed(vectorF32(*this, getBias(), "bias", c)))
+    return failure();
+  return success();
+}

@@ -1,0 +1,214 @@
+//===- LitheKOps.td - lithe_k operations ---------------------*- tablegen -*-===//
+//
+// One op per runtime kernel (runtime/include/lithe/runtime/kernels.h), in
+// destination-passing style, plus the ops that make buffers. The op ->
+// kernel mapping is written once, in lithe-kernels-to-llvm; the calibration
+// Evaluator interprets these ops with the same kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LITHE_K_OPS_TD
+#define LITHE_K_OPS_TD
+
+include "dialects/lithe_k/LitheKDialect.td"
+include "dialects/lithe_k/LitheKTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/OpBase.td"
+
+def LitheK_Buffer : Type<CPred<"::llvm::isa<::lithe::k::BufferType>($_self)">,
+                         "lithe_k buffer", "::lithe::k::BufferType">;
+
+// Kernel ops write their `out` (or update their first operand in place).
+class LitheK_KernelOp<string mnemonic, list<Trait> traits = []>
+    : LitheK_Op<mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers
+//===----------------------------------------------------------------------===//
+
+def LitheK_WeightOp : LitheK_Op<"weight", [Pure]> {
+  let summary = "a tensor of the mapped weights file";
+  let description = [{
+    ```mlir
+    %w = lithe_k.weight %weights["h.0.mlp.c_fc.weight.packed"] cpu_panels : !lithe_k.buf<768x3072xf32>
+    ```
+    The buffer's shape is the logical one ([in, out] for a linear weight);
+    `layout` says how the file stores it. lithe-pack-weights turns the
+    `row_major` weights of linear kernels into `cpu_panels`.
+  }];
+  let arguments = (ins LitheK_WeightsType:$weights, StrAttr:$name,
+                       DefaultValuedAttr<LitheK_Layout, "::lithe::k::Layout::row_major">:$layout);
+  let results = (outs LitheK_Buffer:$result);
+  let assemblyFormat = "$weights `[` $name `]` ($layout^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LitheK_ArenaOp : LitheK_Op<"arena", [Pure]> {
+  let summary = "a slot of the activation arena";
+  let description = [{
+    A buffer of `capacity` rows in the context's arena. lithe-plan-buffers
+    sets `offset` (bytes); the LLVM lowering refuses an unplanned slot.
+  }];
+  let arguments = (ins LitheK_ArenaType:$arena, OptionalAttr<I64Attr>:$offset);
+  let results = (outs LitheK_Buffer:$result);
+  let assemblyFormat = "$arena (`[` $offset^ `]`)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LitheK_TableRowsOp : LitheK_Op<"table_rows", [Pure]> {
+  let summary = "rows [first, first + rows) of a table, read in place";
+  let description = [{
+    The position embeddings of a step: a view of the table at row `first`
+    (the past length), no copy.
+  }];
+  let arguments = (ins LitheK_Buffer:$table, Index:$first);
+  let results = (outs LitheK_Buffer:$result);
+  let assemblyFormat = "$table `[` $first `]` attr-dict `:` type($table) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LitheK_CachePlaneOp : LitheK_Op<"cache_plane", [Pure]> {
+  let summary = "the keys or values of one KV cache: [heads, capacity, head_dim]";
+  let arguments = (ins LitheK_CachesType:$caches, I64Attr:$index);
+  let results = (outs LitheK_Buffer:$result);
+  let assemblyFormat = "$caches `[` $index `]` attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+def LitheK_EmbeddingOp : LitheK_KernelOp<"embedding"> {
+  let summary = "out[r] = table[ids[r]] (lithe_embedding)";
+  let arguments = (ins LitheK_Buffer:$table, LitheK_Buffer:$ids, Index:$rows, LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $table `[` $ids `]` `rows` $rows `->` $out attr-dict `:` type($table) `,` type($ids) `->` type($out)
+  }];
+}
+
+def LitheK_AddOp : LitheK_KernelOp<"add"> {
+  let summary = "out = lhs + rhs (lithe_add)";
+  let arguments = (ins LitheK_Buffer:$lhs, LitheK_Buffer:$rhs, Index:$rows, LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `rows` $rows `->` $out attr-dict `:` type($lhs) `,` type($rhs) `->` type($out)
+  }];
+}
+
+def LitheK_LayerNormOp : LitheK_KernelOp<"layer_norm", [AttrSizedOperandSegments]> {
+  let summary = "out = normalize(input) * scale + bias per row (lithe_layer_norm)";
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, Optional<LitheK_Buffer>:$scale,
+                       Optional<LitheK_Buffer>:$bias, F32Attr:$epsilon, LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $input `rows` $rows (`scale` $scale^ `:` type($scale))? (`bias` $bias^ `:` type($bias))?
+    `eps` $epsilon `->` $out attr-dict `:` type($input) `->` type($out)
+  }];
+}
+
+def LitheK_CenterOp : LitheK_KernelOp<"center"> {
+  let summary = "out = input - mean(input) per row (lithe_center)";
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$out);
+  let assemblyFormat = "$input `rows` $rows `->` $out attr-dict `:` type($input) `->` type($out)";
+}
+
+def LitheK_AffineRowsOp : LitheK_KernelOp<"affine_rows", [AttrSizedOperandSegments]> {
+  let summary = "data = data * scale + bias per row, in place (lithe_affine_rows)";
+  let arguments = (ins LitheK_Buffer:$data, Index:$rows, Optional<LitheK_Buffer>:$scale,
+                       Optional<LitheK_Buffer>:$bias);
+  let assemblyFormat = [{
+    $data `rows` $rows (`scale` $scale^ `:` type($scale))? (`bias` $bias^ `:` type($bias))?
+    attr-dict `:` type($data)
+  }];
+}
+
+def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
+  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8)";
+  let description = [{
+    `weight` is [in, out]: f32 (lithe_linear) or int8 (lithe_linear_q8).
+    As lowered it is the `row_major` tensor of the transformer level, an
+    int8 one with its per-channel `weight_scale`; lithe-pack-weights turns
+    it into the kernels' `cpu_panels` layout (the scales packed in), which
+    is what the LLVM lowering and the Evaluator call the kernel with.
+    `epilogue`: a GELU applied to the result, or `accumulate` to add it to
+    `out` (the residual connection fused).
+  }];
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$weight,
+                       Optional<LitheK_Buffer>:$weight_scale,
+                       Optional<LitheK_Buffer>:$bias,
+                       DefaultValuedAttr<LitheK_Epilogue, "::lithe::k::Epilogue::none">:$epilogue,
+                       LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $input `rows` $rows `,` $weight (`weight_scale` $weight_scale^ `:` type($weight_scale))?
+    (`bias` $bias^ `:` type($bias))? (`epilogue` $epilogue^)?
+    `->` $out attr-dict `:` type($input) `,` type($weight) `->` type($out)
+  }];
+  let extraClassDeclaration = [{
+    /// True once the weight is in the kernels' packed layout.
+    bool isPacked();
+  }];
+}
+
+def LitheK_GeluOp : LitheK_KernelOp<"gelu"> {
+  let summary = "out = gelu(input) (lithe_gelu)";
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, UnitAttr:$tanh, LitheK_Buffer:$out);
+  let assemblyFormat = "$input `rows` $rows (`tanh` $tanh^)? `->` $out attr-dict `:` type($input) `->` type($out)";
+}
+
+def LitheK_KVAppendOp : LitheK_KernelOp<"kv_append",
+    [AllTypesMatch<["key_plane", "value_plane"]>, AllTypesMatch<["key", "value"]>]> {
+  let summary = "append a step's keys and values to a KV cache (lithe_kv_append)";
+  let description = [{
+    Writes positions [past, past + rows) of the cache planes. The result is
+    the kernel's status: 0, or non-zero when the cache would overflow (the
+    forward returns the or of all statuses).
+  }];
+  let arguments = (ins LitheK_Buffer:$key, LitheK_Buffer:$value, Index:$rows,
+                       LitheK_Buffer:$key_plane, LitheK_Buffer:$value_plane, Index:$past);
+  let results = (outs I32:$status);
+  let assemblyFormat = [{
+    $key `,` $value `rows` $rows `->` $key_plane `,` $value_plane `[` $past `]` attr-dict `:`
+    type($key) `->` type($key_plane)
+  }];
+}
+
+def LitheK_AttentionOp : LitheK_KernelOp<"attention",
+    [AllTypesMatch<["key_plane", "value_plane"]>]> {
+  let summary = "multi-head attention of rows queries over a KV cache (lithe_attention)";
+  let arguments = (ins LitheK_Buffer:$query, Index:$rows, LitheK_Buffer:$key_plane,
+                       LitheK_Buffer:$value_plane, Index:$past, F32Attr:$scale, UnitAttr:$causal,
+                       LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $query `rows` $rows `,` $key_plane `,` $value_plane `[` $past `]` `scale` $scale (`causal` $causal^)?
+    `->` $out attr-dict `:` type($query) `,` type($key_plane) `->` type($out)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getHeads() { return getKeyPlane().getType().getShape()[0]; }
+    int64_t getHeadDim() { return getKeyPlane().getType().getShape()[2]; }
+    int64_t getCapacity() { return getKeyPlane().getType().getShape()[1]; }
+  }];
+}
+
+def LitheK_LMHeadOp : LitheK_KernelOp<"lm_head"> {
+  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8)";
+  let description = [{
+    `table` is [vocab, width], row-major: f32, or int8 with one scale per row
+    (`table_scale`).
+  }];
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$table,
+                       Optional<LitheK_Buffer>:$table_scale, LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $input `rows` $rows `,` $table (`table_scale` $table_scale^ `:` type($table_scale))? `->` $out
+    attr-dict `:` type($input) `,` type($table) `->` type($out)
+  }];
+}
+
+def LitheK_AddRowsOp : LitheK_KernelOp<"add_rows"> {
+  let summary = "data[r] += bias for every row, in place (lithe_add_rows)";
+  let arguments = (ins LitheK_Buffer:$data, Index:$rows, LitheK_Buffer:$bias);
+  let assemblyFormat = "$data `rows` $rows `,` $bias attr-dict `:` type($data) `,` type($bias)";
+}
+
+#endif // LITHE_K_OPS_TD

@@ -1,0 +1,59 @@
+// RUN: lithe-opt %s -split-input-file -verify-diagnostics
+// The verifiers name the dimension that is wrong.
+
+func.func @linear_in(%x: !lithe_k.buf<?x8xf32>, %y: !lithe_k.buf<?x16xf32>, %w: !lithe_k.weights, %r: index) {
+  %wp = lithe_k.weight %w["w"] cpu_panels : <4x16xf32>
+  // expected-error @+1 {{input has 8 columns, expected 4}}
+  lithe_k.linear %x rows %r, %wp -> %y : <?x8xf32>, <4x16xf32> -> <?x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_scale(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: index) {
+  %q = lithe_k.weight %w["q"] : <8x8xi8>
+  // expected-error @+1 {{a row-major i8 weight needs weight_scale}}
+  lithe_k.linear %x rows %r, %q -> %x : <?x8xf32>, <8x8xi8> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%x: !lithe_k.buf<?x8xf32>, %c: !lithe_k.caches, %r: index, %p: index) {
+  %kp = lithe_k.cache_plane %c[0] : <3x8x4xf32>
+  // expected-error @+1 {{rows of 8 values do not fill 3 heads of 4}}
+  lithe_k.attention %x rows %r, %kp, %kp[%p] scale 5.000000e-01 -> %x : <?x8xf32>, <3x8x4xf32> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @head_scale(%x: !lithe_k.buf<?x8xf32>, %l: !lithe_k.buf<?x16xf32>, %w: !lithe_k.weights, %r: index) {
+  %t = lithe_k.weight %w["t"] : <16x8xi8>
+  // expected-error @+1 {{an i8 table needs table_scale}}
+  lithe_k.lm_head %x rows %r, %t -> %l : <?x8xf32>, <16x8xi8> -> <?x16xf32>
+  return
+}
+
+// -----
+
+func.func @arena_static(%a: !lithe_k.arena) {
+  // expected-error @+1 {{an arena slot must be a [?, cols] f32 buffer (one row per token), got '!lithe_k.buf<4x8xf32>'}}
+  %x = lithe_k.arena %a : <4x8xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{only a buffer's first dimension (its rows) may be '?'}}
+func.func @buf_dims(%x: !lithe_k.buf<4x?xf32>) {
+  return
+}
+
+// -----
+
+func.func @add_cols(%x: !lithe_k.buf<?x8xf32>, %y: !lithe_k.buf<?x4xf32>, %r: index) {
+  // expected-error @+1 {{rhs has 4 columns, expected 8}}
+  lithe_k.add %x, %y rows %r -> %x : <?x8xf32>, <?x4xf32> -> <?x8xf32>
+  return
+}
