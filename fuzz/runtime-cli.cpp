@@ -89,14 +89,14 @@ uint64_t makeWeights() {
 }
 } // namespace
 
-extern "C" {
-const int64_t lithe_config[] = {lithe::rt::kAbiVersion, kVocab, kWidth, 1, kCap, 256, 2};
-const int64_t lithe_cache_shapes[] = {kHeads, kHeadDim};
-extern const uint64_t lithe_weights_checksum;
-const uint64_t lithe_weights_checksum = makeWeights();
+namespace {
+// The stand-in model behind the runtime ABI (runtime/include/lithe/runtime/abi.h).
+const int64_t kConfig[] = {lithe::rt::kAbiVersion, kVocab, kWidth, 1, kCap, 256, 2};
+const int64_t kCacheShapes[] = {kHeads, kHeadDim};
+const uint64_t kWeightsChecksum = makeWeights();
 
-void lithe_forward(const uint8_t *, uint8_t *arena, float **k, float **v, const int64_t *ids, int64_t rows,
-                   int64_t past, float *hidden) {
+int32_t forward(const uint8_t *, uint8_t *arena, float **k, float **v, const int64_t *ids, int64_t rows,
+                int64_t past, float *hidden) {
   if (rows <= 0 || past < 0 || past + rows > kCap) __builtin_trap(); // the runtime's promise
   std::memset(arena, 0, 256);
   for (int64_t r = 0; r < rows; ++r) {
@@ -109,12 +109,24 @@ void lithe_forward(const uint8_t *, uint8_t *arena, float **k, float **v, const 
       }
     for (int64_t j = 0; j < kWidth; ++j) hidden[r * kWidth + j] = static_cast<float>((ids[r] * 31 + j + past) % 101);
   }
+  return 0;
 }
 
-void lithe_head(const uint8_t *, const float *hidden, int64_t rows, float *logits) {
+void head(const uint8_t *, const float *hidden, int64_t rows, float *logits) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < kVocab; ++i)
       logits[r * kVocab + i] = std::sin(0.001f * static_cast<float>(i) * (1.0f + hidden[r * kWidth]));
+}
+} // namespace
+
+extern "C" {
+void lithe_main_query(LitheModelDescriptor *d) {
+  d->abiVersion = lithe::rt::kAbiVersion;
+  d->config = kConfig;
+  d->cacheShapes = kCacheShapes;
+  d->weightsChecksum = kWeightsChecksum;
+  d->forward = forward;
+  d->head = head;
 }
 
 // The thread pool is not under test (and -t 1024 per input would be slow).
