@@ -37,17 +37,16 @@ TEST(Report, SpeedPipelineLeavesAdaptersOut) {
             "lithe-prune-heads{heads=0:0,1/1:0,1},lithe-share-kv{group=2}");
 }
 
-TEST(Report, ProgramKeyIgnoresWeightOffsetsAndChecksum) {
-  const char *a = "  llvm.mlir.global external constant @lithe_weights_checksum(1 : i64) : i64\n"
-                  "  llvm.func @lithe_forward(%arg0: !llvm.ptr, %arg1: !llvm.ptr) {\n"
-                  "    %0 = llvm.mlir.constant(6848 : i64) : i64\n"
-                  "    %1 = llvm.getelementptr %arg0[%0] : (!llvm.ptr, i64) -> !llvm.ptr, i8\n"
-                  "    %2 = llvm.mlir.constant(96 : i64) : i64\n"
-                  "    %3 = llvm.getelementptr %arg1[%2] : (!llvm.ptr, i64) -> !llvm.ptr, i8\n";
-  std::string b = a, c = a;
-  b.replace(b.find("(1 :"), 2, "(7");     // another checksum
-  b.replace(b.find("6848"), 4, "7168");   // weights laid out differently
-  c.replace(c.find("(96 :"), 3, "(97");   // an activation offset: another program
+TEST(Report, ProgramKeyIgnoresWeightNames) {
+  const char *a = "module attributes {lithe.weights = \"a.lwt\", lithe_k.arena_bytes = 4096 : i64} {\n"
+                  "    %5 = lithe_k.weight %arg0[\"h.0.attn.c_attn.weight.packed\"] cpu_panels : <8x24xf32>\n"
+                  "    %6 = lithe_k.arena %arg1[96] : <?x24xf32>\n";
+  std::string b = a, c = a, d = a;
+  b.replace(b.find("a.lwt"), 5, "b.lwt");                              // another weights file
+  b.replace(b.find("c_attn.weight.packed"), 20, "c_attn.weight.lora.packed"); // fused adapters
+  c.replace(c.find("[96]"), 4, "[97]");                                // an activation offset: another program
+  d.replace(d.find("<8x24xf32>"), 10, "<8x24xi8>");                    // int8: another program
   EXPECT_EQ(programKey(a), programKey(b));
   EXPECT_NE(programKey(a), programKey(c));
+  EXPECT_NE(programKey(a), programKey(d));
 }

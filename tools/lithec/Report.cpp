@@ -94,40 +94,24 @@ std::string withoutAdapters(const std::string &passes) {
 }
 
 std::string programKey(const std::string &kernelIR) {
+  // The kernel level (lithec --emit=kernel, lithe_k): weights are named,
+  // not placed, so only the names (and the file the module names) tell two
+  // binaries with the same code apart; they become "W".
+  auto blank = [](std::string &l, const std::string &open, const std::string &close) {
+    for (size_t at = l.find(open); at != std::string::npos; at = l.find(open, at + open.size() + 1)) {
+      size_t from = at + open.size(), to = l.find(close, from);
+      if (to == std::string::npos) return;
+      l.replace(from, to - from, "W");
+    }
+  };
   llvm::SmallVector<llvm::StringRef> lines;
   llvm::StringRef(kernelIR).split(lines, '\n');
   std::string key;
-  // Per function: the constants used as offsets into the weights (%arg0)
-  // depend on the weights file's layout only; they become "W".
-  size_t start = 0;
-  while (start < lines.size()) {
-    size_t end = start + 1;
-    while (end < lines.size() && !lines[end].ltrim().starts_with("llvm.func")) ++end;
-    // The descriptor query functions (ABI 2) hold the weights checksum:
-    // they describe the program, they are not part of it.
-    if (lines[start].contains("_query(")) {
-      start = end;
-      continue;
-    }
-    std::set<std::string> offsets;
-    for (size_t i = start; i < end; ++i) {
-      size_t at = lines[i].find("llvm.getelementptr %arg0[");
-      if (at == llvm::StringRef::npos) continue;
-      llvm::StringRef v = lines[i].substr(at + strlen("llvm.getelementptr %arg0["));
-      offsets.insert(v.take_until([](char c) { return c == ']'; }).str());
-    }
-    for (size_t i = start; i < end; ++i) {
-      llvm::StringRef l = lines[i];
-      if (l.contains("lithe_weights_checksum")) continue;
-      llvm::StringRef t = l.ltrim();
-      std::string name = t.take_until([](char c) { return c == ' '; }).str();
-      if (offsets.count(name) && t.contains("llvm.mlir.constant(")) {
-        key += name + " = W\n";
-        continue;
-      }
-      key += l.str() + "\n";
-    }
-    start = end;
+  for (llvm::StringRef line : lines) {
+    std::string l = line.str();
+    if (line.contains("lithe_k.weight ")) blank(l, "[\"", "\"]");
+    blank(l, "lithe.weights = \"", "\"");
+    key += l + "\n";
   }
   return key;
 }

@@ -60,8 +60,9 @@ std::vector<size_t> interleavedOrder(size_t rows, int rounds);
 /// lithe-fuse-adapters pass dropped and `adapters=` options removed.
 std::string withoutAdapters(const std::string &passes);
 
-/// The kernel-level program with what only names weight data (the weights
-/// checksum) removed: equal for two binaries that run the same code.
+/// The kernel-level program (lithe_k) with what only names weight data
+/// (tensor names, the weights file) removed: equal for two binaries that
+/// run the same code.
 std::string programKey(const std::string &kernelIR);
 
 } // namespace report
