@@ -223,9 +223,114 @@ def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
     Option<"file", "file", "std::string", /*default=*/"\"\"", "Weights file to write">,
     Option<"ref", "ref", "std::string", /*default=*/"\"\"",
            "Value for the lithe.weights attribute (default: file's name)">,
+    Option<"suffix", "suffix", "std::string", /*default=*/"\"\"",
+           "Without file: write beside the module's weights file, .lwt replaced by this">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering: transformer level -> kernel level (lithe_k) -> LLVM dialect.
+// `lithe-lower-cpu` (passes/Pipelines.cpp) runs them in this order.
+//===----------------------------------------------------------------------===//
+
+def LitheLowerToKernels : Pass<"lithe-lower-to-kernels", "mlir::ModuleOp"> {
+  let summary = "Lower the transformer-level forward to kernel ops over buffers (lithe_k)";
+  let description = [{
+    Rewrites `func.func @forward` (transformer level) into two kernel-level
+    functions in destination-passing style:
+
+    * `@forward(weights, arena, key planes, value planes, ids, rows, past,
+      hidden) -> i32`: one `lithe_k` op per kernel call, every activation a
+      fresh (unplanned) `lithe_k.arena` slot, position embeddings a
+      `lithe_k.table_rows` view of the table, the last hidden states
+      written to the caller's `hidden` buffer; returns the or of the KV
+      appends' statuses;
+    * `@head(weights, hidden, rows, logits)`: the LM head.
+
+    Weights stay `row_major` (lithe-pack-weights packs them). The module
+    gets `lithe_k.capacity` (rows per step and KV cache capacity: the
+    `capacity` option, else the position table's rows), `lithe_k.cache_shapes`
+    and `lithe_k.layers`. Errors name the op and its ONNX node.
+  }];
+  let options = [
+    Option<"capacity", "capacity", "int64_t", /*default=*/"0",
+           "Context length (0: the rows of the position embedding)">,
+  ];
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def LitheFuseKernels : Pass<"lithe-fuse-kernels", "mlir::ModuleOp"> {
+  let summary = "Fuse GELU and residual adds into the linear kernels' epilogues";
+  let description = [{
+    Two rewrite patterns on the kernel level:
+
+    * a `lithe_k.gelu` reading a buffer that only one `lithe_k.linear`
+      writes and nothing else reads becomes that linear's `gelu_tanh` /
+      `gelu_erf` epilogue;
+    * a `lithe_k.add` of such a linear's buffer and a residual buffer whose
+      last reader it is (and that nothing reads between the linear and the
+      add) becomes the linear's `accumulate` epilogue into the residual.
+
+    Buffers the fusions free disappear with their `lithe_k.arena` ops.
+  }];
+  let dependentDialects = ["::lithe::k::LitheKDialect"];
+}
+
+def LithePackWeights : Pass<"lithe-pack-weights", "mlir::ModuleOp"> {
+  let summary = "Put the linear kernels' weights in their packed layout";
+  let description = [{
+    Every `row_major` weight of a `lithe_k.linear` becomes
+    `<name>.packed` in the target's layout (`cpu_panels`: f32 panels, or
+    int8 panels with the per-channel scales in front), added to the weights
+    store as a tensor made while the weights file is written (so packing
+    never holds a second copy of the model in memory).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"", "Kernel target (cpu)">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+  let dependentDialects = ["::lithe::k::LitheKDialect"];
+}
+
+def LithePlanBuffers : Pass<"lithe-plan-buffers", "mlir::ModuleOp"> {
+  let summary = "Place every activation buffer in the arena (liveness, first fit)";
+  let description = [{
+    Walks each kernel-level function in order; a `lithe_k.arena` slot lives
+    from its definition to its last use. A new slot takes the smallest freed
+    one with enough columns, else a new one; each is `capacity` rows, 64-byte
+    aligned. Sets every `lithe_k.arena` op's offset and the module's
+    `lithe_k.arena_bytes`.
+  }];
+  let dependentDialects = ["::lithe::k::LitheKDialect"];
+}
+
+def LitheKernelsToLLVM : Pass<"lithe-kernels-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Lower kernel-level functions to LLVM-dialect calls into the runtime";
+  let description = [{
+    A dialect conversion (every `lithe_k` op illegal): buffers become
+    pointers (arena slots and weights by their planned and file offsets, cache
+    planes loaded from the context's tables), each kernel op a call of its
+    runtime kernel, declared from the prototypes of
+    `runtime/include/lithe/runtime/kernels.h` (the one list of kernels).
+    Then the ABI (runtime/include/lithe/runtime/abi.h): private
+    `lithe_<model-name>_forward` / `_head` / `_config` / `_cache_shapes` and
+    the exported `lithe_<model-name>_query` (plus the weak `main-query`
+    alias). Weight offsets and the checksum come from the weights file the
+    module's `lithe.weights` names (lithe-write-weights writes it).
+  }];
+  let options = [
+    Option<"modelName", "model-name", "std::string", /*default=*/"\"model\"",
+           "The model's symbol name: lithe_<model-name>_query">,
+    Option<"mainQuery", "main-query", "std::string", /*default=*/"\"\"",
+           "Weak alias of the query function (lithe_main_query for an executable)">,
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // LITHE_PASSES_TD

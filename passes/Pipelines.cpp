@@ -7,6 +7,12 @@
 //   fuse adapters -> remove LayerNorm -> prune heads -> drop layers
 //     -> share KV -> fold LayerNorm -> int8 weights
 //
+// `lithe-lower-cpu`: the transformer level to LLVM-dialect calls of the CPU
+// kernels, the same passes lithec runs (lib/Codegen):
+//
+//   lower to kernels -> fuse epilogues -> pack weights -> plan buffers
+//     -> write the binary's weights file -> kernels to LLVM
+//
 // Adapters go first (they target the original weights and LayerNorms);
 // LayerNorm removal and the data-driven choices then measure the adapted
 // model; folding (exact) runs on whatever LayerNorms or centerings are left;
@@ -19,6 +25,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 
 namespace lithe {
 namespace {
@@ -100,9 +109,73 @@ void buildSimplify(mlir::OpPassManager &pm, const SimplifyOptions &o) {
   }
 }
 
+/// lithe-lower-cpu's options: LowerCpuOptions as pipeline options.
+struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptions> {
+  Option<int64_t> capacity{*this, "capacity", llvm::cl::desc("Context length (0: the position table's rows)"),
+                           llvm::cl::init(0)};
+  Option<std::string> modelName{*this, "model-name", llvm::cl::desc("Symbol name: lithe_<model-name>_query"),
+                                llvm::cl::init("model")};
+  Option<std::string> mainQuery{*this, "main-query",
+                                llvm::cl::desc("Weak alias of the query function (lithe_main_query)"),
+                                llvm::cl::init("")};
+  Option<std::string> weights{*this, "weights",
+                              llvm::cl::desc("The binary's weights file to write (default: the module's "
+                                             "weights file with .lwt replaced by .cpu.lwt)"),
+                              llvm::cl::init("")};
+  Option<std::string> weightsDir{*this, "weights-dir",
+                                 llvm::cl::desc("Directory a relative lithe.weights path is resolved against"),
+                                 llvm::cl::init("")};
+  LowerCpuOptions get() const {
+    LowerCpuOptions o;
+    o.capacity = capacity;
+    o.modelName = modelName;
+    o.mainQuery = mainQuery;
+    o.weights = weights;
+    o.weightsDir = weightsDir;
+    return o;
+  }
+};
+
 } // namespace
 
+void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &o) {
+  LitheLowerToKernelsOptions lower;
+  lower.capacity = o.capacity;
+  pm.addPass(createLitheLowerToKernels(lower));
+  pm.addPass(createLitheFuseKernels());
+  LithePackWeightsOptions pack;
+  pack.weightsDir = o.weightsDir;
+  pm.addPass(createLithePackWeights(pack));
+  pm.addPass(createLithePlanBuffers());
+}
+
+void buildLowerCpu(mlir::OpPassManager &pm, const LowerCpuOptions &o) {
+  buildLowerToKernelLevel(pm, o);
+  LitheWriteWeightsOptions write;
+  write.file = o.weights;
+  write.ref = o.weightsRef;
+  if (!o.weights.empty() && o.weightsRef.empty()) {
+    // Found again by lithe-kernels-to-llvm wherever the module came from.
+    llvm::SmallString<256> abs(o.weights);
+    llvm::sys::fs::make_absolute(abs);
+    write.ref = std::string(abs);
+  }
+  if (o.weights.empty()) write.suffix = ".cpu.lwt";
+  write.weightsDir = o.weightsDir;
+  pm.addPass(createLitheWriteWeights(write));
+  LitheKernelsToLLVMOptions llvm;
+  llvm.modelName = o.modelName;
+  llvm.mainQuery = o.mainQuery;
+  llvm.weightsDir = o.weightsDir;
+  pm.addPass(createLitheKernelsToLLVM(llvm));
+}
+
 void registerLithePipelines() {
+  mlir::PassPipelineRegistration<LowerCpuPipelineOptions>(
+      "lithe-lower-cpu",
+      "Transformer level to LLVM-dialect kernel calls: lower to kernels, fuse epilogues, pack weights, "
+      "plan buffers, write the binary's weights file, lower to LLVM",
+      [](mlir::OpPassManager &pm, const LowerCpuPipelineOptions &o) { buildLowerCpu(pm, o.get()); });
   mlir::PassPipelineRegistration<SimplifyOptions>(
       "lithe-simplify",
       "Fuse adapters, remove LayerNorm, prune heads, drop layers, share KV, fold LayerNorm, int8 weights "

@@ -9,21 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 
-/// y[r, :] += bias for each of `rows` rows (an LM head's folded bias).
-extern "C" void lithe_add_rows(float *y, int64_t rows, int64_t n, const float *bias) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < n; ++i) y[r * n + i] += bias[i];
-}
-
-/// y[r, i] = y[r, i] * scale[i] + bias[i] (either may be null): the affine
-/// part of an LN-free model's centering.
-extern "C" void lithe_affine_rows(float *y, int64_t rows, int64_t n, const float *scale,
-                                  const float *bias) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < n; ++i)
-      y[r * n + i] = y[r * n + i] * (scale ? scale[i] : 1.0f) + (bias ? bias[i] : 0.0f);
-}
-
 namespace lithe {
 namespace rt {
 

@@ -55,18 +55,26 @@ struct CodegenReport {
   int64_t fusedEpilogues = 0;
   int64_t weightBytes = 0;
   int64_t kvBytesPerPosition = 0;
+  int64_t width = 0, vocab = 0;
 };
 
-/// Generates the object file (and the packed weights file) for `module`.
+/// Generates the object file (and the packed weights file) for `module`,
+/// which is lowered in place (it is LLVM dialect afterwards): the
+/// lithe-lower-cpu pipeline.
 /// On failure returns false with `error` naming the op (and its ONNX node,
 /// when it has one) that cannot be compiled.
 bool generateObject(mlir::ModuleOp module, const CodegenOptions &options,
                     CodegenReport &report, std::string &error);
 
-/// Prints the kernel-level program (LLVM-dialect MLIR: the planned calls into
-/// the runtime) that generateObject would compile (for --emit=kernel).
+/// Prints the kernel-level program (lithe_k: planned buffers, packed weights,
+/// fused epilogues) that generateObject would compile (for --emit=kernel).
+/// Like the others, lowers `module` in place.
 bool generateKernelIR(mlir::ModuleOp module, const CodegenOptions &options,
                       std::string &ir, std::string &error);
+
+/// Lowers `module` in place to the kernel level generateKernelIR prints (its
+/// packed weights are in the context's weights store).
+bool lowerToKernelLevel(mlir::ModuleOp module, const CodegenOptions &options, std::string &error);
 
 /// Prints the LLVM IR that generateObject would compile (for --emit=llvm).
 bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,

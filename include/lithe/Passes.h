@@ -7,6 +7,7 @@
 #include "mlir/Pass/Pass.h"
 
 #include <memory>
+#include <string>
 
 namespace lithe {
 
@@ -17,8 +18,25 @@ namespace lithe {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// Registers the named pipelines (passes/Pipelines.cpp): `lithe-simplify`.
+/// Registers the named pipelines (passes/Pipelines.cpp): `lithe-simplify`,
+/// `lithe-lower-cpu`.
 void registerLithePipelines();
+
+/// What lowering to the CPU needs besides the module.
+struct LowerCpuOptions {
+  int64_t capacity = 0;          // context length; 0: the position table's rows
+  std::string modelName = "model";
+  std::string mainQuery;         // weak alias of the query function, if any
+  std::string weights;           // the binary's weights file to write (default: <module's>.cpu.lwt)
+  std::string weightsRef;        // what lithe.weights then says (default: the file's name)
+  std::string weightsDir;        // where a relative lithe.weights is
+};
+/// The kernel level (what --emit=kernel prints): lithe-lower-to-kernels,
+/// lithe-fuse-kernels, lithe-pack-weights, lithe-plan-buffers.
+void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &options);
+/// `lithe-lower-cpu`: the kernel level, then lithe-write-weights and
+/// lithe-kernels-to-llvm.
+void buildLowerCpu(mlir::OpPassManager &pm, const LowerCpuOptions &options);
 
 } // namespace lithe
 

@@ -47,6 +47,13 @@ public:
                   std::vector<uint8_t> bytes);
   std::string putF32(const std::string &base, std::vector<int64_t> shape,
                      const std::vector<float> &values);
+  /// Adds a tensor computed from others (a weight in a kernel's packed
+  /// layout, say) under exactly `name`, replacing an earlier one of that
+  /// name: `fill` writes its `nbytes` while a file is written (one tensor in
+  /// memory at a time), or on the first get(). Whatever `fill` reads must
+  /// outlive the store.
+  void putGenerated(const std::string &name, DType dtype, std::vector<int64_t> shape, size_t nbytes,
+                    WeightsWriter::Producer fill);
   /// Writes the named tensors to a new weights file (atomically).
   bool write(const std::string &path, const std::vector<std::string> &names,
              std::string &error) const;
@@ -65,6 +72,15 @@ private:
     std::vector<uint8_t> bytes;
   };
   std::map<std::string, Owned> added_;
+  struct Generated {
+    DType dtype;
+    std::vector<int64_t> shape;
+    size_t nbytes;
+    WeightsWriter::Producer fill;
+  };
+  std::map<std::string, Generated> generated_;
+  /// Generated tensors someone read (get): made once, kept.
+  mutable std::map<std::string, std::vector<uint8_t>> materialized_;
 };
 
 /// Attaches `store` to `ctx` (what lithec does after importing).
@@ -75,7 +91,8 @@ void setWeightStore(mlir::MLIRContext *ctx, std::shared_ptr<WeightStore> store);
 std::shared_ptr<WeightStore> getWeightStore(mlir::ModuleOp module, std::string &error,
                                             const std::string &dir = "");
 
-/// Names of the weights `module` references, in first-use order.
+/// Names of the weights `module` references (lithe.weight and
+/// lithe_k.weight), in first-use order.
 std::vector<std::string> referencedWeights(mlir::ModuleOp module);
 
 } // namespace lithe

@@ -3,6 +3,7 @@
 #include "lithe/WeightStore.h"
 
 #include "lithe/Dialect.h"
+#include "lithe/KernelDialect.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Path.h"
@@ -33,6 +34,16 @@ std::shared_ptr<WeightStore> WeightStore::open(const std::string &path, std::str
 }
 
 std::optional<WeightStore::View> WeightStore::get(const std::string &name) const {
+  if (auto g = generated_.find(name); g != generated_.end()) {
+    auto m = materialized_.find(name);
+    if (m == materialized_.end()) {
+      std::vector<uint8_t> bytes(g->second.nbytes);
+      std::string error;
+      if (!g->second.fill(bytes.data(), error)) return std::nullopt;
+      m = materialized_.emplace(name, std::move(bytes)).first;
+    }
+    return View{g->second.dtype, g->second.shape, m->second.data(), m->second.size()};
+  }
   if (auto it = added_.find(name); it != added_.end())
     return View{it->second.dtype, it->second.shape, it->second.bytes.data(), it->second.bytes.size()};
   if (file_)
@@ -63,6 +74,12 @@ std::string WeightStore::put(const std::string &base, DType dtype, std::vector<i
   return name;
 }
 
+void WeightStore::putGenerated(const std::string &name, DType dtype, std::vector<int64_t> shape,
+                               size_t nbytes, WeightsWriter::Producer fill) {
+  materialized_.erase(name);
+  generated_[name] = Generated{dtype, std::move(shape), nbytes, std::move(fill)};
+}
+
 std::string WeightStore::putF32(const std::string &base, std::vector<int64_t> shape,
                                 const std::vector<float> &values) {
   std::vector<uint8_t> bytes(values.size() * 4);
@@ -89,6 +106,12 @@ bool WeightStore::write(const std::string &path, const std::vector<std::string> 
                         std::string &error) const {
   WeightsWriter writer;
   for (const std::string &n : names) {
+    // Generated tensors not read yet are made while the file is written.
+    if (auto g = generated_.find(n); g != generated_.end() && !materialized_.count(n)) {
+      if (!writer.addGenerated(n, g->second.dtype, g->second.shape, g->second.nbytes, g->second.fill, error))
+        return false;
+      continue;
+    }
     auto v = get(n);
     if (!v) {
       error = "weight '" + n + "' is not in the weights store";
@@ -127,8 +150,11 @@ std::shared_ptr<WeightStore> getWeightStore(mlir::ModuleOp module, std::string &
 std::vector<std::string> referencedWeights(mlir::ModuleOp module) {
   std::vector<std::string> names;
   std::set<std::string> seen;
-  module.walk([&](WeightOp w) {
-    if (seen.insert(w.getName().str()).second) names.push_back(w.getName().str());
+  module.walk([&](mlir::Operation *op) {
+    mlir::StringAttr name;
+    if (auto w = mlir::dyn_cast<WeightOp>(op)) name = w.getNameAttr();
+    else if (auto k = mlir::dyn_cast<k::WeightOp>(op)) name = k.getNameAttr();
+    if (name && seen.insert(name.str()).second) names.push_back(name.str());
   });
   return names;
 }

@@ -325,6 +325,18 @@ extern "C" void lithe_softmax(const float *x, int64_t M, int64_t N, float *y) {
   rows_parallel(M, N, 1 << 15, [&](int64_t b, int64_t e) { t->softmax_rows(x, b, e, N, y); });
 }
 
+extern "C" void lithe_add_rows(float *y, int64_t rows, int64_t n, const float *bias) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] += bias[i];
+}
+
+extern "C" void lithe_affine_rows(float *y, int64_t rows, int64_t n, const float *scale,
+                                  const float *bias) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i)
+      y[r * n + i] = y[r * n + i] * (scale ? scale[i] : 1.0f) + (bias ? bias[i] : 0.0f);
+}
+
 extern "C" void lithe_add(const float *a, const float *b, int64_t n, float *y) {
   if (n <= 0)
     return;

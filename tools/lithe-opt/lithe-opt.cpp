@@ -7,9 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "lithe/Dialect.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -19,7 +22,10 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<lithe::LitheDialect, mlir::func::FuncDialect>();
+  // Every level lithe-opt prints: transformer (lithe), kernel (lithe_k,
+  // arith) and the LLVM dialect lithe-lower-cpu ends in.
+  registry.insert<lithe::LitheDialect, lithe::k::LitheKDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::LLVM::LLVMDialect>();
 
   lithe::registerLithePasses();
   lithe::registerLithePipelines();

@@ -3,12 +3,17 @@
 //   lithec MODEL.onnx -o out/model                      native executable
 //                                                       + out/model.lwt
 //   lithec MODEL.onnx --emit=onnx|lithe [-o OUT.mlir]   import and print IR
-//   lithec MODEL.onnx --emit=kernel|llvm|obj [-o OUT]   kernel-level program,
-//                                                       LLVM IR, object file
+//   lithec MODEL.onnx --emit=kernel|llvm|obj [-o OUT]   kernel-level program
+//                                                       (lithe_k), LLVM IR,
+//                                                       object file
+//   lithec M.mlir -o out/model                          the same from a
+//                                                       transformer- or
+//                                                       kernel-level module
 //   lithec --describe MODEL.onnx                        what the model is
 //
-// With --emit=onnx|lithe and -o, the IR goes to OUT.mlir and the weights it
-// references to OUT.lwt (named by the module's lithe.weights attribute).
+// With --emit=onnx|lithe|kernel and -o, the IR goes to OUT.mlir and the
+// weights it references to OUT.lwt (named by the module's lithe.weights
+// attribute).
 // Without -o the IR is printed to stdout and weights are written only with
 // --weights=FILE. An executable finds its tokenizer in tokenizer/ beside it,
 // copied from the model's directory when one is there.
@@ -21,10 +26,12 @@
 #include "lithe/Codegen.h"
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/ModelSummary.h"
 #include "lithe/Passes.h"
 #include "lithe/WeightStore.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -540,6 +547,30 @@ int runCodegen(mlir::MLIRContext &ctx) {
   cg.modelName = modelName;
   cg.objectPath = obj;
   cg.capacity = capacity;
+  if (emit == Emit::Kernel && !toStdout) {
+    // OUT.mlir and the weights it references (packed ones included) in
+    // OUT.lwt: lithec OUT.mlir compiles it.
+    llvm::SmallString<256> w(out);
+    llvm::sys::path::replace_extension(w, "lwt");
+    std::string wTmp;
+    if (!outputs.add(std::string(w), wTmp, error)) return fail(error);
+    if (!lithe::lowerToKernelLevel(*result.module, cg, error)) return failOut(inputPath + ": " + error);
+    std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
+    if (!store || !store->write(wTmp, lithe::referencedWeights(*result.module), error))
+      return failOut(inputPath + ": " + error);
+    (*result.module)
+        ->setAttr(lithe::LitheDialect::kWeightsAttrName,
+                  mlir::StringAttr::get(&ctx, llvm::sys::path::filename(w)));
+    std::error_code ec;
+    llvm::raw_fd_ostream file(outTmp, ec, llvm::sys::fs::OF_Text);
+    if (ec) return failOut(out + ": cannot write: " + ec.message());
+    result.module->print(file);
+    file << "\n";
+    file.close();
+    if (file.has_error()) return failOut(out + ": write failed: " + file.error().message());
+    if (!outputs.commit(error)) return fail(error);
+    return 0;
+  }
   if (emit == Emit::LLVM || emit == Emit::Kernel) {
     std::string ir;
     bool ok = emit == Emit::LLVM ? lithe::generateLLVMIR(*result.module, cg, ir, error)
@@ -568,8 +599,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
     uint64_t lwtBytes = 0;
     if (std::unique_ptr<lithe::WeightsFile> f = lithe::WeightsFile::open(cg.outputWeights, error))
       lwtBytes = f->size();
-    lithe::ModelSummary s = lithe::summarizeModel(*result.module);
-    width = static_cast<double>(s.width);
+    width = static_cast<double>(report.width);
     double kv = static_cast<double>(report.kvBytesPerPosition) * report.capacity;
     double need = kv + static_cast<double>(report.arenaBytes) + static_cast<double>(lwtBytes) +
                   4.0 * width * report.capacity;
@@ -731,7 +761,7 @@ int main(int argc, char **argv) {
   }
 
   mlir::MLIRContext ctx;
-  ctx.loadDialect<lithe::LitheDialect, mlir::func::FuncDialect>();
+  ctx.loadDialect<lithe::LitheDialect, lithe::k::LitheKDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
   if (describe)
     return runDescribe(ctx);
 

@@ -135,6 +135,13 @@ void lithe_layer_norm(const float *x, int64_t M, int64_t D, const float *gamma,
 void lithe_center(const float *x, int64_t M, int64_t D, float *y);
 /* y = a + b over n elements. y may equal a or b. */
 void lithe_add(const float *a, const float *b, int64_t n, float *y);
+/* y[r, :] += bias for each of `rows` rows of y [rows, n] (an LM head's
+ * folded bias). */
+void lithe_add_rows(float *y, int64_t rows, int64_t n, const float *bias);
+/* y[r, i] = y[r, i] * scale[i] + bias[i] in place (either may be NULL: 1
+ * and 0): the affine part of an LN-free model's centering. */
+void lithe_affine_rows(float *y, int64_t rows, int64_t n, const float *scale,
+                       const float *bias);
 /* y = gelu(x) over n elements, tanh form if tanh_form != 0 else erf form.
  * y may equal x. */
 void lithe_gelu(const float *x, int64_t n, float *y, int tanh_form);

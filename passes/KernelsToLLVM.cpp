@@ -1,0 +1,395 @@
+//===- KernelsToLLVM.cpp - lithe-kernels-to-llvm --------------------------===//
+//
+// Kernel level to the LLVM dialect, as a dialect conversion (MLIR's Toy
+// chapter 6 does the same): buffers become `!llvm.ptr`, index becomes i64,
+// each lithe_k op becomes pointer arithmetic or one call of its runtime
+// kernel. The op -> kernel mapping of compiled code lives here and nowhere
+// else (lib/Codegen only drives the pipeline and emits the object).
+//
+// Kernel declarations are not written by hand: each is derived from the
+// kernel's C prototype in runtime/include/lithe/runtime/kernels.h
+// (declareKernel<decltype(lithe_linear)>), so the header is the one list
+// of kernels and a changed signature fails to compile or verify here.
+//
+// Then the model's ABI (runtime/include/lithe/runtime/abi.h): the two
+// functions become private `lithe_<name>_forward` / `lithe_<name>_head`,
+// the constants private globals, and `lithe_<name>_query` fills the
+// descriptor (its weak alias `main-query` is what the executable's main
+// calls).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lithe/Dialect.h"
+#include "lithe/KernelDialect.h"
+#include "lithe/Passes.h"
+#include "lithe/Weights.h"
+#include "lithe/runtime/kernels.h"
+#include "lithe/runtime/model.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/Path.h"
+
+#include <map>
+#include <type_traits>
+
+namespace lithe {
+#define GEN_PASS_DEF_LITHEKERNELSTOLLVM
+#include "passes/Passes.h.inc"
+
+namespace {
+
+using namespace mlir;
+
+//===----------------------------------------------------------------------===//
+// Kernel declarations, from kernels.h
+//===----------------------------------------------------------------------===//
+
+template <typename T> Type llvmType(MLIRContext *ctx) {
+  if constexpr (std::is_void_v<T>) return LLVM::LLVMVoidType::get(ctx);
+  else if constexpr (std::is_pointer_v<T>) return LLVM::LLVMPointerType::get(ctx);
+  else if constexpr (std::is_same_v<T, float>) return Float32Type::get(ctx);
+  else {
+    static_assert(std::is_integral_v<T>, "kernel argument of an unknown C type");
+    return IntegerType::get(ctx, sizeof(T) * 8);
+  }
+}
+
+template <typename Fn> struct KernelSignature;
+template <typename R, typename... A> struct KernelSignature<R(A...)> {
+  static LLVM::LLVMFunctionType get(MLIRContext *ctx) {
+    return LLVM::LLVMFunctionType::get(llvmType<R>(ctx), {llvmType<A>(ctx)...});
+  }
+};
+
+/// The kernels generated code calls: name -> LLVM type of its C prototype.
+std::vector<std::pair<StringRef, LLVM::LLVMFunctionType>> kernelList(MLIRContext *ctx) {
+#define LITHE_KERNEL(fn) {#fn, KernelSignature<decltype(fn)>::get(ctx)}
+  return {
+      LITHE_KERNEL(lithe_embedding), LITHE_KERNEL(lithe_add),        LITHE_KERNEL(lithe_layer_norm),
+      LITHE_KERNEL(lithe_center),    LITHE_KERNEL(lithe_affine_rows), LITHE_KERNEL(lithe_linear),
+      LITHE_KERNEL(lithe_linear_q8), LITHE_KERNEL(lithe_gelu),       LITHE_KERNEL(lithe_kv_append),
+      LITHE_KERNEL(lithe_attention), LITHE_KERNEL(lithe_lm_head),    LITHE_KERNEL(lithe_lm_head_q8),
+      LITHE_KERNEL(lithe_add_rows),
+  };
+#undef LITHE_KERNEL
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// What every pattern needs: the weights file's offsets, the capacity.
+struct Shared {
+  std::map<std::string, uint64_t> weightOffset;
+  int64_t capacity = 0;
+};
+
+/// Emits constants, pointer arithmetic and kernel calls at one op.
+struct Emit {
+  ConversionPatternRewriter &r;
+  Location loc;
+  Type ptr = LLVM::LLVMPointerType::get(r.getContext());
+  Value i64(int64_t v) { return r.create<LLVM::ConstantOp>(loc, r.getI64Type(), r.getI64IntegerAttr(v)); }
+  Value i32(int32_t v) { return r.create<LLVM::ConstantOp>(loc, r.getI32Type(), r.getI32IntegerAttr(v)); }
+  Value f32(float v) { return r.create<LLVM::ConstantOp>(loc, r.getF32Type(), r.getF32FloatAttr(v)); }
+  Value orNull(Value v) { return v ? v : r.create<LLVM::ZeroOp>(loc, ptr).getResult(); }
+  Value offset(Value base, Value bytes) {
+    return r.create<LLVM::GEPOp>(loc, ptr, r.getI8Type(), base, ArrayRef<LLVM::GEPArg>{bytes});
+  }
+  Value mul(Value a, int64_t b) { return r.create<LLVM::MulOp>(loc, a, i64(b)); }
+  LLVM::CallOp call(Operation *op, StringRef kernel, ArrayRef<Value> args) {
+    auto fn = op->getParentOfType<ModuleOp>().lookupSymbol<LLVM::LLVMFuncOp>(kernel);
+    return r.create<LLVM::CallOp>(loc, fn, args);
+  }
+};
+
+int64_t cols(Value v) { return cast<k::BufferType>(v.getType()).getCols(); }
+
+template <typename Op> struct KernelPattern : OpConversionPattern<Op> {
+  KernelPattern(TypeConverter &tc, MLIRContext *ctx, const Shared &shared)
+      : OpConversionPattern<Op>(tc, ctx), shared(shared) {}
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter &r) const override {
+    Emit e{r, op.getLoc()};
+    return lower(op, a, e);
+  }
+  LogicalResult lower(Op op, typename Op::Adaptor a, Emit &e) const;
+  const Shared &shared;
+};
+
+// Buffers.
+template <> LogicalResult KernelPattern<k::WeightOp>::lower(k::WeightOp op, k::WeightOp::Adaptor a, Emit &e) const {
+  auto it = shared.weightOffset.find(op.getName().str());
+  if (it == shared.weightOffset.end()) return failure(); // checked before the conversion
+  e.r.replaceOp(op, e.offset(a.getWeights(), e.i64(static_cast<int64_t>(it->second))));
+  return success();
+}
+template <> LogicalResult KernelPattern<k::ArenaOp>::lower(k::ArenaOp op, k::ArenaOp::Adaptor a, Emit &e) const {
+  if (!op.getOffset()) return failure(); // checked before the conversion
+  e.r.replaceOp(op, e.offset(a.getArena(), e.i64(*op.getOffset())));
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::TableRowsOp>::lower(k::TableRowsOp op, k::TableRowsOp::Adaptor a, Emit &e) const {
+  e.r.replaceOp(op, e.offset(a.getTable(), e.mul(a.getFirst(), cols(op.getTable()) * 4)));
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::CachePlaneOp>::lower(k::CachePlaneOp op, k::CachePlaneOp::Adaptor a,
+                                                    Emit &e) const {
+  Value slot = e.offset(a.getCaches(), e.i64(op.getIndex() * 8));
+  e.r.replaceOpWithNewOp<LLVM::LoadOp>(op, e.ptr, slot);
+  return success();
+}
+
+// Kernels: the argument lists of runtime/include/lithe/runtime/kernels.h.
+template <>
+LogicalResult KernelPattern<k::EmbeddingOp>::lower(k::EmbeddingOp op, k::EmbeddingOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_embedding", {a.getTable(), e.i64(cols(op.getTable())), a.getIds(), a.getRows(), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <> LogicalResult KernelPattern<k::AddOp>::lower(k::AddOp op, k::AddOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_add", {a.getLhs(), a.getRhs(), e.mul(a.getRows(), cols(op.getOut())), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::LayerNormOp>::lower(k::LayerNormOp op, k::LayerNormOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_layer_norm",
+         {a.getInput(), a.getRows(), e.i64(cols(op.getInput())), e.orNull(a.getScale()), e.orNull(a.getBias()),
+          e.f32(op.getEpsilon().convertToFloat()), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <> LogicalResult KernelPattern<k::CenterOp>::lower(k::CenterOp op, k::CenterOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_center", {a.getInput(), a.getRows(), e.i64(cols(op.getInput())), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::AffineRowsOp>::lower(k::AffineRowsOp op, k::AffineRowsOp::Adaptor a,
+                                                    Emit &e) const {
+  e.call(op, "lithe_affine_rows",
+         {a.getData(), a.getRows(), e.i64(cols(op.getData())), e.orNull(a.getScale()), e.orNull(a.getBias())});
+  e.r.eraseOp(op);
+  return success();
+}
+template <> LogicalResult KernelPattern<k::LinearOp>::lower(k::LinearOp op, k::LinearOp::Adaptor a, Emit &e) const {
+  if (!op.isPacked()) return failure(); // checked before the conversion
+  auto w = cast<k::BufferType>(op.getWeight().getType());
+  bool q8 = w.getElementType().isInteger(8);
+  e.call(op, q8 ? "lithe_linear_q8" : "lithe_linear",
+         {a.getInput(), a.getRows(), e.i64(w.getShape()[0]), a.getWeight(), e.i64(w.getShape()[1]),
+          e.orNull(a.getBias()), a.getOut(), e.i32(static_cast<int32_t>(op.getEpilogue()))});
+  e.r.eraseOp(op);
+  return success();
+}
+template <> LogicalResult KernelPattern<k::GeluOp>::lower(k::GeluOp op, k::GeluOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_gelu", {a.getInput(), e.mul(a.getRows(), cols(op.getOut())), a.getOut(), e.i32(op.getTanh())});
+  e.r.eraseOp(op);
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::KVAppendOp>::lower(k::KVAppendOp op, k::KVAppendOp::Adaptor a, Emit &e) const {
+  auto plane = cast<k::BufferType>(op.getKeyPlane().getType()).getShape();
+  auto c = e.call(op, "lithe_kv_append",
+                  {a.getKeyPlane(), a.getValuePlane(), e.i64(plane[0]), e.i64(plane[2]), e.i64(plane[1]),
+                   a.getPast(), a.getKey(), a.getValue(), a.getRows()});
+  e.r.replaceOp(op, c.getResult());
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::AttentionOp>::lower(k::AttentionOp op, k::AttentionOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_attention",
+         {a.getQuery(), a.getRows(), a.getKeyPlane(), a.getValuePlane(), e.i64(op.getHeads()),
+          e.i64(op.getHeadDim()), e.i64(op.getCapacity()), a.getPast(), e.f32(op.getScale().convertToFloat()),
+          e.i32(op.getCausal()), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <> LogicalResult KernelPattern<k::LMHeadOp>::lower(k::LMHeadOp op, k::LMHeadOp::Adaptor a, Emit &e) const {
+  auto t = cast<k::BufferType>(op.getTable().getType()).getShape();
+  if (op.getTableScale())
+    e.call(op, "lithe_lm_head_q8",
+           {a.getInput(), a.getRows(), e.i64(t[1]), a.getTable(), a.getTableScale(), e.i64(t[0]), a.getOut()});
+  else
+    e.call(op, "lithe_lm_head", {a.getInput(), a.getRows(), e.i64(t[1]), a.getTable(), e.i64(t[0]), a.getOut()});
+  e.r.eraseOp(op);
+  return success();
+}
+template <>
+LogicalResult KernelPattern<k::AddRowsOp>::lower(k::AddRowsOp op, k::AddRowsOp::Adaptor a, Emit &e) const {
+  e.call(op, "lithe_add_rows", {a.getData(), a.getRows(), e.i64(cols(op.getData())), a.getBias()});
+  e.r.eraseOp(op);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
+  using LitheKernelsToLLVMBase::LitheKernelsToLLVMBase;
+
+  void runOnOperation() override {
+    if (failed(run())) signalPassFailure();
+  }
+
+  LogicalResult run() {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto fail = [&](Operation *at, const Twine &msg) {
+      at->emitError() << "lithe-kernels-to-llvm: " << msg;
+      return failure();
+    };
+    const std::string &name = modelName;
+    bool ident = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ident = ident && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ident) return fail(module, "model-name '" + name + "' is not a C identifier");
+
+    // What the descriptor says, read before the functions are converted.
+    auto fwd = module.lookupSymbol<func::FuncOp>(k::kForward);
+    auto head = module.lookupSymbol<func::FuncOp>(k::kHead);
+    auto capacity = module->getAttrOfType<IntegerAttr>(k::kCapacityAttr);
+    auto arenaBytes = module->getAttrOfType<IntegerAttr>(k::kArenaBytesAttr);
+    auto cacheShapes = module->getAttrOfType<DenseI64ArrayAttr>(k::kCacheShapesAttr);
+    auto layers = module->getAttrOfType<IntegerAttr>(k::kLayersAttr);
+    if (!fwd || !head || !capacity || !cacheShapes || !layers || fwd.getNumArguments() != 8 ||
+        head.getNumArguments() != 4)
+      return fail(module, "not a kernel-level module (run lithe-lower-to-kernels first)");
+    if (!arenaBytes) return fail(module, "buffers are not placed (run lithe-plan-buffers first)");
+    Shared shared;
+    shared.capacity = capacity.getInt();
+    int64_t width = cast<k::BufferType>(head.getArgument(1).getType()).getCols();
+    int64_t vocab = cast<k::BufferType>(head.getArgument(3).getType()).getCols();
+
+    // Every slot placed, every linear packed, every weight in the file.
+    auto weightsAttr = module->getAttrOfType<StringAttr>(LitheDialect::kWeightsAttrName);
+    if (!weightsAttr) return fail(module, "the module names no weights file (lithe.weights)");
+    llvm::SmallString<256> path(weightsAttr.getValue());
+    if (!weightsDir.empty() && !llvm::sys::path::is_absolute(path)) {
+      llvm::SmallString<256> dir(weightsDir.getValue());
+      llvm::sys::path::append(dir, path);
+      path = dir;
+    }
+    std::string error;
+    std::unique_ptr<WeightsFile> file = WeightsFile::open(std::string(path), error);
+    if (!file) return fail(module, error);
+    for (const TensorEntry &t : file->entries()) shared.weightOffset[t.name] = file->fileOffset(t);
+    LogicalResult checked = success();
+    module.walk([&](Operation *op) {
+      if (failed(checked)) return;
+      if (auto w = dyn_cast<k::WeightOp>(op); w && !shared.weightOffset.count(w.getName().str()))
+        checked = fail(op, "weight '" + w.getName() + "' is not in " + std::string(path) +
+                               " (run lithe-write-weights first)");
+      else if (auto s = dyn_cast<k::ArenaOp>(op); s && !s.getOffset())
+        checked = fail(op, "an arena slot has no offset (run lithe-plan-buffers first)");
+      else if (auto l = dyn_cast<k::LinearOp>(op); l && !l.isPacked())
+        checked = fail(op, "a linear weight is not packed (run lithe-pack-weights first)");
+    });
+    if (failed(checked)) return failure();
+
+    // Kernel declarations.
+    OpBuilder b(ctx);
+    b.setInsertionPointToStart(module.getBody());
+    for (auto [kernel, type] : kernelList(ctx))
+      if (!module.lookupSymbol(kernel)) b.create<LLVM::LLVMFuncOp>(module.getLoc(), kernel, type);
+
+    // The conversion.
+    LLVMTypeConverter types(ctx);
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    types.addConversion([ptr](k::BufferType) { return ptr; });
+    types.addConversion([ptr](k::WeightsType) { return ptr; });
+    types.addConversion([ptr](k::ArenaType) { return ptr; });
+    types.addConversion([ptr](k::CachesType) { return ptr; });
+    RewritePatternSet patterns(ctx);
+    populateFuncToLLVMConversionPatterns(types, patterns);
+    arith::populateArithToLLVMConversionPatterns(types, patterns);
+    patterns.add<KernelPattern<k::WeightOp>, KernelPattern<k::ArenaOp>, KernelPattern<k::TableRowsOp>,
+                 KernelPattern<k::CachePlaneOp>, KernelPattern<k::EmbeddingOp>, KernelPattern<k::AddOp>,
+                 KernelPattern<k::LayerNormOp>, KernelPattern<k::CenterOp>, KernelPattern<k::AffineRowsOp>,
+                 KernelPattern<k::LinearOp>, KernelPattern<k::GeluOp>, KernelPattern<k::KVAppendOp>,
+                 KernelPattern<k::AttentionOp>, KernelPattern<k::LMHeadOp>, KernelPattern<k::AddRowsOp>>(
+        types, ctx, shared);
+    LLVMConversionTarget target(*ctx);
+    target.addLegalOp<ModuleOp>();
+    if (failed(applyFullConversion(module, target, std::move(patterns)))) return failure();
+    OpPassManager reconcile("builtin.module");
+    reconcile.addPass(createReconcileUnrealizedCastsPass());
+    if (failed(runPipeline(reconcile, module))) return failure();
+
+    // The ABI: private functions and constants, one exported query.
+    using namespace lithe::rt;
+    const std::string prefix = "lithe_" + name + "_";
+    Type i64 = b.getI64Type(), voidTy = LLVM::LLVMVoidType::get(ctx);
+    for (auto [from, to] : {std::pair<StringRef, std::string>{k::kForward, prefix + "forward"},
+                            std::pair<StringRef, std::string>{k::kHead, prefix + "head"}}) {
+      auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(from);
+      if (!f) return fail(module, "@" + from + " was not converted");
+      f.setSymName(to);
+      f.setLinkage(LLVM::Linkage::Internal);
+    }
+    b.setInsertionPointToEnd(module.getBody());
+    Location loc = module.getLoc();
+    auto global = [&](StringRef sym, ArrayRef<int64_t> values) {
+      auto type = LLVM::LLVMArrayType::get(i64, values.size());
+      auto attr = DenseElementsAttr::get(RankedTensorType::get({static_cast<int64_t>(values.size())}, i64), values);
+      b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true, LLVM::Linkage::Internal, sym, attr);
+    };
+    std::vector<int64_t> config(kCfgLayers + 1);
+    config[kCfgVersion] = kAbiVersion;
+    config[kCfgVocab] = vocab;
+    config[kCfgWidth] = width;
+    config[kCfgCaches] = static_cast<int64_t>(cacheShapes.size() / 2);
+    config[kCfgCapacity] = shared.capacity;
+    config[kCfgArenaBytes] = arenaBytes.getInt();
+    config[kCfgLayers] = layers.getInt();
+    global(prefix + "config", config);
+    std::vector<int64_t> shapes(cacheShapes.asArrayRef());
+    if (shapes.empty()) shapes = {0, 0};
+    global(prefix + "cache_shapes", shapes);
+
+    // void lithe_<name>_query(LitheModelDescriptor *d): {abiVersion, config,
+    // cacheShapes, weightsChecksum, forward, head}.
+    auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr, i64, ptr, ptr});
+    std::vector<std::pair<std::string, LLVM::Linkage>> queries = {{prefix + "query", LLVM::Linkage::External}};
+    if (!mainQuery.empty()) queries.push_back({mainQuery, LLVM::Linkage::Weak});
+    for (auto [sym, linkage] : queries) {
+      b.setInsertionPointToEnd(module.getBody());
+      auto q = b.create<LLVM::LLVMFuncOp>(loc, sym, LLVM::LLVMFunctionType::get(voidTy, {ptr}), linkage);
+      Block *qb = q.addEntryBlock(b);
+      b.setInsertionPointToEnd(qb);
+      Value d = qb->getArgument(0);
+      auto field = [&](int i, Value v) {
+        Value p = b.create<LLVM::GEPOp>(loc, ptr, descTy, d, ArrayRef<LLVM::GEPArg>{0, i});
+        b.create<LLVM::StoreOp>(loc, v, p);
+      };
+      auto addr = [&](StringRef s) -> Value { return b.create<LLVM::AddressOfOp>(loc, ptr, s); };
+      auto cst = [&](int64_t v) -> Value { return b.create<LLVM::ConstantOp>(loc, i64, b.getI64IntegerAttr(v)); };
+      field(0, cst(kAbiVersion));
+      field(1, addr(prefix + "config"));
+      field(2, addr(prefix + "cache_shapes"));
+      field(3, cst(static_cast<int64_t>(file->checksum())));
+      field(4, addr(prefix + "forward"));
+      field(5, addr(prefix + "head"));
+      b.create<LLVM::ReturnOp>(loc, ValueRange{});
+    }
+    for (StringRef attr : {k::kCapacityAttr, k::kArenaBytesAttr, k::kCacheShapesAttr, k::kLayersAttr})
+      module->removeAttr(attr);
+    return success();
+  }
+};
+
+} // namespace
+} // namespace lithe
