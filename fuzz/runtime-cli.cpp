@@ -135,7 +135,7 @@ int lithe_threads_count(void) { return 1; }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  (void)lithe_weights_checksum;
+  (void)kWeightsChecksum; // the weights file exists before the first run
   std::string in(reinterpret_cast<const char *>(data), size);
   std::string file;
   if (size_t at = in.find(std::string("\0\0", 2)); at != std::string::npos) {
