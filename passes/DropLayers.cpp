@@ -13,7 +13,10 @@
 
 #include "Blocks.h"
 #include "Calibrate.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -3,13 +3,11 @@
 // Kernel level to the LLVM dialect, as a dialect conversion (MLIR's Toy
 // chapter 6 does the same): buffers become `!llvm.ptr`, index becomes i64,
 // each lithe_k op becomes pointer arithmetic or one call of its runtime
-// kernel. The op -> kernel mapping of compiled code lives here and nowhere
-// else (lib/Codegen only drives the pipeline and emits the object).
-//
-// Kernel declarations are not written by hand: each is derived from the
-// kernel's C prototype in runtime/include/lithe/runtime/kernels.h
-// (declareKernel<decltype(lithe_linear)>), so the header is the one list
-// of kernels and a changed signature fails to compile or verify here.
+// kernel. Which kernel and which arguments is lithe::kernelCall
+// (lib/Lowering/KernelCalls.cpp), the mapping the calibration Evaluator
+// uses too; kernel declarations come from lithe::kernelTable, derived from
+// the prototypes in runtime/include/lithe/runtime/kernels.h (the one list
+// of kernels).
 //
 // Then the model's ABI (runtime/include/lithe/runtime/abi.h): the two
 // functions become private `lithe_<name>_forward` / `lithe_<name>_head`,
@@ -21,9 +19,9 @@
 
 #include "lithe/Dialect.h"
 #include "lithe/KernelDialect.h"
+#include "lithe/Lowering.h"
 #include "lithe/Passes.h"
 #include "lithe/Weights.h"
-#include "lithe/runtime/kernels.h"
 #include "lithe/runtime/model.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -41,7 +39,6 @@
 #include "llvm/Support/Path.h"
 
 #include <map>
-#include <type_traits>
 
 namespace lithe {
 #define GEN_PASS_DEF_LITHEKERNELSTOLLVM
@@ -50,40 +47,6 @@ namespace lithe {
 namespace {
 
 using namespace mlir;
-
-//===----------------------------------------------------------------------===//
-// Kernel declarations, from kernels.h
-//===----------------------------------------------------------------------===//
-
-template <typename T> Type llvmType(MLIRContext *ctx) {
-  if constexpr (std::is_void_v<T>) return LLVM::LLVMVoidType::get(ctx);
-  else if constexpr (std::is_pointer_v<T>) return LLVM::LLVMPointerType::get(ctx);
-  else if constexpr (std::is_same_v<T, float>) return Float32Type::get(ctx);
-  else {
-    static_assert(std::is_integral_v<T>, "kernel argument of an unknown C type");
-    return IntegerType::get(ctx, sizeof(T) * 8);
-  }
-}
-
-template <typename Fn> struct KernelSignature;
-template <typename R, typename... A> struct KernelSignature<R(A...)> {
-  static LLVM::LLVMFunctionType get(MLIRContext *ctx) {
-    return LLVM::LLVMFunctionType::get(llvmType<R>(ctx), {llvmType<A>(ctx)...});
-  }
-};
-
-/// The kernels generated code calls: name -> LLVM type of its C prototype.
-std::vector<std::pair<StringRef, LLVM::LLVMFunctionType>> kernelList(MLIRContext *ctx) {
-#define LITHE_KERNEL(fn) {#fn, KernelSignature<decltype(fn)>::get(ctx)}
-  return {
-      LITHE_KERNEL(lithe_embedding), LITHE_KERNEL(lithe_add),        LITHE_KERNEL(lithe_layer_norm),
-      LITHE_KERNEL(lithe_center),    LITHE_KERNEL(lithe_affine_rows), LITHE_KERNEL(lithe_linear),
-      LITHE_KERNEL(lithe_linear_q8), LITHE_KERNEL(lithe_gelu),       LITHE_KERNEL(lithe_kv_append),
-      LITHE_KERNEL(lithe_attention), LITHE_KERNEL(lithe_lm_head),    LITHE_KERNEL(lithe_lm_head_q8),
-      LITHE_KERNEL(lithe_add_rows),
-  };
-#undef LITHE_KERNEL
-}
 
 //===----------------------------------------------------------------------===//
 // Patterns
@@ -152,88 +115,36 @@ LogicalResult KernelPattern<k::CachePlaneOp>::lower(k::CachePlaneOp op, k::Cache
   return success();
 }
 
-// Kernels: the argument lists of runtime/include/lithe/runtime/kernels.h.
 template <>
-LogicalResult KernelPattern<k::EmbeddingOp>::lower(k::EmbeddingOp op, k::EmbeddingOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_embedding", {a.getTable(), e.i64(cols(op.getTable())), a.getIds(), a.getRows(), a.getOut()});
-  e.r.eraseOp(op);
+LogicalResult KernelPattern<k::ObserveOp>::lower(k::ObserveOp op, k::ObserveOp::Adaptor, Emit &e) const {
+  e.r.eraseOp(op); // the Evaluator's hook: nothing to run
   return success();
 }
-template <> LogicalResult KernelPattern<k::AddOp>::lower(k::AddOp op, k::AddOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_add", {a.getLhs(), a.getRhs(), e.mul(a.getRows(), cols(op.getOut())), a.getOut()});
-  e.r.eraseOp(op);
-  return success();
-}
-template <>
-LogicalResult KernelPattern<k::LayerNormOp>::lower(k::LayerNormOp op, k::LayerNormOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_layer_norm",
-         {a.getInput(), a.getRows(), e.i64(cols(op.getInput())), e.orNull(a.getScale()), e.orNull(a.getBias()),
-          e.f32(op.getEpsilon().convertToFloat()), a.getOut()});
-  e.r.eraseOp(op);
-  return success();
-}
-template <> LogicalResult KernelPattern<k::CenterOp>::lower(k::CenterOp op, k::CenterOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_center", {a.getInput(), a.getRows(), e.i64(cols(op.getInput())), a.getOut()});
-  e.r.eraseOp(op);
-  return success();
-}
-template <>
-LogicalResult KernelPattern<k::AffineRowsOp>::lower(k::AffineRowsOp op, k::AffineRowsOp::Adaptor a,
-                                                    Emit &e) const {
-  e.call(op, "lithe_affine_rows",
-         {a.getData(), a.getRows(), e.i64(cols(op.getData())), e.orNull(a.getScale()), e.orNull(a.getBias())});
-  e.r.eraseOp(op);
-  return success();
-}
-template <> LogicalResult KernelPattern<k::LinearOp>::lower(k::LinearOp op, k::LinearOp::Adaptor a, Emit &e) const {
-  if (!op.isPacked()) return failure(); // checked before the conversion
-  auto w = cast<k::BufferType>(op.getWeight().getType());
-  bool q8 = w.getElementType().isInteger(8);
-  e.call(op, q8 ? "lithe_linear_q8" : "lithe_linear",
-         {a.getInput(), a.getRows(), e.i64(w.getShape()[0]), a.getWeight(), e.i64(w.getShape()[1]),
-          e.orNull(a.getBias()), a.getOut(), e.i32(static_cast<int32_t>(op.getEpilogue()))});
-  e.r.eraseOp(op);
-  return success();
-}
-template <> LogicalResult KernelPattern<k::GeluOp>::lower(k::GeluOp op, k::GeluOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_gelu", {a.getInput(), e.mul(a.getRows(), cols(op.getOut())), a.getOut(), e.i32(op.getTanh())});
-  e.r.eraseOp(op);
-  return success();
-}
-template <>
-LogicalResult KernelPattern<k::KVAppendOp>::lower(k::KVAppendOp op, k::KVAppendOp::Adaptor a, Emit &e) const {
-  auto plane = cast<k::BufferType>(op.getKeyPlane().getType()).getShape();
-  auto c = e.call(op, "lithe_kv_append",
-                  {a.getKeyPlane(), a.getValuePlane(), e.i64(plane[0]), e.i64(plane[2]), e.i64(plane[1]),
-                   a.getPast(), a.getKey(), a.getValue(), a.getRows()});
-  e.r.replaceOp(op, c.getResult());
-  return success();
-}
-template <>
-LogicalResult KernelPattern<k::AttentionOp>::lower(k::AttentionOp op, k::AttentionOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_attention",
-         {a.getQuery(), a.getRows(), a.getKeyPlane(), a.getValuePlane(), e.i64(op.getHeads()),
-          e.i64(op.getHeadDim()), e.i64(op.getCapacity()), a.getPast(), e.f32(op.getScale().convertToFloat()),
-          e.i32(op.getCausal()), a.getOut()});
-  e.r.eraseOp(op);
-  return success();
-}
-template <> LogicalResult KernelPattern<k::LMHeadOp>::lower(k::LMHeadOp op, k::LMHeadOp::Adaptor a, Emit &e) const {
-  auto t = cast<k::BufferType>(op.getTable().getType()).getShape();
-  if (op.getTableScale())
-    e.call(op, "lithe_lm_head_q8",
-           {a.getInput(), a.getRows(), e.i64(t[1]), a.getTable(), a.getTableScale(), e.i64(t[0]), a.getOut()});
-  else
-    e.call(op, "lithe_lm_head", {a.getInput(), a.getRows(), e.i64(t[1]), a.getTable(), e.i64(t[0]), a.getOut()});
-  e.r.eraseOp(op);
-  return success();
-}
-template <>
-LogicalResult KernelPattern<k::AddRowsOp>::lower(k::AddRowsOp op, k::AddRowsOp::Adaptor a, Emit &e) const {
-  e.call(op, "lithe_add_rows", {a.getData(), a.getRows(), e.i64(cols(op.getData())), a.getBias()});
-  e.r.eraseOp(op);
-  return success();
-}
+
+/// Every kernel op: the call lithe::kernelCall says (lib/Lowering/KernelCalls.cpp).
+struct KernelCallPattern : ConversionPattern {
+  KernelCallPattern(TypeConverter &tc, MLIRContext *ctx) : ConversionPattern(tc, MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                                ConversionPatternRewriter &r) const override {
+    if (!isa<k::LitheKDialect>(op->getDialect())) return failure();
+    std::optional<KernelCall> call = kernelCall(op);
+    if (!call) return failure();
+    Emit e{r, op->getLoc()};
+    SmallVector<Value> args;
+    for (const KernelArg &a : call->args) switch (a.kind) {
+      case KernelArg::Operand: args.push_back(operands[a.operand]); break;
+      case KernelArg::Null: args.push_back(e.orNull(Value())); break;
+      case KernelArg::I64: args.push_back(e.i64(a.i)); break;
+      case KernelArg::I32: args.push_back(e.i32(static_cast<int32_t>(a.i))); break;
+      case KernelArg::F32: args.push_back(e.f32(a.f)); break;
+      case KernelArg::RowsTimes: args.push_back(e.mul(operands[a.operand], a.i)); break;
+      }
+    LLVM::CallOp c = e.call(op, call->kernel, args);
+    if (op->getNumResults()) r.replaceOp(op, c.getResults());
+    else r.eraseOp(op);
+    return success();
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // The pass
@@ -303,8 +214,9 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     // Kernel declarations.
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    for (auto [kernel, type] : kernelList(ctx))
-      if (!module.lookupSymbol(kernel)) b.create<LLVM::LLVMFuncOp>(module.getLoc(), kernel, type);
+    for (const KernelEntry &kernel : kernelTable())
+      if (!module.lookupSymbol(kernel.name))
+        b.create<LLVM::LLVMFuncOp>(module.getLoc(), kernel.name, kernel.type(ctx));
 
     // The conversion.
     LLVMTypeConverter types(ctx);
@@ -317,11 +229,8 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     populateFuncToLLVMConversionPatterns(types, patterns);
     arith::populateArithToLLVMConversionPatterns(types, patterns);
     patterns.add<KernelPattern<k::WeightOp>, KernelPattern<k::ArenaOp>, KernelPattern<k::TableRowsOp>,
-                 KernelPattern<k::CachePlaneOp>, KernelPattern<k::EmbeddingOp>, KernelPattern<k::AddOp>,
-                 KernelPattern<k::LayerNormOp>, KernelPattern<k::CenterOp>, KernelPattern<k::AffineRowsOp>,
-                 KernelPattern<k::LinearOp>, KernelPattern<k::GeluOp>, KernelPattern<k::KVAppendOp>,
-                 KernelPattern<k::AttentionOp>, KernelPattern<k::LMHeadOp>, KernelPattern<k::AddRowsOp>>(
-        types, ctx, shared);
+                 KernelPattern<k::CachePlaneOp>, KernelPattern<k::ObserveOp>>(types, ctx, shared);
+    patterns.add<KernelCallPattern>(types, ctx);
     LLVMConversionTarget target(*ctx);
     target.addLegalOp<ModuleOp>();
     if (failed(applyFullConversion(module, target, std::move(patterns)))) return failure();

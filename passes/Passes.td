@@ -102,6 +102,8 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ], CalibrationOptions);
+  // The calibration Evaluator lowers a copy of the module to lithe_k.
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
@@ -168,6 +170,8 @@ def LithePruneHeads : Pass<"lithe-prune-heads", "mlir::ModuleOp"> {
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ], CalibrationOptions);
+  // The calibration Evaluator lowers a copy of the module to lithe_k.
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LitheDropLayers : Pass<"lithe-drop-layers", "mlir::ModuleOp"> {
@@ -196,6 +200,8 @@ def LitheDropLayers : Pass<"lithe-drop-layers", "mlir::ModuleOp"> {
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ], CalibrationOptions);
+  // The calibration Evaluator lowers a copy of the module to lithe_k.
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LitheShareKV : Pass<"lithe-share-kv", "mlir::ModuleOp"> {
@@ -257,6 +263,8 @@ def LitheLowerToKernels : Pass<"lithe-lower-to-kernels", "mlir::ModuleOp"> {
   let options = [
     Option<"capacity", "capacity", "int64_t", /*default=*/"0",
            "Context length (0: the rows of the position embedding)">,
+    Option<"observe", "observe", "bool", /*default=*/"false",
+           "Mark each transformer-level value with lithe_k.observe (the calibration Evaluator's hooks)">,
   ];
   let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

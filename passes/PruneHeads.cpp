@@ -13,7 +13,10 @@
 
 #include "Blocks.h"
 #include "Calibrate.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "lithe/WeightStore.h"
 
 #include "mlir/IR/Builders.h"

@@ -9,7 +9,10 @@
 
 #include "Calibrate.h"
 #include "lithe/Dialect.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "lithe/WeightStore.h"
 
 #include "mlir/IR/Builders.h"

@@ -211,4 +211,22 @@ def LitheK_AddRowsOp : LitheK_KernelOp<"add_rows"> {
   let assemblyFormat = "$data `rows` $rows `,` $bias attr-dict `:` type($data) `,` type($bias)";
 }
 
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def LitheK_ObserveOp : LitheK_Op<"observe"> {
+  let summary = "hand a transformer-level value to the calibration Evaluator's observer";
+  let description = [{
+    Inserted by lithe-lower-to-kernels{observe=true} after the kernels that
+    computed the value of the transformer-level op number `index` of
+    @forward (in block order). The calibration Evaluator, which interprets
+    the kernel level, calls its observer here; the observer may change the
+    buffer (masking a head, skipping a block). lithe-kernels-to-llvm drops
+    it.
+  }];
+  let arguments = (ins LitheK_Buffer:$value, Index:$rows, I64Attr:$index);
+  let assemblyFormat = "$value `rows` $rows `index` $index attr-dict `:` type($value)";
+}
+
 #endif // LITHE_K_OPS_TD

@@ -37,6 +37,8 @@ public:
     const void *data;
     size_t nbytes;
   };
+  /// Whether there is a tensor `name` (without making a generated one).
+  bool contains(const std::string &name) const;
   /// The tensor `name` (new tensors shadow the file's), or nullopt.
   std::optional<View> get(const std::string &name) const;
   /// f32 tensors as a float pointer with the expected element count, or
@@ -54,6 +56,14 @@ public:
   /// outlive the store.
   void putGenerated(const std::string &name, DType dtype, std::vector<int64_t> shape, size_t nbytes,
                     WeightsWriter::Producer fill);
+  /// Adds the tensor `name` to `writer` under `as`: borrowed (the store
+  /// outlives the write) or, when generated and not made yet, made while
+  /// the file is written.
+  bool addTo(WeightsWriter &writer, const std::string &name, const std::string &as, std::string &error) const;
+  /// Whether this store's `name` and `other`'s `otherName` have the same
+  /// type, shape and bytes (generated tensors not made yet are made, one at
+  /// a time, to compare).
+  bool sameTensor(const std::string &name, const WeightStore &other, const std::string &otherName) const;
   /// Writes the named tensors to a new weights file (atomically).
   bool write(const std::string &path, const std::vector<std::string> &names,
              std::string &error) const;

@@ -33,6 +33,10 @@ std::shared_ptr<WeightStore> WeightStore::open(const std::string &path, std::str
   return store;
 }
 
+bool WeightStore::contains(const std::string &name) const {
+  return generated_.count(name) || added_.count(name) || (file_ && file_->find(name));
+}
+
 std::optional<WeightStore::View> WeightStore::get(const std::string &name) const {
   if (auto g = generated_.find(name); g != generated_.end()) {
     auto m = materialized_.find(name);
@@ -102,24 +106,48 @@ bool WeightStore::checkFinite(const std::vector<std::string> &names, std::string
   return true;
 }
 
+bool WeightStore::addTo(WeightsWriter &writer, const std::string &name, const std::string &as,
+                        std::string &error) const {
+  // Generated tensors not read yet are made while the file is written.
+  if (auto g = generated_.find(name); g != generated_.end() && !materialized_.count(name))
+    return writer.addGenerated(as, g->second.dtype, g->second.shape, g->second.nbytes, g->second.fill, error);
+  auto v = get(name);
+  if (!v) {
+    error = "weight '" + name + "' is not in the weights store";
+    return false;
+  }
+  // The store (mapped file, owned tensors) outlives the write: no copy.
+  return writer.addBorrowed(as, v->dtype, v->shape, v->data, v->nbytes, error);
+}
+
+bool WeightStore::sameTensor(const std::string &name, const WeightStore &other, const std::string &otherName) const {
+  // A generated tensor is made into a scratch buffer (not kept).
+  auto bytesOf = [](const WeightStore &s, const std::string &n, std::vector<uint8_t> &scratch,
+                    View &view) -> bool {
+    if (auto g = s.generated_.find(n); g != s.generated_.end() && !s.materialized_.count(n)) {
+      scratch.resize(g->second.nbytes);
+      std::string error;
+      if (!g->second.fill(scratch.data(), error)) return false;
+      view = View{g->second.dtype, g->second.shape, scratch.data(), scratch.size()};
+      return true;
+    }
+    auto v = s.get(n);
+    if (!v) return false;
+    view = *v;
+    return true;
+  };
+  std::vector<uint8_t> a, b;
+  View va{}, vb{};
+  if (!bytesOf(*this, name, a, va) || !bytesOf(other, otherName, b, vb)) return false;
+  return va.dtype == vb.dtype && va.shape == vb.shape && va.nbytes == vb.nbytes &&
+         (va.nbytes == 0 || std::memcmp(va.data, vb.data, va.nbytes) == 0);
+}
+
 bool WeightStore::write(const std::string &path, const std::vector<std::string> &names,
                         std::string &error) const {
   WeightsWriter writer;
-  for (const std::string &n : names) {
-    // Generated tensors not read yet are made while the file is written.
-    if (auto g = generated_.find(n); g != generated_.end() && !materialized_.count(n)) {
-      if (!writer.addGenerated(n, g->second.dtype, g->second.shape, g->second.nbytes, g->second.fill, error))
-        return false;
-      continue;
-    }
-    auto v = get(n);
-    if (!v) {
-      error = "weight '" + n + "' is not in the weights store";
-      return false;
-    }
-    // The store (mapped file, owned tensors) outlives the write: no copy.
-    if (!writer.addBorrowed(n, v->dtype, v->shape, v->data, v->nbytes, error)) return false;
-  }
+  for (const std::string &n : names)
+    if (!addTo(writer, n, n, error)) return false;
   return writer.write(path, error);
 }
 
