@@ -116,7 +116,8 @@ void usage(const char *argv0) {
       "                           search, --perplexity and --ids without --generate\n"
       "                           use the model alone; --bench adds the speculative\n"
       "                           decode speed (acceptance, draft/verify time)\n"
-      "      --draft-weights FILE the draft's weights (default: <binary>.draft.lwt)\n"
+      "      --draft-weights FILE the draft's weights (default: the model's file, which\n"
+      "                           lithec --draft writes for both)\n"
       "  -t, --threads N          threads (default: all cores)\n"
       "  -m, --weights FILE       weights file (default: <binary>.lwt)\n"
       "      --tokenizer DIR      tokenizer directory (default: <binary dir>/tokenizer)\n"
@@ -905,7 +906,10 @@ int main(int argc, char **argv) {
       die("--draft-tokens: this binary has no draft model (compile it with lithec --draft=PASSES)");
     LitheModelDescriptor d{};
     lithe_main_draft_query(&d);
-    draft = Model::load(d, o.draftWeights.empty() ? exe + ".draft.lwt" : o.draftWeights, error, !o.noVerify);
+    // lithec --draft writes both models' weights to one file, each tensor
+    // they share once: the draft maps nothing of its own.
+    draft = o.draftWeights.empty() ? Model::loadBeside(d, *m, error)
+                                   : Model::load(d, o.draftWeights, error, !o.noVerify);
     if (!draft) die(error);
     if (draft->vocab() != m->vocab() || draft->capacity() != m->capacity())
       die("--draft-tokens: the draft's vocabulary or context differs from the model's");

@@ -42,8 +42,29 @@ std::unique_ptr<Model> Model::load(const LitheModelDescriptor &desc, const std::
             ", the runtime is " + std::to_string(kAbiVersion);
     return nullptr;
   }
-  std::unique_ptr<WeightsFile> file = WeightsFile::open(path, error);
+  std::shared_ptr<WeightsFile> file = WeightsFile::open(path, error);
   if (!file) return nullptr;
+  // The bytes must match the header's checksum (a flipped data byte would
+  // otherwise give garbage output).
+  if (verify && !file->verifyChecksum(error)) {
+    error += " (run with --no-verify to skip this check)";
+    return nullptr;
+  }
+  return over(desc, std::move(file), path, error);
+}
+
+std::unique_ptr<Model> Model::loadBeside(const LitheModelDescriptor &desc, const Model &other, std::string &error) {
+  if (desc.abiVersion != kAbiVersion || !desc.config || desc.config[kCfgVersion] != kAbiVersion ||
+      !desc.forward || !desc.head) {
+    error = "this model was generated for runtime ABI " + std::to_string(desc.abiVersion) +
+            ", the runtime is " + std::to_string(kAbiVersion);
+    return nullptr;
+  }
+  return over(desc, other.file_, other.file_->path(), error);
+}
+
+std::unique_ptr<Model> Model::over(const LitheModelDescriptor &desc, std::shared_ptr<WeightsFile> file,
+                                   const std::string &path, std::string &error) {
   if (file->checksum() != desc.weightsChecksum) {
     char buf[160];
     std::snprintf(buf, sizeof buf,
@@ -51,12 +72,6 @@ std::unique_ptr<Model> Model::load(const LitheModelDescriptor &desc, const std::
                   ", expected %016" PRIx64 ")",
                   file->checksum(), desc.weightsChecksum);
     error = path + buf;
-    return nullptr;
-  }
-  // The header's checksum matched the model's; the bytes must match the
-  // header's (a flipped data byte would otherwise give garbage output).
-  if (verify && !file->verifyChecksum(error)) {
-    error += " (run with --no-verify to skip this check)";
     return nullptr;
   }
   std::unique_ptr<Model> m(new Model());

@@ -22,11 +22,16 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace lithe {
+
+class WeightStore;
 
 struct CodegenOptions {
   /// The transformer-level module's weights file.
@@ -73,8 +78,30 @@ bool generateKernelIR(mlir::ModuleOp module, const CodegenOptions &options,
                       std::string &ir, std::string &error);
 
 /// Lowers `module` in place to the kernel level generateKernelIR prints (its
-/// packed weights are in the context's weights store).
-bool lowerToKernelLevel(mlir::ModuleOp module, const CodegenOptions &options, std::string &error);
+/// packed weights are in the context's weights store); `report` gets the
+/// plan's numbers.
+bool lowerToKernelLevel(mlir::ModuleOp module, const CodegenOptions &options, CodegenReport &report,
+                        std::string &error);
+
+/// A kernel-level module and the weights store its tensors are in.
+struct WeightsSource {
+  mlir::ModuleOp module;
+  std::shared_ptr<WeightStore> store;
+  std::string prefix; // names a tensor of its own when another model took the name
+};
+/// One weights file for several kernel-level modules (a model and its
+/// speculative-decoding draft): every tensor the first reads; of each later
+/// one, those not identical (type, shape, bytes) to an earlier model's
+/// tensor of the same name, renamed "<prefix>/<name>" in its module when
+/// the name is taken by other bytes. Points every module's lithe.weights at
+/// `path`; `sharedBytes` is what was stored once instead of twice.
+bool writeSharedWeights(llvm::ArrayRef<WeightsSource> models, const std::string &path, int64_t &sharedBytes,
+                        std::string &error);
+
+/// The object file of a kernel-level module whose weights file is written
+/// (writeSharedWeights).
+bool emitObject(mlir::ModuleOp module, const CodegenOptions &options, CodegenReport &report,
+                std::string &error);
 
 /// Prints the LLVM IR that generateObject would compile (for --emit=llvm).
 bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,

@@ -110,8 +110,10 @@ bool toKernelLevel(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
   return true;
 }
 
-/// The kernel level to the LLVM dialect, writing the binary's weights file.
-bool toLLVMDialect(ModuleOp module, const CodegenOptions &opts, CodegenReport &report, std::string &error) {
+/// The kernel level to the LLVM dialect, writing the binary's weights file
+/// first unless it is written already (writeSharedWeights).
+bool toLLVMDialect(ModuleOp module, const CodegenOptions &opts, CodegenReport &report, bool writeWeights,
+                   std::string &error) {
   LowerCpuOptions lower = lowerOptions(opts);
   if (!runPasses(
           module,
@@ -119,7 +121,7 @@ bool toLLVMDialect(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
             LitheWriteWeightsOptions write;
             write.file = lower.weights;
             write.ref = lower.weightsRef;
-            pm.addPass(createLitheWriteWeights(write));
+            if (writeWeights) pm.addPass(createLitheWriteWeights(write));
             LitheKernelsToLLVMOptions llvm;
             llvm.modelName = lower.modelName;
             llvm.mainQuery = lower.mainQuery;
@@ -136,14 +138,18 @@ bool toLLVMDialect(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
   return true;
 }
 
-bool toLLVM(ModuleOp module, const CodegenOptions &opts, CodegenReport &report, llvm::LLVMContext &llctx,
-            std::unique_ptr<llvm::Module> &llmod, std::string &error) {
+/// `module` (transformer level, or kernel level with its weights written:
+/// `lowered`) to LLVM IR.
+bool toLLVM(ModuleOp module, const CodegenOptions &opts, CodegenReport &report, bool lowered,
+            llvm::LLVMContext &llctx, std::unique_ptr<llvm::Module> &llmod, std::string &error) {
   MLIRContext *ctx = module.getContext();
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
-  if (!toKernelLevel(module, opts, report, error) || !toLLVMDialect(module, opts, report, error)) return false;
+  if ((!lowered && !toKernelLevel(module, opts, report, error)) ||
+      !toLLVMDialect(module, opts, report, /*writeWeights=*/!lowered, error))
+    return false;
   llmod = translateModuleToLLVMIR(module, llctx, "lithe_model");
   if (!llmod) {
     error = "internal error: translation to LLVM IR failed";
@@ -153,11 +159,86 @@ bool toLLVM(ModuleOp module, const CodegenOptions &opts, CodegenReport &report, 
   return true;
 }
 
+/// Emits `llmod` as an object file for the host.
+bool emitObjectFile(llvm::Module &llmod, const std::string &path, std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string triple = llvm::sys::getProcessTriple();
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) return false;
+  llvm::TargetOptions to;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, "generic", "", to, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Default));
+  llmod.setDataLayout(tm->createDataLayout());
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = path + ": cannot write: " + ec.message();
+    return false;
+  }
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return false;
+  }
+  pm.run(llmod);
+  os.flush();
+  return true;
+}
+
 } // namespace
 
-bool lowerToKernelLevel(ModuleOp module, const CodegenOptions &options, std::string &error) {
-  CodegenReport report;
+bool lowerToKernelLevel(ModuleOp module, const CodegenOptions &options, CodegenReport &report,
+                        std::string &error) {
   return toKernelLevel(module, options, report, error);
+}
+
+bool writeSharedWeights(ArrayRef<WeightsSource> models, const std::string &path, int64_t &sharedBytes,
+                        std::string &error) {
+  sharedBytes = 0;
+  WeightsWriter writer;
+  // Name in the file -> the model (index) and name it was taken from.
+  std::map<std::string, std::pair<size_t, std::string>> written;
+  for (size_t m = 0; m < models.size(); ++m) {
+    const WeightsSource &src = models[m];
+    std::map<std::string, std::string> renamed;
+    for (const std::string &name : referencedWeights(ModuleOp(src.module))) {
+      auto it = written.find(name);
+      if (it != written.end()) {
+        const WeightsSource &first = models[it->second.first];
+        if (src.store->sameTensor(name, *first.store, it->second.second)) {
+          if (auto v = first.store->get(it->second.second)) sharedBytes += static_cast<int64_t>(v->nbytes);
+          continue; // stored once
+        }
+        // The same name for other bytes: this model's gets its own.
+        std::string own = src.prefix + "/" + name;
+        renamed[name] = own;
+        if (!src.store->addTo(writer, name, own, error)) return false;
+        written[own] = {m, name};
+        continue;
+      }
+      if (!src.store->addTo(writer, name, name, error)) return false;
+      written[name] = {m, name};
+    }
+    ModuleOp module = src.module;
+    module.walk([&](k::WeightOp w) {
+      if (auto r = renamed.find(w.getName().str()); r != renamed.end())
+        w.setNameAttr(StringAttr::get(w.getContext(), r->second));
+    });
+  }
+  if (!writer.write(path, error)) return false;
+  for (const WeightsSource &src : models) {
+    ModuleOp module = src.module;
+    module->setAttr(LitheDialect::kWeightsAttrName, StringAttr::get(module.getContext(), path));
+  }
+  return true;
+}
+
+bool emitObject(ModuleOp module, const CodegenOptions &options, CodegenReport &report, std::string &error) {
+  llvm::LLVMContext llctx;
+  std::unique_ptr<llvm::Module> llmod;
+  if (!toLLVM(module, options, report, /*lowered=*/true, llctx, llmod, error)) return false;
+  return emitObjectFile(*llmod, options.objectPath, error);
 }
 
 bool generateKernelIR(ModuleOp module, const CodegenOptions &options, std::string &ir, std::string &error) {
@@ -172,7 +253,7 @@ bool generateLLVMIR(ModuleOp module, const CodegenOptions &options, std::string 
   CodegenReport report;
   llvm::LLVMContext llctx;
   std::unique_ptr<llvm::Module> llmod;
-  if (!toLLVM(module, options, report, llctx, llmod, error)) return false;
+  if (!toLLVM(module, options, report, /*lowered=*/false, llctx, llmod, error)) return false;
   llvm::raw_string_ostream os(ir);
   llmod->print(os, nullptr);
   return true;
@@ -182,31 +263,8 @@ bool generateObject(ModuleOp module, const CodegenOptions &options, CodegenRepor
                     std::string &error) {
   llvm::LLVMContext llctx;
   std::unique_ptr<llvm::Module> llmod;
-  if (!toLLVM(module, options, report, llctx, llmod, error)) return false;
-
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getProcessTriple();
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target) return false;
-  llvm::TargetOptions to;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, "generic", "", to, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Default));
-  llmod->setDataLayout(tm->createDataLayout());
-  std::error_code ec;
-  llvm::raw_fd_ostream os(options.objectPath, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    error = options.objectPath + ": cannot write: " + ec.message();
-    return false;
-  }
-  llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    error = "the target cannot emit object files";
-    return false;
-  }
-  pm.run(*llmod);
-  os.flush();
-  return true;
+  if (!toLLVM(module, options, report, /*lowered=*/false, llctx, llmod, error)) return false;
+  return emitObjectFile(*llmod, options.objectPath, error);
 }
 
 bool linkExecutable(const std::string &objectPath, const std::string &exePath, std::string &error) {

@@ -56,6 +56,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace cl = llvm::cl;
@@ -93,7 +94,8 @@ cl::opt<std::string> reportDir("report",
                                cl::value_desc("dir"), cl::cat(category));
 cl::opt<std::string> reportPipelines("report-pipelines",
                                      cl::desc("Entries separated by '|': NAME=PASSES, or NAME@MODEL=PASSES "
-                                              "and NAME@MODEL for another model file (an LN-free variant)"),
+                                              "and NAME@MODEL for another model file (an LN-free variant); "
+                                              "NAME=PASSES --draft=DRAFT times speculative decoding with a draft"),
                                      cl::value_desc("list"), cl::cat(category));
 cl::opt<std::string> reportText("report-text", cl::desc("Evaluation text for --report"),
                                 cl::value_desc("file"), cl::cat(category));
@@ -125,7 +127,7 @@ cl::opt<std::string> pipeline("pipeline",
 cl::opt<std::string> draftPipeline("draft",
                                    cl::desc("Also compile a speculative-decoding draft of the same model made by "
                                             "these passes (e.g. lithe-quantize-weights) into the executable; its "
-                                            "weights go to OUT.draft.lwt (runtime: --draft-tokens K)"),
+                                            "weights go into OUT.lwt beside the model's, shared tensors stored once (runtime: --draft-tokens K)"),
                                    cl::value_desc("passes"), cl::cat(category));
 
 cl::opt<bool> allowNonFinite("allow-non-finite",
@@ -367,6 +369,16 @@ public:
         return false;
       }
     temp = path + ".tmp" + std::to_string(::getpid());
+    // access() says yes to root everywhere; a file system may still say no
+    // (read-only, sysfs): try, so a bad -o fails before any work.
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+      error = path + ": cannot write: directory '" + std::string(dir) + "' is not writable (" +
+              std::strerror(errno) + ")";
+      return false;
+    }
+    ::close(fd);
+    ::unlink(temp.c_str());
     files_.push_back({path, temp});
     return true;
   }
@@ -432,6 +444,24 @@ std::string gib(double bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
   return buf;
+}
+
+/// Prints `module` to `tmp` (staged for `out`, which errors name).
+bool printModule(mlir::ModuleOp module, const std::string &tmp, const std::string &out, std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream file(tmp, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    error = out + ": cannot write: " + ec.message();
+    return false;
+  }
+  module.print(file);
+  file << "\n";
+  file.close();
+  if (file.has_error()) {
+    error = out + ": write failed: " + file.error().message();
+    return false;
+  }
+  return true;
 }
 
 bool isMlirInput() { return llvm::StringRef(inputPath.getValue()).ends_with(".mlir"); }
@@ -500,11 +530,9 @@ int runCodegen(mlir::MLIRContext &ctx) {
   if ((emit == Emit::Exe || emit == Emit::Obj) && !outputs.add(out + ".lwt", lwtTmp, error))
     return fail(error);
   // --draft: a second model, "draft", linked into the same executable.
-  std::string draftLwtTmp;
   if (!draftPipeline.empty()) {
     if (emit != Emit::Exe) return fail("--draft applies to executables (--emit=exe)");
     if (modelName == "draft") return fail("--model-name draft is the --draft model's name: choose another");
-    if (!outputs.add(out + ".draft.lwt", draftLwtTmp, error)) return fail(error);
   }
   std::string base = out;
   if (toStdout) {
@@ -554,20 +582,15 @@ int runCodegen(mlir::MLIRContext &ctx) {
     llvm::sys::path::replace_extension(w, "lwt");
     std::string wTmp;
     if (!outputs.add(std::string(w), wTmp, error)) return fail(error);
-    if (!lithe::lowerToKernelLevel(*result.module, cg, error)) return failOut(inputPath + ": " + error);
+    lithe::CodegenReport kreport;
+    if (!lithe::lowerToKernelLevel(*result.module, cg, kreport, error)) return failOut(inputPath + ": " + error);
     std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
     if (!store || !store->write(wTmp, lithe::referencedWeights(*result.module), error))
       return failOut(inputPath + ": " + error);
     (*result.module)
         ->setAttr(lithe::LitheDialect::kWeightsAttrName,
                   mlir::StringAttr::get(&ctx, llvm::sys::path::filename(w)));
-    std::error_code ec;
-    llvm::raw_fd_ostream file(outTmp, ec, llvm::sys::fs::OF_Text);
-    if (ec) return failOut(out + ": cannot write: " + ec.message());
-    result.module->print(file);
-    file << "\n";
-    file.close();
-    if (file.has_error()) return failOut(out + ": write failed: " + file.error().message());
+    if (!printModule(*result.module, outTmp, out, error)) return failOut(error);
     if (!outputs.commit(error)) return fail(error);
     return 0;
   }
@@ -590,7 +613,54 @@ int runCodegen(mlir::MLIRContext &ctx) {
     return 0;
   }
   lithe::CodegenReport report;
-  if (!lithe::generateObject(*result.module, cg, report, error)) return failOut(inputPath + ": " + error);
+  std::vector<std::string> objects = {obj};
+  int64_t sharedBytes = 0;
+  if (draftPipeline.empty()) {
+    if (!lithe::generateObject(*result.module, cg, report, error)) return failOut(inputPath + ": " + error);
+  } else {
+    // --draft: the model to the kernel level; then the draft, the same model
+    // imported again and transformed by --draft, with its own symbols
+    // (lithe_draft_query, weak lithe_main_draft_query) and KV cache, for the
+    // model's capacity; then one weights file for both, every tensor they
+    // share stored once.
+    if (!lithe::lowerToKernelLevel(*result.module, cg, report, error)) return failOut(inputPath + ": " + error);
+    std::shared_ptr<lithe::WeightStore> store = lithe::getWeightStore(*result.module, error);
+    if (!store) return failOut(inputPath + ": " + error);
+    std::string draftSrc = base + ".draft.src.lwt.tmp" + pid, draftObj = base + ".draft.o.tmp" + pid;
+    temps.paths.push_back(draftSrc);
+    temps.paths.push_back(draftObj);
+    auto failDraft = [&](std::string msg) {
+      replaceAll(msg, draftSrc, out + " (the draft's imported weights)");
+      replaceAll(msg, draftObj, out + " (the draft's object file)");
+      return failOut(msg);
+    };
+    lithe::ImportResult draft;
+    lithe::ImportOptions dopts = opts;
+    dopts.weightsPath = draftSrc;
+    if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failDraft(withInput(error));
+    if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline)) {
+      // The pass errors name --pipeline; here they are --draft's.
+      if (llvm::StringRef(error).starts_with("--pipeline")) error = error.substr(10);
+      return failDraft(inputPath + ": --draft" + error);
+    }
+    lithe::CodegenOptions dcg = cg;
+    dcg.sourceWeights = draftSrc;
+    dcg.objectPath = draftObj;
+    dcg.modelName = "draft";
+    dcg.mainQuery = "lithe_main_draft_query";
+    dcg.capacity = report.capacity;
+    lithe::CodegenReport dreport;
+    if (!lithe::lowerToKernelLevel(*draft.module, dcg, dreport, error))
+      return failDraft(inputPath + ": --draft: " + error);
+    std::shared_ptr<lithe::WeightStore> dstore = lithe::getWeightStore(*draft.module, error);
+    if (!dstore) return failDraft(inputPath + ": --draft: " + error);
+    if (!lithe::writeSharedWeights({{*result.module, store, modelName}, {*draft.module, dstore, "draft"}},
+                                   cg.outputWeights, sharedBytes, error))
+      return failDraft(error);
+    if (!lithe::emitObject(*result.module, cg, report, error)) return failOut(inputPath + ": " + error);
+    if (!lithe::emitObject(*draft.module, dcg, dreport, error)) return failDraft(inputPath + ": --draft: " + error);
+    objects.push_back(draftObj);
+  }
   if (injected("codegen")) return failOut(cg.outputWeights + ": injected failure");
   // What the binary maps and allocates for one sequence: the weights file,
   // the activation arena, the final hidden states and a full KV cache.
@@ -614,40 +684,6 @@ int runCodegen(mlir::MLIRContext &ctx) {
     if (auto ec = llvm::sys::fs::rename(obj, outTmp)) return failOut(out + ": cannot write: " + ec.message());
     if (!outputs.commit(error)) return fail(error);
     return 0;
-  }
-  std::vector<std::string> objects = {obj};
-  if (!draftPipeline.empty()) {
-    // The draft: the same model imported again and transformed by --draft,
-    // with its own symbols (lithe_draft_query, weak lithe_main_draft_query),
-    // weights file and KV cache, compiled for the target's capacity.
-    std::string draftSrc = base + ".draft.src.lwt.tmp" + pid, draftObj = base + ".draft.o.tmp" + pid;
-    temps.paths.push_back(draftSrc);
-    temps.paths.push_back(draftObj);
-    auto failDraft = [&](std::string msg) {
-      replaceAll(msg, draftSrc, out + " (the draft's imported weights)");
-      replaceAll(msg, draftObj, out + " (the draft's object file)");
-      return failOut(msg);
-    };
-    lithe::ImportResult draft;
-    lithe::ImportOptions dopts = opts;
-    dopts.weightsPath = draftSrc;
-    if (!lithe::importOnnx(inputPath, ctx, dopts, draft, error)) return failDraft(withInput(error));
-    if (!runPipeline(ctx, *draft.module, draftSrc, error, draftPipeline)) {
-      // The pass errors name --pipeline; here they are --draft's.
-      if (llvm::StringRef(error).starts_with("--pipeline")) error = error.substr(10);
-      return failDraft(inputPath + ": --draft" + error);
-    }
-    lithe::CodegenOptions dcg = cg;
-    dcg.sourceWeights = draftSrc;
-    dcg.outputWeights = draftLwtTmp;
-    dcg.objectPath = draftObj;
-    dcg.modelName = "draft";
-    dcg.mainQuery = "lithe_main_draft_query";
-    dcg.capacity = report.capacity;
-    lithe::CodegenReport dreport;
-    if (!lithe::generateObject(*draft.module, dcg, dreport, error))
-      return failDraft(inputPath + ": --draft: " + error);
-    objects.push_back(draftObj);
   }
   if (!lithe::linkExecutable(objects, outTmp, error)) return failOut(error);
   if (injected("link")) return failOut(outTmp + ": injected failure");
@@ -674,9 +710,11 @@ int runCodegen(mlir::MLIRContext &ctx) {
   if (injected("commit")) return failOut(outTmp + ": injected failure");
   if (!outputs.commit(error)) return fail(error);
   llvm::errs() << "lithec: wrote " << out << " and " << out << ".lwt"
-               << (draftPipeline.empty() ? "" : " and " + out + ".draft.lwt") << " (" << report.kernelCalls
-               << " kernel calls, " << report.fusedEpilogues << " fused epilogues, context "
-               << report.capacity << ", " << report.arenaBytes << " bytes of activations)\n";
+               << (draftPipeline.empty() ? "" : " (model and draft: " + std::to_string(sharedBytes) +
+                                                    " bytes of weights shared, stored once)")
+               << " (" << report.kernelCalls << " kernel calls, " << report.fusedEpilogues
+               << " fused epilogues, context " << report.capacity << ", " << report.arenaBytes
+               << " bytes of activations)\n";
   return 0;
 }
 
@@ -746,14 +784,18 @@ int main(int argc, char **argv) {
         return fail("--report: pipeline '" + e.name + "': the name is used twice");
       if (!e.model.empty() && !llvm::sys::fs::is_regular_file(e.model))
         return fail("--report: pipeline '" + e.name + "': " + e.model + ": no such model file");
-      if (!e.passes.empty()) {
+      // The model's passes and, for a speculative row, the draft's.
+      auto [passes, draft] = lithe::report::splitDraft(e.passes);
+      for (const std::string &p : {passes, draft}) {
+        if (p.empty()) continue;
         mlir::PassManager pm(&pctx);
         std::string msg;
         llvm::raw_string_ostream os(msg);
-        if (failed(mlir::parsePassPipeline(e.passes, pm, os))) {
+        if (failed(mlir::parsePassPipeline(p, pm, os))) {
           for (char &c : msg)
             if (c == '\n') c = ' ';
-          return fail("--report: pipeline '" + e.name + "': " + llvm::StringRef(msg).trim().str());
+          return fail("--report: pipeline '" + e.name + "': " + (p == draft ? "--draft: " : "") +
+                      llvm::StringRef(msg).trim().str());
         }
       }
     }
@@ -823,14 +865,8 @@ int main(int argc, char **argv) {
     if (!outputs.commit(error)) return fail(error);
     return 0;
   }
-  std::error_code ec;
-  llvm::raw_fd_ostream file(outTmp, ec, llvm::sys::fs::OF_Text);
-  if (ec) return failOut(out + ": cannot write: " + ec.message());
-  result.module->print(file);
-  file << "\n";
-  file.close();
+  if (!printModule(*result.module, outTmp, out, error)) return failOut(error);
   if (injected("commit")) return failOut(outTmp + ": injected failure");
-  if (file.has_error()) return failOut(out + ": write failed: " + file.error().message());
   if (!outputs.commit(error)) return fail(error);
   return 0;
 }

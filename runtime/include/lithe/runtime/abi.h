@@ -7,7 +7,8 @@
  * command line uses; `lithec --draft=PASSES` links a second model, named
  * "draft" (lithe_draft_query), whose weak alias `lithe_main_draft_query` the
  * command line looks up (a weak reference: null when no draft is linked in)
- * for speculative decoding (--draft-tokens), with weights in OUT.draft.lwt. Everything a forward call changes is passed in (the
+ * for speculative decoding (--draft-tokens); both models' tensors are in OUT.lwt, the
+ * ones they share stored once. Everything a forward call changes is passed in (the
  * weights mapping, an activation arena of config[kCfgArenaBytes] bytes, the
  * KV caches, the output buffer), so calls on different arenas and caches are
  * independent. runtime/include/lithe/runtime/lithe.h is the API embedders

@@ -71,6 +71,11 @@ public:
   static std::unique_ptr<Model> load(const LitheModelDescriptor &descriptor,
                                      const std::string &weightsPath, std::string &error,
                                      bool verify = true);
+  /// A second model over the same mapped weights file as `other` (a
+  /// speculative-decoding draft: lithec --draft writes one file for both,
+  /// every tensor they share stored once); checked like load().
+  static std::unique_ptr<Model> loadBeside(const LitheModelDescriptor &descriptor, const Model &other,
+                                           std::string &error);
   ~Model();
 
   int64_t vocab() const { return desc_.config[kCfgVocab]; }
@@ -103,7 +108,10 @@ public:
 private:
   Model();
   LitheModelDescriptor desc_{};
-  std::unique_ptr<WeightsFile> file_; // the mapping, released with the model
+  std::shared_ptr<WeightsFile> file_; // the mapping, released with the last model using it
+  static std::unique_ptr<Model> over(const LitheModelDescriptor &descriptor,
+                                     std::shared_ptr<WeightsFile> file, const std::string &path,
+                                     std::string &error);
   const uint8_t *weights_ = nullptr;
   size_t size_ = 0;
   std::unique_ptr<Context> ctx_;
