@@ -37,6 +37,14 @@ TEST(Report, SpeedPipelineLeavesAdaptersOut) {
             "lithe-prune-heads{heads=0:0,1/1:0,1},lithe-share-kv{group=2}");
 }
 
+TEST(Report, SpeculativeEntries) {
+  EXPECT_EQ(splitDraft("lithe-fold-layernorm"), std::make_pair(std::string("lithe-fold-layernorm"), std::string()));
+  EXPECT_EQ(splitDraft("lithe-fold-layernorm --draft=lithe-quantize-weights"),
+            std::make_pair(std::string("lithe-fold-layernorm"), std::string("lithe-quantize-weights")));
+  EXPECT_EQ(splitDraft("--draft=lithe-drop-layers{layers=1},lithe-quantize-weights"),
+            std::make_pair(std::string(), std::string("lithe-drop-layers{layers=1},lithe-quantize-weights")));
+}
+
 TEST(Report, ProgramKeyIgnoresWeightNames) {
   const char *a = "module attributes {lithe.weights = \"a.lwt\", lithe_k.arena_bytes = 4096 : i64} {\n"
                   "    %5 = lithe_k.weight %arg0[\"h.0.attn.c_attn.weight.packed\"] cpu_panels : <8x24xf32>\n"

@@ -93,6 +93,13 @@ std::string withoutAdapters(const std::string &passes) {
   return out;
 }
 
+std::pair<std::string, std::string> splitDraft(const std::string &entry) {
+  llvm::StringRef e(entry);
+  size_t at = e.find("--draft=");
+  if (at == llvm::StringRef::npos) return {entry, ""};
+  return {e.substr(0, at).trim().str(), e.substr(at + strlen("--draft=")).trim().str()};
+}
+
 std::string programKey(const std::string &kernelIR) {
   // The kernel level (lithec --emit=kernel, lithe_k): weights are named,
   // not placed, so only the names (and the file the module names) tell two
@@ -124,6 +131,7 @@ using report::Spread;
 
 struct Row {
   std::string name, model, passes, speedPasses;
+  std::string draft; // a speculative row: the draft's passes (lithec --draft)
   double ppl = 0;
   Spread decode, prefill, p95;
   int64_t weightBytes = 0, kvBytes = 0;
@@ -354,14 +362,15 @@ int runReport(const ReportOptions &o) {
   std::string threads = std::to_string(o.threads);
 
   // Compiles `model` with `passes` to DIR/NAME and hashes its kernel program.
-  auto compile = [&](const std::string &dir, const std::string &model, const std::string &passes, std::string &exe,
-                     std::string &hash, std::string &error) -> bool {
+  auto compile = [&](const std::string &dir, const std::string &model, const std::string &passes,
+                     const std::string &draft, std::string &exe, std::string &hash, std::string &error) -> bool {
     llvm::sys::fs::create_directories(dir);
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, "model");
     exe = std::string(path);
     std::vector<std::string> cmd = {o.lithec, model, "-o", exe};
     if (!passes.empty()) cmd.insert(cmd.end(), {"--pipeline", passes});
+    if (!draft.empty()) cmd.insert(cmd.end(), {"--draft", draft});
     if (!run(cmd, "", error)) return false;
     std::vector<std::string> kernel = {o.lithec, model, "--emit=kernel"};
     if (!passes.empty()) kernel.insert(kernel.end(), {"--pipeline", passes});
@@ -373,20 +382,24 @@ int runReport(const ReportOptions &o) {
     }
     llvm::MD5 md5;
     md5.update(report::programKey((*buf)->getBuffer().str()));
+    if (!draft.empty()) md5.update("with the draft " + draft); // another program: decoding differs
     llvm::MD5::MD5Result res;
     md5.final(res);
     hash = res.digest().str().str();
     return true;
   };
 
-  for (auto &[name, entryModel, passes] : all) {
+  for (auto &[name, entryModel, entryPasses] : all) {
     const std::string &model = entryModel.empty() ? o.model : entryModel;
     if (!llvm::sys::fs::exists(model)) return fail("pipeline '" + name + "': " + model + ": no such model file");
     llvm::SmallString<256> dir(o.outDir);
     llvm::sys::path::append(dir, name);
+    // "PASSES --draft=DRAFT": speculative decoding with a draft made by DRAFT.
+    auto [passes, draft] = report::splitDraft(entryPasses);
     Row r{name, entryModel, passes};
+    r.draft = draft;
     std::string error;
-    if (!compile(std::string(dir), model, passes, r.exe, r.programHash, error))
+    if (!compile(std::string(dir), model, passes, draft, r.exe, r.programHash, error))
       return fail("pipeline '" + name + "': " + error);
     std::vector<std::string> ppl = {r.exe, "--perplexity", o.text, "--json", "-t", threads};
     if (o.ctx) ppl.insert(ppl.end(), {"--ctx", std::to_string(o.ctx)});
@@ -402,7 +415,7 @@ int runReport(const ReportOptions &o) {
       r.speedPasses = it != o.speedPipelines.end() ? it->second : report::withoutAdapters(passes);
       llvm::SmallString<256> sdir(dir);
       llvm::sys::path::append(sdir, "speed");
-      if (!compile(std::string(sdir), o.speedModel, r.speedPasses, r.speedExe, r.programHash, error))
+      if (!compile(std::string(sdir), o.speedModel, r.speedPasses, r.draft, r.speedExe, r.programHash, error))
         return fail("pipeline '" + name + "': speed model: " + error);
     }
     auto [pit, fresh] = programs.try_emplace(r.programHash, static_cast<int>(programs.size()) + 1);
@@ -414,22 +427,25 @@ int runReport(const ReportOptions &o) {
 
   // Timing: a warm-up round, then o.runs interleaved rounds.
   auto bench = [&](Row &r, bool keep, std::string &error) -> bool {
-    auto bj = runJson({r.speedExe, "--bench", "--json", "-t", threads, "--bench-prompt", std::to_string(o.benchPrompt),
-                       "--bench-tokens", std::to_string(o.benchTokens)},
-                      r.speedExe + ".bench.json", error);
+    std::vector<std::string> cmd = {r.speedExe, "--bench", "--json", "-t", threads, "--bench-prompt",
+                                    std::to_string(o.benchPrompt), "--bench-tokens", std::to_string(o.benchTokens)};
+    if (!r.draft.empty()) cmd.insert(cmd.end(), {"--draft-tokens", "auto"});
+    auto bj = runJson(cmd, r.speedExe + ".bench.json", error);
     if (!bj) return false;
     const llvm::json::Object *b = bj->getAsObject();
     // Decode speed from the run's median per-token latency: a co-running job
     // that takes the core away for a while slows some tokens, not the median.
+    // Speculative steps emit several tokens at once: their rate over the run.
     double p50 = b ? b->getNumber("decode_ms_p50").value_or(0) : 0;
     double decode = p50 > 0 ? 1000.0 / p50 : 0;
+    if (b && !r.draft.empty()) decode = b->getNumber("spec_decode_tokens_per_s").value_or(0);
     if (decode <= 0) {
       error = "the binary's bench JSON lacks numbers";
       return false;
     }
     if (!keep) return true;
     r.decodeRuns.push_back(decode);
-    r.decodeMeanRuns.push_back(b->getNumber("decode_tokens_per_s").value_or(0));
+    r.decodeMeanRuns.push_back(r.draft.empty() ? b->getNumber("decode_tokens_per_s").value_or(0) : decode);
     r.prefillRuns.push_back(b->getNumber("prefill_tokens_per_s").value_or(0));
     r.p95Runs.push_back(b->getNumber("decode_ms_p95").value_or(0));
     r.weightBytes = b->getInteger("weight_bytes").value_or(0);
@@ -541,7 +557,8 @@ int runReport(const ReportOptions &o) {
     os << "| --- | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const Row &r : rows) {
       os << "| " << r.name << (r.model.empty() ? "" : " (" + llvm::sys::path::filename(r.model).str() + ")")
-         << (r.passes.empty() ? "" : " (`" + r.passes + "`)");
+         << (r.passes.empty() ? "" : " (`" + r.passes + "`)")
+         << (r.draft.empty() ? "" : " + draft `" + r.draft + "` (speculative, `--draft-tokens auto`)");
       if (speedMode && r.speedPasses != r.passes)
         os << " speed: " << (r.speedPasses.empty() ? "no passes" : "`" + r.speedPasses + "`");
       os << " | P" << r.program << " | " << llvm::format("%.3f", r.ppl) << " | "
@@ -561,6 +578,7 @@ int runReport(const ReportOptions &o) {
       llvm::json::Object row{{"name", r.name},
                              {"model", r.model.empty() ? o.model : r.model},
                              {"pipeline", r.passes},
+                             {"draft", r.draft},
                              {"perplexity", r.ppl},
                              {"decode_tokens_per_s", r.decode.median},
                              {"decode_tokens_per_s_min", r.decode.min},

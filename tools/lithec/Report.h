@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lithe {
@@ -59,6 +60,11 @@ std::vector<size_t> interleavedOrder(size_t rows, int rounds);
 /// The speed pipeline for a row's passes when none is given: every
 /// lithe-fuse-adapters pass dropped and `adapters=` options removed.
 std::string withoutAdapters(const std::string &passes);
+
+/// A --report-pipelines entry "PASSES --draft=DRAFT" as {PASSES, DRAFT}: a
+/// speculative row (the model made by PASSES decoding with a draft made by
+/// DRAFT); {entry, ""} without a draft.
+std::pair<std::string, std::string> splitDraft(const std::string &entry);
 
 /// The kernel-level program (lithe_k) with what only names weight data
 /// (tensor names, the weights file) removed: equal for two binaries that
