@@ -125,6 +125,11 @@ struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptio
   Option<std::string> weightsDir{*this, "weights-dir",
                                  llvm::cl::desc("Directory a relative lithe.weights path is resolved against"),
                                  llvm::cl::init("")};
+  enum class Stop { Kernel, LLVM };
+  Option<Stop> emit{*this, "emit", llvm::cl::desc("Where to stop"), llvm::cl::init(Stop::LLVM),
+                    llvm::cl::values(clEnumValN(Stop::Kernel, "kernel",
+                                                "the planned lithe_k level (nothing written)"),
+                                     clEnumValN(Stop::LLVM, "llvm", "LLVM-dialect kernel calls (default)"))};
   LowerCpuOptions get() const {
     LowerCpuOptions o;
     o.capacity = capacity;
@@ -175,7 +180,10 @@ void registerLithePipelines() {
       "lithe-lower-cpu",
       "Transformer level to LLVM-dialect kernel calls: lower to kernels, fuse epilogues, pack weights, "
       "plan buffers, write the binary's weights file, lower to LLVM",
-      [](mlir::OpPassManager &pm, const LowerCpuPipelineOptions &o) { buildLowerCpu(pm, o.get()); });
+      [](mlir::OpPassManager &pm, const LowerCpuPipelineOptions &o) {
+        if (o.emit == LowerCpuPipelineOptions::Stop::Kernel) return buildLowerToKernelLevel(pm, o.get());
+        buildLowerCpu(pm, o.get());
+      });
   mlir::PassPipelineRegistration<SimplifyOptions>(
       "lithe-simplify",
       "Fuse adapters, remove LayerNorm, prune heads, drop layers, share KV, fold LayerNorm, int8 weights "
