@@ -56,6 +56,7 @@ using namespace mlir;
 struct Shared {
   std::map<std::string, uint64_t> weightOffset;
   int64_t capacity = 0;
+  int64_t maxLinear = 0; // largest linear width (config[kCfgMaxLinear])
 };
 
 /// Emits constants, pointer arithmetic and kernel calls at one op.
@@ -183,6 +184,10 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     Shared shared;
     shared.capacity = capacity.getInt();
     int64_t width = cast<k::BufferType>(head.getArgument(1).getType()).getCols();
+    module.walk([&](k::LinearOp l) {
+      for (int64_t d : cast<k::BufferType>(l.getWeight().getType()).getShape())
+        shared.maxLinear = std::max(shared.maxLinear, d);
+    });
     int64_t vocab = cast<k::BufferType>(head.getArgument(3).getType()).getCols();
 
     // Every slot placed, every linear packed, every weight in the file.
@@ -256,7 +261,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
       auto attr = DenseElementsAttr::get(RankedTensorType::get({static_cast<int64_t>(values.size())}, i64), values);
       b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true, LLVM::Linkage::Internal, sym, attr);
     };
-    std::vector<int64_t> config(kCfgLayers + 1);
+    std::vector<int64_t> config(kCfgCount);
     config[kCfgVersion] = kAbiVersion;
     config[kCfgVocab] = vocab;
     config[kCfgWidth] = width;
@@ -264,6 +269,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     config[kCfgCapacity] = shared.capacity;
     config[kCfgArenaBytes] = arenaBytes.getInt();
     config[kCfgLayers] = layers.getInt();
+    config[kCfgMaxLinear] = shared.maxLinear;
     global(prefix + "config", config);
     std::vector<int64_t> shapes(cacheShapes.asArrayRef());
     if (shapes.empty()) shapes = {0, 0};

@@ -791,10 +791,11 @@ int bench(Model &m, Model *draft, const Options &o) {
     std::printf("{\"threads\": %d, \"prompt_tokens\": %lld, \"decode_tokens\": %lld, \"prefill_tokens_per_s\": %.2f, "
                 "\"decode_tokens_per_s\": %.2f, \"decode_ms_p50\": %.3f, \"decode_ms_p95\": %.3f, "
                 "\"peak_rss_bytes\": %lld, \"kv_cache_bytes\": %lld, \"kv_bytes_per_token\": %lld, "
-                "\"weight_bytes\": %lld%s}\n",
+                "\"workspace_bytes\": %lld, \"workspace_misses\": %lld, \"weight_bytes\": %lld%s}\n",
                 lithe_threads_count(), static_cast<long long>(P), static_cast<long long>(T), P / bestPrefill,
                 1.0 / mean, 1e3 * percentile(lat, 0.5), 1e3 * percentile(lat, 0.95), rss, kv,
-                static_cast<long long>(m.kvBytesPerPosition()), static_cast<long long>(m.weightBytes()),
+                static_cast<long long>(m.kvBytesPerPosition()), static_cast<long long>(m.workspaceBytes()),
+                static_cast<long long>(lithe_workspace_misses()), static_cast<long long>(m.weightBytes()),
                 specJson.c_str());
   else
     std::printf("threads: %d\nprefill: %lld tokens, %.1f tokens/s\ndecode: %lld tokens after %lld, %.1f tokens/s "

@@ -4,6 +4,7 @@
 
 #include "lithe/runtime/weights_file.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,10 @@ void KVState::copyFrom(const KVState &o, int64_t upTo) {
   past = o.past;
 }
 
-Context::~Context() { std::free(arena); }
+Context::~Context() {
+  std::free(arena);
+  lithe_workspace_free(workspace);
+}
 
 Model::Model() = default;
 
@@ -96,6 +100,18 @@ std::unique_ptr<Context> Model::newContext(std::string &error) const {
     error = "cannot allocate " + std::to_string(arena) + " bytes of activations";
     return nullptr;
   }
+  // The kernels' scratch for the largest shapes this model runs.
+  LitheWorkspaceShape shape{capacity(), std::max(desc_.config[kCfgMaxLinear], width()),
+                            std::max(desc_.config[kCfgMaxLinear], vocab()), 0, 0, capacity()};
+  for (int64_t k = 0; k < numCaches(); ++k) {
+    shape.heads = std::max(shape.heads, desc_.cacheShapes[2 * k]);
+    shape.head_dim = std::max(shape.head_dim, desc_.cacheShapes[2 * k + 1]);
+  }
+  c->workspace = lithe_workspace_new(&shape, 0);
+  if (!c->workspace) {
+    error = "cannot allocate the kernels' workspace";
+    return nullptr;
+  }
   c->hidden.assign(static_cast<size_t>(capacity() * width()), 0.0f);
   return c;
 }
@@ -127,8 +143,12 @@ bool Model::forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n,
             std::to_string(state.past) + " cached, " + std::to_string(n) + " more)";
     return false;
   }
-  if (desc_.forward(weights_, ctx.arena, state.kptr.data(), state.vptr.data(), ids, n, state.past,
-                    ctx.hidden.data()) != 0) {
+  // The kernels take their scratch from the context's workspace.
+  LitheWorkspace *prev = lithe_workspace_bind(ctx.workspace);
+  int32_t status = desc_.forward(weights_, ctx.arena, state.kptr.data(), state.vptr.data(), ids, n, state.past,
+                                 ctx.hidden.data());
+  lithe_workspace_bind(prev);
+  if (status != 0) {
     error = "a kernel failed (KV cache overflow at " + std::to_string(state.past) + " + " +
             std::to_string(n) + " tokens)";
     return false;
@@ -146,7 +166,9 @@ void Model::forward(KVState &state, const int64_t *ids, int64_t n) {
 }
 
 void Model::logits(const Context &ctx, int64_t first, int64_t n, float *out) const {
+  LitheWorkspace *prev = lithe_workspace_bind(ctx.workspace);
   desc_.head(weights_, ctx.hidden.data() + first * width(), n, out);
+  lithe_workspace_bind(prev);
 }
 
 } // namespace rt

@@ -41,10 +41,14 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
   const bool gelu = flags & (LITHE_EPI_GELU_TANH | LITHE_EPI_GELU_ERF);
   if (gelu && (flags & LITHE_EPI_ACCUMULATE)) {
     // y += gelu(...): the GEMM accumulates into y across k-blocks, so compute
-    // gelu(...) apart and add (not a GPT-2 pattern; kept for completeness).
-    std::vector<float> tmp(size_t(M * N));
-    gemm(x, M, K, bkind, B, rscale, N, bias, tmp.data(), flags & ~LITHE_EPI_ACCUMULATE);
-    lithe_add(y, tmp.data(), M * N, y);
+    // gelu(...) apart, 8 rows at a time, and add (not a GPT-2 pattern; kept
+    // for completeness).
+    float *tmp = scratch(kScratchE, size_t(8 * N));
+    for (int64_t m0 = 0; m0 < M; m0 += 8) {
+      const int64_t rows = std::min<int64_t>(8, M - m0);
+      gemm(x + m0 * K, rows, K, bkind, B, rscale, N, bias, tmp, flags & ~LITHE_EPI_ACCUMULATE);
+      lithe_add(y + m0 * N, tmp, rows * N, y + m0 * N);
+    }
     return;
   }
   if (K <= 0) {
@@ -147,10 +151,6 @@ template <class F> void elems_parallel(int64_t n, double unit, const F &f) {
   });
 }
 
-std::vector<float> &attn_workspace() {
-  static thread_local std::vector<float> ws;
-  return ws;
-}
 
 } // namespace
 
@@ -413,11 +413,9 @@ extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
   a.hdp = round_up(head_dim, t->attn_uw);
   const size_t kt_n = size_t(heads * npan * head_dim * kPanel);
   const size_t vp_n = a.hdp != head_dim ? size_t(heads * T * a.hdp) : 0;
-  std::vector<float> &ws = attn_workspace();
-  if (ws.size() < kt_n + vp_n + 16)
-    ws.resize(kt_n + vp_n + 16);
-  a.kt = ws.data();
-  a.vp = vp_n ? ws.data() + kt_n : nullptr;
+  float *ws = shared_scratch(kt_n + vp_n + 16);
+  a.kt = ws;
+  a.vp = vp_n ? ws + kt_n : nullptr;
   parallel_for(heads, [&](int64_t h) { t->attn_prep(a, h); });
   const int64_t nqb = ceil_div(S, t->attn_bq);
   parallel_for(heads * nqb, [&](int64_t i) {

@@ -80,7 +80,13 @@ template <class F> void parallel_for(int64_t ntasks, const F &f) {
 // Per-thread, 64-byte aligned, growable scratch buffers (one per slot). The
 // contents are undefined on return.
 enum ScratchSlot { kScratchA = 0, kScratchB, kScratchC, kScratchD, kScratchE, kNumScratch };
+// From the bound workspace (lithe_workspace_bind) when it holds `nfloats`
+// for this slot and thread; else from per-thread buffers (a counted miss).
 float *scratch(int slot, size_t nfloats);
+// The attention prefill's key panels and padded values, shared by the pool
+// threads of one call: the bound workspace's shared region, else a
+// per-thread buffer.
+float *shared_scratch(size_t nfloats);
 
 // --------------------------------------------------------- kernel table
 
@@ -153,6 +159,9 @@ struct KernelTable {
   // weights, each weight read once per panel (nullptr: the GEMM does it).
   void (*gemv_q8_rows)(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
                        int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+  // Floats a thread's scratch slot needs for shapes up to `s` (written next
+  // to the code that asks for them).
+  size_t (*scratch_need)(int slot, const LitheWorkspaceShape &s);
 };
 
 // Most rows of x the few-rows int8 path takes (more go to the GEMM).

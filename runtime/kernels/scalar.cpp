@@ -238,10 +238,17 @@ void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
     o[i] = acc[i] * inv;
 }
 
+// attn_row's accumulator (A) and score block (B); the GEMM uses none.
+size_t scratch_need(int slot, const LitheWorkspaceShape &s) {
+  if (slot == kScratchA) return size_t(std::max<int64_t>(s.head_dim, 1));
+  if (slot == kScratchB) return 256;
+  return 0;
+}
+
 const KernelTable kTable = {
     LITHE_ISA_SCALAR, "scalar", 4, 0, 1, gemv_f32, gemv_q8, gemm_task, dot_rows_f32,
     dot_rows_q8, layer_norm_rows, center_rows, softmax_rows, add, gelu, dequant,
-    attn_row, nullptr, nullptr,
+    attn_row, nullptr, nullptr, nullptr, scratch_need,
 };
 
 } // namespace

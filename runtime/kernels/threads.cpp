@@ -67,6 +67,29 @@ int64_t spin_ns() {
 }
 
 thread_local bool tls_in_pool = false;
+// This thread's index in the pool (the caller of a job is 0, workers 1..n-1)
+// and the workspace its kernels take scratch from (lithe_workspace_bind; a
+// worker takes its caller's for the job).
+thread_local int tls_tid = 0;
+
+} // namespace
+
+// Slots of `cap[slot]` floats per thread, 64-byte aligned, then the shared
+// region; one allocation.
+struct Workspace {
+  int threads = 0;
+  size_t cap[kNumScratch] = {};
+  size_t offset[kNumScratch] = {}; // floats from a thread's start
+  size_t stride = 0;               // floats per thread
+  size_t sharedCap = 0;
+  float *base = nullptr;
+  float *at(int tid, int slot) const { return base + size_t(tid) * stride + offset[slot]; }
+  float *shared() const { return base + size_t(threads) * stride; }
+};
+
+namespace {
+thread_local const Workspace *tls_ws = nullptr;
+std::atomic<int64_t> g_misses{0};
 
 class Pool {
 public:
@@ -83,7 +106,10 @@ public:
     uint64_t s = state_.load();
     seen_gen_init_ = uint32_t(s >> 32);
     for (int i = 1; i < n; ++i)
-      workers_.emplace_back([this] { worker_loop(); });
+      workers_.emplace_back([this, i] {
+        tls_tid = i;
+        worker_loop();
+      });
     nthreads_.store(n, std::memory_order_release);
     return n;
   }
@@ -114,6 +140,7 @@ public:
     state_.store((uint64_t(g) << 32) | kClosed);
     fn_.store(fn);
     ctx_.store(ctx);
+    ws_.store(tls_ws);
     ntasks_.store(ntasks);
     done_.store(0);
     state_.store(uint64_t(g) << 32);
@@ -185,7 +212,9 @@ private:
       TaskFn fn = fn_.load(std::memory_order_acquire);
       void *ctx = ctx_.load(std::memory_order_acquire);
       int64_t n = ntasks_.load(std::memory_order_acquire);
+      tls_ws = ws_.load(std::memory_order_acquire);
       work(g, fn, ctx, n);
+      tls_ws = nullptr;
       seen = g;
     }
   }
@@ -213,6 +242,7 @@ private:
   std::atomic<uint64_t> state_{kClosed};
   std::atomic<TaskFn> fn_{nullptr};
   std::atomic<void *> ctx_{nullptr};
+  std::atomic<const Workspace *> ws_{nullptr};
   std::atomic<int64_t> ntasks_{0};
   std::atomic<int64_t> done_{0};
 
@@ -246,8 +276,10 @@ int pool_threads() { return pool().threads(); }
 
 void pool_run(int64_t ntasks, TaskFn fn, void *ctx) { pool().run(ntasks, fn, ctx); }
 
-float *scratch(int slot, size_t nfloats) {
-  ScratchBuf &b = tls_scratch.b[slot];
+namespace {
+/// The per-thread buffers: the default, and what serves a request a bound
+/// workspace cannot.
+float *grow(ScratchBuf &b, size_t nfloats) {
   if (b.n < nfloats || !b.p) {
     std::free(b.p);
     size_t n = std::max<size_t>(nfloats + nfloats / 4, 1024);
@@ -259,6 +291,26 @@ float *scratch(int slot, size_t nfloats) {
   }
   return b.p;
 }
+thread_local ScratchBuf tls_shared;
+} // namespace
+
+float *shared_scratch(size_t nfloats) {
+  if (const Workspace *w = tls_ws) {
+    if (nfloats <= w->sharedCap)
+      return w->shared();
+    g_misses.fetch_add(1, std::memory_order_relaxed);
+  }
+  return grow(tls_shared, nfloats);
+}
+
+float *scratch(int slot, size_t nfloats) {
+  if (const Workspace *w = tls_ws) {
+    if (tls_tid < w->threads && nfloats <= w->cap[slot])
+      return w->at(tls_tid, slot);
+    g_misses.fetch_add(1, std::memory_order_relaxed);
+  }
+  return grow(tls_scratch.b[slot], nfloats);
+}
 
 } // namespace kern
 } // namespace lithe
@@ -266,3 +318,76 @@ float *scratch(int slot, size_t nfloats) {
 extern "C" int lithe_threads_init(int n) { return lithe::kern::pool().init(n); }
 
 extern "C" int lithe_threads_count(void) { return lithe::kern::pool().threads(); }
+
+// ------------------------------------------------------------- workspace
+
+struct LitheWorkspace : lithe::kern::Workspace {
+  size_t bytes = 0;
+};
+
+extern "C" LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape, int threads) {
+  using namespace lithe::kern;
+  if (!shape)
+    return nullptr;
+  if (threads <= 0)
+    threads = pool().threads();
+  auto *w = new (std::nothrow) LitheWorkspace();
+  if (!w)
+    return nullptr;
+  w->threads = threads;
+  // Every code path's needs (lithe_kernels_force_isa may switch later).
+  for (const KernelTable *t : {scalar_table(), avx2_table(), avx512_table()}) {
+    if (!t || !t->scratch_need)
+      continue;
+    for (int s = 0; s < kNumScratch; ++s)
+      w->cap[s] = std::max(w->cap[s], t->scratch_need(s, *shape));
+  }
+  // api.cpp: a GELU epilogue that also accumulates runs 8 rows at a time
+  // through slot E.
+  w->cap[kScratchE] = std::max<size_t>(w->cap[kScratchE], size_t(8 * std::max<int64_t>(shape->max_n, 1)));
+  for (int s = 0; s < kNumScratch; ++s) {
+    w->cap[s] = (w->cap[s] + 15) / 16 * 16; // 64-byte aligned slots
+    w->offset[s] = w->stride;
+    w->stride += w->cap[s];
+  }
+  // Attention prefill: key panels of every head, and values padded to the
+  // micro-kernel width (api.cpp's lithe_attention), over the whole context.
+  size_t shared = 0;
+  const int64_t T = std::max<int64_t>(shape->capacity, 1), hd = std::max<int64_t>(shape->head_dim, 1);
+  for (const KernelTable *t : {scalar_table(), avx2_table(), avx512_table()}) {
+    if (!t || !t->attn_block)
+      continue;
+    const int64_t hdp = round_up(hd, t->attn_uw);
+    size_t n = size_t(shape->heads * ceil_div(T, kPanel) * hd * kPanel) +
+               (hdp != hd ? size_t(shape->heads * T * hdp) : 0) + 16;
+    shared = std::max(shared, n);
+  }
+  w->sharedCap = shared;
+  w->bytes = (size_t(threads) * w->stride + shared) * sizeof(float);
+  w->base = static_cast<float *>(std::aligned_alloc(64, (w->bytes + 63) / 64 * 64 + 64));
+  if (!w->base) {
+    delete w;
+    return nullptr;
+  }
+  return w;
+}
+
+extern "C" void lithe_workspace_free(LitheWorkspace *ws) {
+  if (!ws)
+    return;
+  std::free(ws->base);
+  delete ws;
+}
+
+extern "C" size_t lithe_workspace_bytes(const LitheWorkspace *ws) { return ws ? ws->bytes : 0; }
+
+extern "C" LitheWorkspace *lithe_workspace_bind(LitheWorkspace *ws) {
+  using namespace lithe::kern;
+  auto *prev = static_cast<LitheWorkspace *>(const_cast<Workspace *>(tls_ws));
+  tls_ws = ws;
+  return prev;
+}
+
+extern "C" int64_t lithe_workspace_misses(void) {
+  return lithe::kern::g_misses.load(std::memory_order_relaxed);
+}

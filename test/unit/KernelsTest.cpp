@@ -165,10 +165,10 @@ std::string lin_name(const LinCase &c) {
          " flags" + std::to_string(c.flags) + (c.bias ? " bias" : "");
 }
 
-TEST_P(Kernels, LinearF32) {
+void linear_f32Cases(int isa) {
   uint32_t seed = 1;
   for (const LinCase &c : kLinCases) {
-    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+    if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
       continue; // keep the scalar run short
     Vec W = rnd(size_t(c.K * c.N), seed++), x = rnd(size_t(c.M * c.K), seed++);
     Vec b = rnd(size_t(c.N), seed++), y0 = rnd(size_t(c.M * c.N), seed++);
@@ -183,10 +183,10 @@ TEST_P(Kernels, LinearF32) {
   }
 }
 
-TEST_P(Kernels, LinearQ8) {
+void linear_q8Cases(int isa) {
   uint32_t seed = 100;
   for (const LinCase &c : kLinCases) {
-    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+    if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
       continue;
     Vec W = rnd(size_t(c.K * c.N), seed++), x = rnd(size_t(c.M * c.K), seed++);
     Vec b = rnd(size_t(c.N), seed++), y0 = rnd(size_t(c.M * c.N), seed++);
@@ -289,7 +289,7 @@ TEST(KernelsQuant, QuantizeQ8) {
 
 // ----------------------------------------------------------------- LM head
 
-TEST_P(Kernels, LmHead) {
+void lm_headCases(int isa) {
   struct C { int64_t M, D, V; };
   // M <= 8: row dots, 4 rows of x per pass over 64-row table blocks; larger M: GEMM
   // over 32-row panels transposed from the table (tails in V and D).
@@ -298,7 +298,7 @@ TEST_P(Kernels, LmHead) {
                      {33, 70, 301},   {5, 5, 40},    {6, 768, 200}, {7, 20, 129}};
   uint32_t seed = 300;
   for (const C &c : cases) {
-    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.D * c.V > 8000000)
+    if (isa == LITHE_ISA_SCALAR && c.M * c.D * c.V > 8000000)
       continue;
     Vec T = rnd(size_t(c.V * c.D), seed++), x = rnd(size_t(c.M * c.D), seed++);
     std::string name = "M" + std::to_string(c.M) + " D" + std::to_string(c.D) + " V" +
@@ -535,7 +535,7 @@ void attention_check(const AttnCase &c, uint32_t seed) {
                    (c.causal ? " causal" : ""));
 }
 
-TEST_P(Kernels, Attention) {
+void attentionCases(int isa) {
   const AttnCase cases[] = {
       {12, 64, 0, 1, 1},    {12, 64, 128, 1, 1},  {12, 64, 1024, 1, 1}, // decode
       {3, 8, 5, 1, 1},      {2, 12, 300, 1, 0},   {1, 130, 40, 1, 1},   // odd head dims
@@ -549,6 +549,50 @@ TEST_P(Kernels, Attention) {
     attention_check(c, seed);
     seed += 10;
   }
+}
+
+TEST_P(Kernels, LinearF32) { linear_f32Cases(GetParam()); }
+TEST_P(Kernels, LinearQ8) { linear_q8Cases(GetParam()); }
+TEST_P(Kernels, LmHead) { lm_headCases(GetParam()); }
+TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
+
+// The same cases with a workspace bound (what a model's context does): the
+// workspace sized for the largest shapes serves every scratch request (no
+// kernel allocates), and the results are the references' as before.
+TEST_P(Kernels, WorkspaceServesEveryCall) {
+  LitheWorkspaceShape shape{100, 3072, 50257, 12, 130, 1030};
+  LitheWorkspace *ws = lithe_workspace_new(&shape, 0);
+  ASSERT_NE(ws, nullptr);
+  EXPECT_GT(lithe_workspace_bytes(ws), 0u);
+  const int64_t misses = lithe_workspace_misses();
+  ASSERT_EQ(lithe_workspace_bind(ws), nullptr);
+  linear_f32Cases(GetParam());
+  linear_q8Cases(GetParam());
+  lm_headCases(GetParam());
+  attentionCases(GetParam());
+  EXPECT_EQ(lithe_workspace_bind(nullptr), ws);
+  EXPECT_EQ(lithe_workspace_misses(), misses);
+  lithe_workspace_free(ws);
+}
+
+// Too small a workspace is not a wrong answer: the request is served from
+// per-thread buffers and counted.
+TEST(KernelsWorkspace, TooSmallIsCountedNotWrong) {
+  LitheWorkspaceShape shape{1, 8, 8, 1, 8, 8};
+  LitheWorkspace *ws = lithe_workspace_new(&shape, 1);
+  ASSERT_NE(ws, nullptr);
+  const int64_t misses = lithe_workspace_misses();
+  lithe_workspace_bind(ws);
+  const int64_t heads = 4, hd = 64, S = 40, cap = 64, E = heads * hd;
+  Vec k = rnd(S * E, 1), v = rnd(S * E, 2), q = rnd(S * E, 3);
+  Vec kc(heads * cap * hd), vc(kc.size()), a(S * E), b(S * E);
+  lithe_kv_append(kc.data(), vc.data(), heads, hd, cap, 0, k.data(), v.data(), S);
+  lithe_attention(q.data(), S, kc.data(), vc.data(), heads, hd, cap, 0, 0.125f, 1, a.data());
+  lithe_workspace_bind(nullptr);
+  EXPECT_GT(lithe_workspace_misses(), misses);
+  lithe_attention(q.data(), S, kc.data(), vc.data(), heads, hd, cap, 0, 0.125f, 1, b.data());
+  EXPECT_EQ(a, b);
+  lithe_workspace_free(ws);
 }
 
 // Prefill then token-by-token decode must agree with one big prefill.

@@ -55,6 +55,36 @@ int lithe_kernels_force_isa(int isa);
 /* "scalar", "avx2" or "avx512". */
 const char *lithe_kernels_isa_name(int isa);
 
+/* ------------------------------------------------------------ workspace */
+
+/* The kernels' scratch memory, owned by the caller (a model's context) and
+ * sized once for the largest shapes it will run, so no kernel allocates
+ * while a model runs (and a CUDA graph could capture the same plan). */
+typedef struct LitheWorkspaceShape {
+  int64_t rows;     /* most rows (tokens) one call processes */
+  int64_t max_k;    /* largest input width of a linear or the LM head */
+  int64_t max_n;    /* largest output width (the vocabulary for the LM head) */
+  int64_t heads;    /* attention: most heads */
+  int64_t head_dim; /* attention: largest head size */
+  int64_t capacity; /* attention: KV cache capacity (longest context) */
+} LitheWorkspaceShape;
+typedef struct LitheWorkspace LitheWorkspace;
+
+/* A workspace for `shape` on `threads` pool threads (<= 0: the pool's
+ * current size) for the code path in use; NULL if out of memory. */
+LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape, int threads);
+void lithe_workspace_free(LitheWorkspace *ws);
+/* Its size in bytes. */
+size_t lithe_workspace_bytes(const LitheWorkspace *ws);
+/* Kernels called on this thread (and the pool threads they use) take their
+ * scratch from `ws` until another is bound (NULL: per-thread buffers that
+ * grow on demand, the default). Returns the previously bound one. */
+LitheWorkspace *lithe_workspace_bind(LitheWorkspace *ws);
+/* Scratch requests a bound workspace could not serve (served from
+ * per-thread buffers instead) since the process started: 0 when every
+ * workspace was sized right. For tests. */
+int64_t lithe_workspace_misses(void);
+
 /* --------------------------------------------------------------- linear */
 
 /* Fused epilogue flags for lithe_linear / lithe_linear_q8:

@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "lithe/runtime/abi.h"
+#include "lithe/runtime/kernels.h"
 
 namespace lithe {
 class WeightsFile;
 namespace rt {
 
-/// Indices of lithe_config[] (written by lib/Codegen).
+/// Indices of a model's config[] (written by lithe-kernels-to-llvm).
 enum ConfigIndex {
   kCfgVersion = 0,
   kCfgVocab,
@@ -30,8 +31,11 @@ enum ConfigIndex {
   kCfgCapacity,
   kCfgArenaBytes,
   kCfgLayers,
+  kCfgMaxLinear, // the largest input or output width of a linear kernel: sizes the workspace
+  kCfgCount
 };
-constexpr int64_t kAbiVersion = 2;
+/// 3: config[kCfgMaxLinear]; contexts own the kernels' workspace.
+constexpr int64_t kAbiVersion = 3;
 
 /// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim].
 struct KVState {
@@ -47,15 +51,17 @@ struct KVState {
   void copyFrom(const KVState &o, int64_t upTo);
 };
 
-/// What one forward call needs besides the model: the activation arena and
-/// the final hidden states. One per thread of execution; a model serves any
-/// number of contexts.
+/// What one forward call needs besides the model: the activation arena, the
+/// kernels' workspace (their scratch, sized for the model at creation, so
+/// no kernel allocates while it runs) and the final hidden states. One per
+/// thread of execution; a model serves any number of contexts.
 struct Context {
   Context() = default;
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
   ~Context();
   uint8_t *arena = nullptr;
+  LitheWorkspace *workspace = nullptr;
   std::vector<float> hidden;
 };
 
@@ -86,6 +92,8 @@ public:
   /// K+V bytes per cached position over all caches, and for a full context.
   int64_t kvBytesPerPosition() const;
   int64_t weightBytes() const { return static_cast<int64_t>(size_); }
+  /// Bytes of the kernels' workspace of a context (the default one's).
+  int64_t workspaceBytes() const { return static_cast<int64_t>(lithe_workspace_bytes(ctx_->workspace)); }
 
   /// Fresh, empty caches for one sequence.
   KVState newState() const;
