@@ -204,7 +204,13 @@ bool Graph::inferNode(int nodeId, std::string &why) {
     if (v && !v->isStatic)
       allStatic = false;
   }
-  auto out = [&](size_t i) -> Value & { return values_[find(n.outputs.at(i))]; };
+  // An output the node does not have (fewer outputs than the op defines, or
+  // an omitted optional one) is inferred into a scratch value nobody reads.
+  Value unused;
+  auto out = [&](size_t i) -> Value & {
+    int id = i < n.outputs.size() ? find(n.outputs[i]) : -1;
+    return id >= 0 ? values_[id] : unused;
+  };
   auto need = [&](size_t count) {
     if (in.size() < count || n.outputs.empty()) {
       why = "expects at least " + std::to_string(count) + " inputs";

@@ -66,7 +66,14 @@ private:
     SmallVector<int64_t> dims;
     for (const import::SymInt &d : s)
       dims.push_back(d.constant() ? *d.constant() : ShapedType::kDynamic);
-    return RankedTensorType::get(dims, elemType(t));
+    Type e = elemType(t);
+    if (!e) {
+      // An element type MLIR has no type for: the import fails (run()
+      // returns the first error); a placeholder keeps emission going.
+      fail(std::string("a value has the unsupported element type ") + onnx::elemTypeName(t));
+      e = b.getF32Type();
+    }
+    return RankedTensorType::get(dims, e);
   }
   RankedTensorType typeOf(int v) {
     const Value &val = g.value(v);
@@ -264,12 +271,16 @@ mlir::Value Emitter::emitGeneric(const onnx::Node &n, int outputIndex) {
   for (const std::string &o : n.outputs) {
     int id = g.find(o);
     if (id < 0) { types.push_back(RankedTensorType::get({}, b.getF32Type())); continue; }
-    RankedTensorType t = tensorType(g.value(id).shape, g.value(id).elemType);
-    if (!t.getElementType()) {
-      fail(g.nodeError(g.value(id).producer, std::string("unsupported element type ") +
-                                                 onnx::elemTypeName(g.value(id).elemType)));
+    if (!elemType(g.value(id).elemType)) {
+      // Type 0: shape inference never set it: an output the op does not have.
+      fail(g.nodeError(g.value(id).producer,
+                       g.value(id).elemType == 0
+                           ? "output '" + o + "' has no type: " + n.opType + " does not define " +
+                                 std::to_string(n.outputs.size()) + " outputs"
+                           : std::string("unsupported element type ") + onnx::elemTypeName(g.value(id).elemType)));
       return {};
     }
+    RankedTensorType t = tensorType(g.value(id).shape, g.value(id).elemType);
     types.push_back(t);
   }
   SmallVector<NamedAttribute> attrs = {

@@ -94,3 +94,19 @@ save("layernorm-width.onnx",
 # A Reshape to [-5, 4] (only -1 may be negative).
 save("reshape-negative.onnx", [helper.make_node("Reshape", ["x", "shp"], ["y"], name="rs")],
      [xo], [yo], [ints("shp", [-5, 4])])
+
+# Found by fuzzing (fuzz/onnx-reader, fuzz/onnxtext-reader), each once an
+# abort or a segfault:
+# - a Constant node with no output (shape inference wrote output 0 of a
+#   node that has none);
+save("constant-no-output.onnx",
+     [helper.make_node("Constant", [], [], name="lonely", value=numpy_helper.from_array(np.ones(2, np.float32))),
+      helper.make_node("Relu", ["x"], ["y"], name="relu")],
+     [xo], [yo], [])
+# - a Mul with three outputs (the extra ones have no element type: emitting
+#   them built a tensor type of no element type).
+write("mul-three-outputs.onnxtext",
+      '<ir_version: 8, opset_import: ["" : 17]>\n'
+      'g (float[n, 2] x) => (float[n, 2] z) {\n'
+      '  y, extra, more = Mul(x, x)\n'
+      '  z = Add(y, x)\n}\n')
