@@ -13,6 +13,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "lithe/runtime/kernels.h"
+
+#include <nlohmann/json.hpp>
+#include <cerrno>
 #include "lithe/runtime/model.h"
 #include "lithe/runtime/tokenizer.h"
 
@@ -59,6 +62,16 @@ struct Options {
   int64_t draftTokens = 0;
   bool draftAuto = false;
   std::string draftWeights;
+  // Sampling controls: llama.cpp's repeat penalty over the last N tokens,
+  // OpenAI's presence and frequency penalties over the generated tokens,
+  // stop sequences.
+  double repeatPenalty = 1.0;
+  int64_t repeatLastN = 64;
+  double presencePenalty = 0.0, frequencyPenalty = 0.0;
+  std::vector<std::string> stops;
+  bool penalized() const { return repeatPenalty != 1.0 || presencePenalty != 0.0 || frequencyPenalty != 0.0; }
+  // Batch mode: one JSON request per line in, one result per line out.
+  std::string promptsFile, outFile;
 };
 
 #ifdef LITHE_CLI_FUZZ
@@ -99,6 +112,20 @@ void usage(const char *argv0) {
       "      --top-k K            keep the K most likely tokens (0: all)\n"
       "      --top-p P            nucleus sampling (default 1.0)\n"
       "      --seed S             random seed (default 0)\n"
+      "      --repeat-penalty P   divide the logits of the last --repeat-last-n tokens\n"
+      "                           (default 64) by P (multiply when negative; 1: off)\n"
+      "      --presence-penalty X subtract X from every generated token's logit (OpenAI)\n"
+      "      --frequency-penalty X subtract X times its count so far (OpenAI)\n"
+      "      --stop TEXT          stop before TEXT (repeatable; the output is printed\n"
+      "                           at the end instead of streamed). Penalties and stops\n"
+      "                           apply to greedy decoding and sampling (the model\n"
+      "                           alone, without --draft-tokens), not to beam search\n"
+      "      --prompts FILE       batch mode: one JSON request per line ({\"prompt\": ...,\n"
+      "                           \"max_tokens\", \"temperature\", \"top_k\", \"top_p\",\n"
+      "                           \"seed\", \"stop\", \"repeat_penalty\",\n"
+      "                           \"presence_penalty\", \"frequency_penalty\", \"id\"}),\n"
+      "                           answered in order into --out FILE, one JSON result\n"
+      "                           per line (a bad line gets its error there)\n"
       "      --beams N            beam search with N beams\n"
       "      --perplexity FILE    sliding-window perplexity of FILE\n"
       "      --ctx N              perplexity window (default: the model's context)\n"
@@ -191,6 +218,16 @@ Options parse(int argc, char **argv) {
       else o.draftTokens = parseInt(a, v, 0, kMaxDraftTokens);
     }
     else if (a == "--draft-weights") o.draftWeights = value();
+    else if (a == "--repeat-penalty") o.repeatPenalty = parseFloat(a, value(), 0.01, 100);
+    else if (a == "--repeat-last-n") o.repeatLastN = parseInt(a, value(), 0, 1 << 20);
+    else if (a == "--presence-penalty") o.presencePenalty = parseFloat(a, value(), -2, 2);
+    else if (a == "--frequency-penalty") o.frequencyPenalty = parseFloat(a, value(), -2, 2);
+    else if (a == "--stop") {
+      o.stops.push_back(value());
+      if (o.stops.back().empty()) die("--stop needs a non-empty text");
+    }
+    else if (a == "--prompts") o.promptsFile = value();
+    else if (a == "--out") o.outFile = value();
     else die("unknown flag '" + a + "' (see --help)");
   }
   return o;
@@ -246,6 +283,38 @@ int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rn
   candidates(logits.data(), n, o, idx, w);
   std::discrete_distribution<int64_t> dist(w.begin(), w.end());
   return idx[dist(rng)];
+}
+
+/// The sampling controls on the logits of the next token: `seq` is the
+/// prompt and what was generated since `generatedFrom`.
+void penalize(std::vector<float> &logits, const std::vector<int64_t> &seq, size_t generatedFrom,
+              const Options &o) {
+  if (o.repeatPenalty != 1.0 && o.repeatLastN > 0) {
+    std::vector<char> seen(logits.size(), 0);
+    size_t from = seq.size() - std::min<size_t>(seq.size(), static_cast<size_t>(o.repeatLastN));
+    for (size_t i = from; i < seq.size(); ++i) {
+      int64_t t = seq[i];
+      if (t < 0 || t >= static_cast<int64_t>(logits.size()) || seen[t]) continue;
+      seen[t] = 1;
+      float &l = logits[t];
+      l = l > 0 ? static_cast<float>(l / o.repeatPenalty) : static_cast<float>(l * o.repeatPenalty);
+    }
+  }
+  if (o.presencePenalty != 0.0 || o.frequencyPenalty != 0.0) {
+    std::vector<int32_t> count(logits.size(), 0);
+    for (size_t i = generatedFrom; i < seq.size(); ++i)
+      if (seq[i] >= 0 && seq[i] < static_cast<int64_t>(logits.size())) ++count[seq[i]];
+    for (size_t t = 0; t < logits.size(); ++t)
+      if (count[t])
+        logits[t] -= static_cast<float>(count[t] * o.frequencyPenalty + o.presencePenalty);
+  }
+}
+
+/// Where the first stop sequence starts in `text`, or npos.
+size_t findStop(const std::string &text, const std::vector<std::string> &stops) {
+  size_t at = std::string::npos;
+  for (const std::string &s : stops) at = std::min(at, text.find(s));
+  return at;
 }
 
 /// The distribution sample() draws from, as dense probabilities over the
@@ -470,8 +539,9 @@ std::string jsonString(const std::string &s) {
 }
 
 /// --json output of a generation: finish_reason is "eos" (the model ended
-/// the text), "length" (-n tokens generated) or "context" (the context is
-/// full; generation stops there rather than sliding the window).
+/// the text), "stop" (a --stop sequence; the text ends before it), "length"
+/// (-n tokens generated) or "context" (the context is full; generation
+/// stops there rather than sliding the window).
 void printJson(const std::string &generated, int64_t tokens, const char *reason, int64_t context) {
   std::printf("{\"text\": %s, \"tokens\": %lld, \"finish_reason\": \"%s\", \"context\": %lld}\n",
               jsonString(generated).c_str(), static_cast<long long>(tokens), reason,
@@ -564,13 +634,17 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
 
   std::mt19937_64 rng(o.seed);
   KVState st = m.newState();
+  // With stop sequences the continuation is printed once it is cut.
+  const bool streaming = !o.json && o.stops.empty();
   if (!o.json) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
   std::vector<int32_t> out;
+  std::string cut; // the continuation up to a stop sequence, once one is seen
+  bool stopped = false;
   const char *reason = "length";
-  if (draft) {
+  if (draft && !o.penalized() && o.stops.empty()) {
     Speculator sp(m, *draft, o, rng);
     sp.prefill(ids, logits);
     std::vector<int64_t> seq = ids;
@@ -597,14 +671,26 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
   } else {
   m.forward(st, ids.data(), static_cast<int64_t>(ids.size()));
   m.logits(static_cast<int64_t>(ids.size()) - 1, 1, logits.data());
+  std::vector<int64_t> seq = ids;
   for (int64_t i = 0; i < maxNew; ++i) {
+    if (o.penalized()) penalize(logits, seq, ids.size(), o);
     int32_t next = sample(logits, o, rng);
     if (next == tok.eosId()) {
       reason = "eos";
       break;
     }
     out.push_back(next);
-    if (!o.json) stream(tok, next);
+    seq.push_back(next);
+    if (streaming) stream(tok, next);
+    if (!o.stops.empty()) {
+      std::string s = tok.decode(out);
+      if (size_t at = findStop(s, o.stops); at != std::string::npos) {
+        cut = s.substr(0, at);
+        stopped = true;
+        reason = "stop";
+        break;
+      }
+    }
     if (i + 1 == maxNew) {
       if (contextLimited) reason = "context";
       break;
@@ -614,11 +700,203 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
     m.logits(0, 1, logits.data());
   }
   }
-  if (o.json) printJson(tok.decode(out), static_cast<int64_t>(out.size()), reason, cap);
-  else std::printf("\n");
+  std::string continuation = stopped ? cut : tok.decode(out);
+  if (o.json) {
+    printJson(continuation, static_cast<int64_t>(out.size()), reason, cap);
+  } else {
+    if (!streaming) std::fwrite(continuation.data(), 1, continuation.size(), stdout);
+    std::printf("\n");
+  }
   if (std::strcmp(reason, "context") == 0) {
     std::fflush(stdout);
     contextFull();
+  }
+  return 0;
+}
+
+/// One completion for batch mode: the model alone, greedy or sampled, with
+/// the sampling controls; `error` instead when the prompt cannot be run.
+struct Completion {
+  std::string text, reason, error;
+  int64_t promptTokens = 0, tokens = 0;
+  double ms = 0;
+};
+
+Completion complete(Model &m, const Tokenizer &tok, const Options &o, const std::string &prompt) {
+  Completion c;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int32_t> p32;
+  if (!tok.encode(prompt, p32, c.error)) return c;
+  c.promptTokens = static_cast<int64_t>(p32.size());
+  const int64_t cap = m.capacity();
+  if (p32.empty()) {
+    c.error = "the prompt is empty";
+    return c;
+  }
+  if (c.promptTokens >= cap) {
+    c.error = "the prompt has " + std::to_string(c.promptTokens) + " tokens; the model's context is " +
+              std::to_string(cap);
+    return c;
+  }
+  const int64_t room = cap - c.promptTokens, maxNew = std::min(o.maxNew, room);
+  std::vector<int64_t> seq(p32.begin(), p32.end());
+  const size_t generatedFrom = seq.size();
+  std::vector<float> logits(m.vocab());
+  std::mt19937_64 rng(o.seed);
+  KVState st = m.newState();
+  m.forward(st, seq.data(), static_cast<int64_t>(seq.size()));
+  m.logits(static_cast<int64_t>(seq.size()) - 1, 1, logits.data());
+  std::vector<int32_t> out;
+  c.reason = o.maxNew > room ? "context" : "length";
+  bool cut = false;
+  for (int64_t i = 0; i < maxNew; ++i) {
+    if (o.penalized()) penalize(logits, seq, generatedFrom, o);
+    int32_t next = sample(logits, o, rng);
+    if (next == tok.eosId()) {
+      c.reason = "stop"; // the model ended the text (OpenAI's name for it)
+      break;
+    }
+    out.push_back(next);
+    seq.push_back(next);
+    if (!o.stops.empty()) {
+      std::string s = tok.decode(out);
+      if (size_t at = findStop(s, o.stops); at != std::string::npos) {
+        c.text = s.substr(0, at);
+        c.reason = "stop";
+        cut = true;
+        break;
+      }
+    }
+    if (i + 1 == maxNew) break;
+    int64_t t = next;
+    m.forward(st, &t, 1);
+    m.logits(0, 1, logits.data());
+  }
+  if (!cut) c.text = tok.decode(out);
+  c.tokens = static_cast<int64_t>(out.size());
+  c.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return c;
+}
+
+/// A request line's options on top of the command line's; false with `why`.
+bool requestOptions(const nlohmann::json &j, Options &o, std::string &prompt, std::string &why) {
+  if (!j.is_object()) {
+    why = "a request is a JSON object";
+    return false;
+  }
+  auto it = j.find("prompt");
+  if (it == j.end() || !it->is_string()) {
+    why = "\"prompt\" (a string) is missing";
+    return false;
+  }
+  prompt = it->get<std::string>();
+  auto number = [&](const char *key, double lo, double hi, double &out) {
+    auto f = j.find(key);
+    if (f == j.end() || f->is_null()) return true;
+    if (!f->is_number() || f->get<double>() < lo || f->get<double>() > hi) {
+      char range[64];
+      std::snprintf(range, sizeof range, "[%g, %g]", lo, hi);
+      why = std::string("\"") + key + "\" must be a number in " + range;
+      return false;
+    }
+    out = f->get<double>();
+    return true;
+  };
+  double maxTokens = static_cast<double>(o.maxNew), topK = static_cast<double>(o.topK),
+         seed = static_cast<double>(o.seed);
+  if (!number("max_tokens", 0, 1 << 20, maxTokens) || !number("temperature", 0, 100, o.temp) ||
+      !number("top_k", 0, 1 << 30, topK) || !number("top_p", 0, 1, o.topP) || !number("seed", 0, 9e15, seed) ||
+      !number("repeat_penalty", 0.01, 100, o.repeatPenalty) ||
+      !number("presence_penalty", -2, 2, o.presencePenalty) ||
+      !number("frequency_penalty", -2, 2, o.frequencyPenalty))
+    return false;
+  o.maxNew = static_cast<int64_t>(maxTokens);
+  o.topK = static_cast<int64_t>(topK);
+  o.seed = static_cast<uint64_t>(seed);
+  if (auto s = j.find("stop"); s != j.end() && !s->is_null()) {
+    o.stops.clear();
+    if (s->is_string()) o.stops.push_back(s->get<std::string>());
+    else if (s->is_array()) {
+      for (const auto &x : *s) {
+        if (!x.is_string()) {
+          why = "\"stop\" must be a string or an array of strings";
+          return false;
+        }
+        o.stops.push_back(x.get<std::string>());
+      }
+    } else {
+      why = "\"stop\" must be a string or an array of strings";
+      return false;
+    }
+    for (const std::string &x : o.stops)
+      if (x.empty()) {
+        why = "\"stop\" sequences must not be empty";
+        return false;
+      }
+  }
+  return true;
+}
+
+/// --prompts IN --out OUT: every request line answered in order, one result
+/// line each, written to a temporary file renamed to OUT at the end.
+int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
+  if (o.outFile.empty()) die("--prompts needs --out FILE (where the results go)");
+  std::string input = readFile(o.promptsFile);
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < input.size();) {
+    size_t nl = input.find('\n', at);
+    if (nl == std::string::npos) nl = input.size();
+    lines.push_back(input.substr(at, nl - at));
+    at = nl + 1;
+  }
+  size_t requests = 0;
+  for (const std::string &l : lines)
+    if (l.find_first_not_of(" \t\r") != std::string::npos) ++requests;
+  std::string tmp = o.outFile + ".tmp" + std::to_string(::getpid());
+  FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) die(o.outFile + ": cannot write: " + std::strerror(errno));
+  size_t done = 0;
+  int64_t generated = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json result;
+    result["line"] = i + 1;
+    nlohmann::json j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("id")) result["id"] = j["id"];
+    Options r = o;
+    std::string prompt, why;
+    if (j.is_discarded()) {
+      result["error"] = "line " + std::to_string(i + 1) + ": not valid JSON";
+    } else if (!requestOptions(j, r, prompt, why)) {
+      result["error"] = "line " + std::to_string(i + 1) + ": " + why;
+    } else {
+      Completion c = complete(m, tok, r, prompt);
+      if (!c.error.empty()) {
+        result["error"] = "line " + std::to_string(i + 1) + ": " + c.error;
+      } else {
+        result["completion"] = c.text;
+        result["prompt_tokens"] = c.promptTokens;
+        result["completion_tokens"] = c.tokens;
+        result["finish_reason"] = c.reason;
+        result["latency_ms"] = std::round(c.ms * 1000) / 1000;
+        generated += c.tokens;
+      }
+    }
+    std::string s = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (std::fwrite(s.data(), 1, s.size(), f) != s.size()) {
+      std::fclose(f);
+      std::remove(tmp.c_str());
+      die(o.outFile + ": write failed");
+    }
+    ++done;
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "\rbatch: %zu/%zu requests, %.1f tokens/s", done, requests, sec > 0 ? generated / sec : 0.0);
+  }
+  std::fprintf(stderr, "\n");
+  if (std::fclose(f) != 0 || std::rename(tmp.c_str(), o.outFile.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    die(o.outFile + ": cannot write: " + std::strerror(errno));
   }
   return 0;
 }
@@ -887,9 +1165,12 @@ int runIds(Model &m, Model *draft, const Options &o) {
 #endif
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
-  int modes = (o.havePrompt || !o.promptFile.empty()) + !o.perplexityFile.empty() + o.bench + !o.ids.empty();
-  if (modes == 0) die("nothing to do: give a prompt (-p/-f), --perplexity FILE or --bench (see --help)");
-  if (modes > 1) die("give only one of a prompt, --perplexity, --bench and --ids");
+  int modes = (o.havePrompt || !o.promptFile.empty()) + !o.perplexityFile.empty() + o.bench + !o.ids.empty() +
+              !o.promptsFile.empty();
+  if (modes == 0)
+    die("nothing to do: give a prompt (-p/-f), --prompts FILE, --perplexity FILE or --bench (see --help)");
+  if (modes > 1) die("give only one of a prompt, --prompts, --perplexity, --bench and --ids");
+  if (!o.outFile.empty() && o.promptsFile.empty()) die("--out goes with --prompts (batch mode)");
   if (o.havePrompt && !o.promptFile.empty()) die("give -p or -f, not both");
   lithe_threads_init(o.threads);
 
@@ -922,6 +1203,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<Tokenizer> tok = Tokenizer::load(tokDir, error);
   if (!tok) die(error);
   if (!o.perplexityFile.empty()) return perplexity(*m, *tok, o);
+  if (!o.promptsFile.empty()) return runBatch(*m, *tok, o);
   std::string text = o.havePrompt ? o.prompt : readFile(o.promptFile);
   return generate(*m, draft.get(), *tok, o, text);
 }

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ git
   libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev
+  libgtest-dev nlohmann-json3-dev
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
