@@ -50,7 +50,15 @@ bool runPasses(ModuleOp module, llvm::function_ref<void(OpPassManager &)> build,
   MLIRContext *ctx = module.getContext();
   std::string diag;
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error && diag.empty()) diag = d.str();
+    if (d.getSeverity() != DiagnosticSeverity::Error || !diag.empty()) return success();
+    diag = d.str();
+    // Every stage keeps the ONNX node an op came from as its location: an
+    // error names it unless the message already does.
+    Location loc = d.getLocation();
+    if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+      loc = fused.getLocations().front();
+    if (auto name = dyn_cast<NameLoc>(loc); name && diag.find("ONNX node") == std::string::npos)
+      diag += " (ONNX node '" + name.getName().str() + "')";
     return success();
   });
   PassManager pm(ctx);
