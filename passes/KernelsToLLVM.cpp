@@ -247,10 +247,14 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     using namespace lithe::rt;
     const std::string prefix = "lithe_" + name + "_";
     Type i64 = b.getI64Type(), voidTy = LLVM::LLVMVoidType::get(ctx);
+    bool hasBatch = false;
     for (auto [from, to] : {std::pair<StringRef, std::string>{k::kForward, prefix + "forward"},
-                            std::pair<StringRef, std::string>{k::kHead, prefix + "head"}}) {
+                            std::pair<StringRef, std::string>{k::kHead, prefix + "head"},
+                            std::pair<StringRef, std::string>{k::kDecodeBatch, prefix + "decode_batch"}}) {
       auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(from);
+      if (!f && from == k::kDecodeBatch) continue; // lowered without it: the descriptor says null
       if (!f) return fail(module, "@" + from + " was not converted");
+      hasBatch |= from == k::kDecodeBatch;
       f.setSymName(to);
       f.setLinkage(LLVM::Linkage::Internal);
     }
@@ -276,8 +280,8 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     global(prefix + "cache_shapes", shapes);
 
     // void lithe_<name>_query(LitheModelDescriptor *d): {abiVersion, config,
-    // cacheShapes, weightsChecksum, forward, head}.
-    auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr, i64, ptr, ptr});
+    // cacheShapes, weightsChecksum, forward, head, decodeBatch}.
+    auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr, i64, ptr, ptr, ptr});
     std::vector<std::pair<std::string, LLVM::Linkage>> queries = {{prefix + "query", LLVM::Linkage::External}};
     if (!mainQuery.empty()) queries.push_back({mainQuery, LLVM::Linkage::Weak});
     for (auto [sym, linkage] : queries) {
@@ -298,6 +302,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
       field(3, cst(static_cast<int64_t>(file->checksum())));
       field(4, addr(prefix + "forward"));
       field(5, addr(prefix + "head"));
+      field(6, hasBatch ? addr(prefix + "decode_batch") : b.create<LLVM::ZeroOp>(loc, ptr).getResult());
       b.create<LLVM::ReturnOp>(loc, ValueRange{});
     }
     for (StringRef attr : {k::kCapacityAttr, k::kArenaBytesAttr, k::kCacheShapesAttr, k::kLayersAttr})

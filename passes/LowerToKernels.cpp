@@ -24,6 +24,7 @@ struct LowerToKernelsPass : impl::LitheLowerToKernelsBase<LowerToKernelsPass> {
     LowerToKernelsOptions o;
     o.capacity = capacity;
     o.observe = observe;
+    o.decodeBatch = decodeBatch;
     if (mlir::failed(lowerToKernels(getOperation(), o))) signalPassFailure();
   }
 };

@@ -253,6 +253,11 @@ def LitheLowerToKernels : Pass<"lithe-lower-to-kernels", "mlir::ModuleOp"> {
       `lithe_k.table_rows` view of the table, the last hidden states
       written to the caller's `hidden` buffer; returns the or of the KV
       appends' statuses;
+    * `@decode_batch(weights, arena, keys, values, ids, rows, pasts, hidden)
+      -> i32` (unless `decode-batch=false`): one new token of each of `rows`
+      sequences, each on its own caches (the tables hold every sequence's,
+      sequence-major) at its own position `pasts[b]`: the linear layers read
+      their weights once for all of them;
     * `@head(weights, hidden, rows, logits)`: the LM head.
 
     Weights stay `row_major` (lithe-pack-weights packs them). The module
@@ -265,6 +270,8 @@ def LitheLowerToKernels : Pass<"lithe-lower-to-kernels", "mlir::ModuleOp"> {
            "Context length (0: the rows of the position embedding)">,
     Option<"observe", "observe", "bool", /*default=*/"false",
            "Mark each transformer-level value with lithe_k.observe (the calibration Evaluator's hooks)">,
+    Option<"decodeBatch", "decode-batch", "bool", /*default=*/"true",
+           "Also make @decode_batch: one new token of each of several sequences per call">,
   ];
   let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

@@ -70,8 +70,12 @@ struct Options {
   double presencePenalty = 0.0, frequencyPenalty = 0.0;
   std::vector<std::string> stops;
   bool penalized() const { return repeatPenalty != 1.0 || presencePenalty != 0.0 || frequencyPenalty != 0.0; }
-  // Batch mode: one JSON request per line in, one result per line out.
+  // Batch mode: one JSON request per line in, one result per line out;
+  // up to `batch` sequences decoded together per step.
   std::string promptsFile, outFile;
+  int64_t batch = 8;
+  // --bench with several sequences decoded together.
+  int64_t benchBatch = 0;
 };
 
 #ifdef LITHE_CLI_FUZZ
@@ -126,6 +130,14 @@ void usage(const char *argv0) {
       "                           \"presence_penalty\", \"frequency_penalty\", \"id\"}),\n"
       "                           answered in order into --out FILE, one JSON result\n"
       "                           per line (a bad line gets its error there)\n"
+      "      --batch N            batch mode: decode up to N requests together, a new\n"
+      "                           one joining as soon as one finishes (default 8; the\n"
+      "                           weights are read once per step for all of them).\n"
+      "                           The same math in another order: a greedy text can\n"
+      "                           differ from --batch 1 where two tokens tie to within\n"
+      "                           float rounding\n"
+      "      --bench-batch N      --bench: also decode N sequences together (tokens/s\n"
+      "                           over all of them, against one sequence)\n"
       "      --beams N            beam search with N beams\n"
       "      --perplexity FILE    sliding-window perplexity of FILE\n"
       "      --ctx N              perplexity window (default: the model's context)\n"
@@ -227,6 +239,8 @@ Options parse(int argc, char **argv) {
       if (o.stops.back().empty()) die("--stop needs a non-empty text");
     }
     else if (a == "--prompts") o.promptsFile = value();
+    else if (a == "--batch") o.batch = parseInt(a, value(), 1, 4096);
+    else if (a == "--bench-batch") o.benchBatch = parseInt(a, value(), 1, 4096);
     else if (a == "--out") o.outFile = value();
     else die("unknown flag '" + a + "' (see --help)");
   }
@@ -714,70 +728,6 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
   return 0;
 }
 
-/// One completion for batch mode: the model alone, greedy or sampled, with
-/// the sampling controls; `error` instead when the prompt cannot be run.
-struct Completion {
-  std::string text, reason, error;
-  int64_t promptTokens = 0, tokens = 0;
-  double ms = 0;
-};
-
-Completion complete(Model &m, const Tokenizer &tok, const Options &o, const std::string &prompt) {
-  Completion c;
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<int32_t> p32;
-  if (!tok.encode(prompt, p32, c.error)) return c;
-  c.promptTokens = static_cast<int64_t>(p32.size());
-  const int64_t cap = m.capacity();
-  if (p32.empty()) {
-    c.error = "the prompt is empty";
-    return c;
-  }
-  if (c.promptTokens >= cap) {
-    c.error = "the prompt has " + std::to_string(c.promptTokens) + " tokens; the model's context is " +
-              std::to_string(cap);
-    return c;
-  }
-  const int64_t room = cap - c.promptTokens, maxNew = std::min(o.maxNew, room);
-  std::vector<int64_t> seq(p32.begin(), p32.end());
-  const size_t generatedFrom = seq.size();
-  std::vector<float> logits(m.vocab());
-  std::mt19937_64 rng(o.seed);
-  KVState st = m.newState();
-  m.forward(st, seq.data(), static_cast<int64_t>(seq.size()));
-  m.logits(static_cast<int64_t>(seq.size()) - 1, 1, logits.data());
-  std::vector<int32_t> out;
-  c.reason = o.maxNew > room ? "context" : "length";
-  bool cut = false;
-  for (int64_t i = 0; i < maxNew; ++i) {
-    if (o.penalized()) penalize(logits, seq, generatedFrom, o);
-    int32_t next = sample(logits, o, rng);
-    if (next == tok.eosId()) {
-      c.reason = "stop"; // the model ended the text (OpenAI's name for it)
-      break;
-    }
-    out.push_back(next);
-    seq.push_back(next);
-    if (!o.stops.empty()) {
-      std::string s = tok.decode(out);
-      if (size_t at = findStop(s, o.stops); at != std::string::npos) {
-        c.text = s.substr(0, at);
-        c.reason = "stop";
-        cut = true;
-        break;
-      }
-    }
-    if (i + 1 == maxNew) break;
-    int64_t t = next;
-    m.forward(st, &t, 1);
-    m.logits(0, 1, logits.data());
-  }
-  if (!cut) c.text = tok.decode(out);
-  c.tokens = static_cast<int64_t>(out.size());
-  c.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  return c;
-}
-
 /// A request line's options on top of the command line's; false with `why`.
 bool requestOptions(const nlohmann::json &j, Options &o, std::string &prompt, std::string &why) {
   if (!j.is_object()) {
@@ -837,10 +787,59 @@ bool requestOptions(const nlohmann::json &j, Options &o, std::string &prompt, st
   return true;
 }
 
-/// --prompts IN --out OUT: every request line answered in order, one result
-/// line each, written to a temporary file renamed to OUT at the end.
+/// One request being decoded in batch mode.
+struct Sequence {
+  size_t index = 0; // into the results
+  Options o;
+  KVState st;
+  std::vector<int64_t> seq; // prompt and generated tokens
+  size_t generatedFrom = 0;
+  std::vector<int32_t> out;
+  std::mt19937_64 rng;
+  int64_t maxNew = 0;
+  bool contextLimited = false;
+  int64_t pending = -1; // the sampled token the next step runs
+  std::string text, reason;
+  std::chrono::steady_clock::time_point t0;
+};
+
+/// Samples sequence `s`'s next token from `logits`; true when it is done
+/// (end of text, a stop sequence, its token limit or the context).
+bool advance(Sequence &s, std::vector<float> &logits, const Tokenizer &tok) {
+  if (s.o.penalized()) penalize(logits, s.seq, s.generatedFrom, s.o);
+  int32_t next = sample(logits, s.o, s.rng);
+  if (next == tok.eosId()) {
+    s.reason = "stop"; // the model ended the text (OpenAI's name for it)
+    s.text = tok.decode(s.out);
+    return true;
+  }
+  s.out.push_back(next);
+  s.seq.push_back(next);
+  if (!s.o.stops.empty()) {
+    std::string t = tok.decode(s.out);
+    if (size_t at = findStop(t, s.o.stops); at != std::string::npos) {
+      s.text = t.substr(0, at);
+      s.reason = "stop";
+      return true;
+    }
+  }
+  if (static_cast<int64_t>(s.out.size()) >= s.maxNew) {
+    s.reason = s.contextLimited ? "context" : "length";
+    s.text = tok.decode(s.out);
+    return true;
+  }
+  s.pending = next;
+  return false;
+}
+
+/// --prompts IN --out OUT: every request line answered, one result line
+/// each in input order, written to a temporary file renamed to OUT at the
+/// end. Continuous batching: up to --batch sequences decode together, one
+/// token each per step (the model's decode_batch); a finished sequence's
+/// place goes to the next request, prefilled alone.
 int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
   if (o.outFile.empty()) die("--prompts needs --out FILE (where the results go)");
+  if (!m.hasDecodeBatch() && o.batch > 1) die("--batch: this binary was compiled without batched decoding");
   std::string input = readFile(o.promptsFile);
   std::vector<std::string> lines;
   for (size_t at = 0; at < input.size();) {
@@ -849,15 +848,13 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
     lines.push_back(input.substr(at, nl - at));
     at = nl + 1;
   }
-  size_t requests = 0;
-  for (const std::string &l : lines)
-    if (l.find_first_not_of(" \t\r") != std::string::npos) ++requests;
   std::string tmp = o.outFile + ".tmp" + std::to_string(::getpid());
   FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f) die(o.outFile + ": cannot write: " + std::strerror(errno));
-  size_t done = 0;
-  int64_t generated = 0;
-  auto t0 = std::chrono::steady_clock::now();
+
+  // Every request's result, in input order; the valid ones queue for decoding.
+  std::vector<nlohmann::json> results;
+  std::vector<std::pair<size_t, std::pair<Options, std::string>>> queue;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json result;
@@ -866,34 +863,103 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
     if (j.is_object() && j.contains("id")) result["id"] = j["id"];
     Options r = o;
     std::string prompt, why;
-    if (j.is_discarded()) {
-      result["error"] = "line " + std::to_string(i + 1) + ": not valid JSON";
-    } else if (!requestOptions(j, r, prompt, why)) {
-      result["error"] = "line " + std::to_string(i + 1) + ": " + why;
-    } else {
-      Completion c = complete(m, tok, r, prompt);
-      if (!c.error.empty()) {
-        result["error"] = "line " + std::to_string(i + 1) + ": " + c.error;
-      } else {
-        result["completion"] = c.text;
-        result["prompt_tokens"] = c.promptTokens;
-        result["completion_tokens"] = c.tokens;
-        result["finish_reason"] = c.reason;
-        result["latency_ms"] = std::round(c.ms * 1000) / 1000;
-        generated += c.tokens;
+    if (j.is_discarded()) result["error"] = "line " + std::to_string(i + 1) + ": not valid JSON";
+    else if (!requestOptions(j, r, prompt, why)) result["error"] = "line " + std::to_string(i + 1) + ": " + why;
+    else queue.push_back({results.size(), {r, prompt}});
+    results.push_back(result);
+  }
+  const size_t requests = results.size();
+  size_t done = requests - queue.size(), next = 0;
+  int64_t generated = 0;
+  const int64_t cap = m.capacity();
+  auto started = std::chrono::steady_clock::now();
+  auto progress = [&]() {
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "\rbatch: %zu/%zu requests, %.1f tokens/s", done, requests, sec > 0 ? generated / sec : 0.0);
+  };
+  auto finish = [&](Sequence &s) {
+    nlohmann::json &r = results[s.index];
+    r["completion"] = s.text;
+    r["prompt_tokens"] = static_cast<int64_t>(s.generatedFrom);
+    r["completion_tokens"] = static_cast<int64_t>(s.out.size());
+    r["finish_reason"] = s.reason;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.t0).count();
+    r["latency_ms"] = std::round(ms * 1000) / 1000;
+    generated += static_cast<int64_t>(s.out.size());
+    ++done;
+    progress();
+  };
+  std::vector<std::unique_ptr<Sequence>> active;
+  std::vector<float> logits(static_cast<size_t>(m.vocab()));
+  std::vector<float> rows;
+  std::string error;
+  while (next < queue.size() || !active.empty()) {
+    // Admit requests while there is room: prefill alone, sample the first token.
+    while (static_cast<int64_t>(active.size()) < o.batch && next < queue.size()) {
+      auto &[index, req] = queue[next++];
+      auto s = std::make_unique<Sequence>();
+      s->index = index;
+      s->o = req.first;
+      s->t0 = std::chrono::steady_clock::now();
+      std::vector<int32_t> p32;
+      std::string why;
+      if (!tok.encode(req.second, p32, why) || p32.empty() || static_cast<int64_t>(p32.size()) >= cap) {
+        if (why.empty())
+          why = p32.empty() ? "the prompt is empty"
+                            : "the prompt has " + std::to_string(p32.size()) + " tokens; the model's context is " +
+                                  std::to_string(cap);
+        results[index]["error"] = "line " + std::to_string(results[index]["line"].get<size_t>()) + ": " + why;
+        ++done;
+        progress();
+        continue;
       }
+      s->seq.assign(p32.begin(), p32.end());
+      s->generatedFrom = s->seq.size();
+      int64_t room = cap - static_cast<int64_t>(p32.size());
+      s->maxNew = std::min(s->o.maxNew, room);
+      s->contextLimited = s->o.maxNew > room;
+      s->rng.seed(s->o.seed);
+      if (s->maxNew == 0) {
+        s->reason = s->contextLimited ? "context" : "length";
+        finish(*s);
+        continue;
+      }
+      s->st = m.newState();
+      m.forward(s->st, s->seq.data(), static_cast<int64_t>(s->seq.size()));
+      m.logits(static_cast<int64_t>(s->seq.size()) - 1, 1, logits.data());
+      if (advance(*s, logits, tok)) finish(*s);
+      else active.push_back(std::move(s));
     }
-    std::string s = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (active.empty()) continue;
+    // One step for every active sequence: one token each, weights read once.
+    const int64_t B = static_cast<int64_t>(active.size());
+    std::vector<KVState *> states;
+    std::vector<int64_t> ids;
+    for (auto &s : active) {
+      states.push_back(&s->st);
+      ids.push_back(s->pending);
+    }
+    if (!m.decodeBatch(states.data(), ids.data(), B, error)) die(error);
+    rows.resize(static_cast<size_t>(B * m.vocab()));
+    m.logits(0, B, rows.data());
+    std::vector<std::unique_ptr<Sequence>> still;
+    for (int64_t b = 0; b < B; ++b) {
+      std::copy(rows.begin() + b * m.vocab(), rows.begin() + (b + 1) * m.vocab(), logits.begin());
+      if (advance(*active[b], logits, tok)) finish(*active[b]);
+      else still.push_back(std::move(active[b]));
+    }
+    active = std::move(still);
+  }
+  progress();
+  std::fprintf(stderr, "\n");
+  for (const nlohmann::json &r : results) {
+    std::string s = r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (std::fwrite(s.data(), 1, s.size(), f) != s.size()) {
       std::fclose(f);
       std::remove(tmp.c_str());
       die(o.outFile + ": write failed");
     }
-    ++done;
-    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "\rbatch: %zu/%zu requests, %.1f tokens/s", done, requests, sec > 0 ? generated / sec : 0.0);
   }
-  std::fprintf(stderr, "\n");
   if (std::fclose(f) != 0 || std::rename(tmp.c_str(), o.outFile.c_str()) != 0) {
     std::remove(tmp.c_str());
     die(o.outFile + ": cannot write: " + std::strerror(errno));
@@ -1060,6 +1126,56 @@ int bench(Model &m, Model *draft, const Options &o) {
                   identical ? "identical" : "DIFFERENT", 100 * rate, perStep, static_cast<double>(emitted) / steps,
                   static_cast<long long>(steps), 1e3 * draftSec / steps, 1e3 * verifySec / steps);
     specText = buf;
+  }
+  if (o.benchBatch > 0) {
+    // Batched decode: N sequences with different prompts, prefilled one by
+    // one, then T steps of one token for each of them (the model's
+    // decode_batch). The first step is checked against one-sequence decode.
+    const int64_t N = o.benchBatch, V = m.vocab();
+    if (!m.hasDecodeBatch()) die("--bench-batch: this binary was compiled without batched decoding");
+    if (N > m.capacity()) die("--bench-batch: at most " + std::to_string(m.capacity()) + " sequences");
+    std::vector<KVState> st;
+    std::vector<int64_t> toks(static_cast<size_t>(N));
+    std::vector<float> row(static_cast<size_t>(V)), rows;
+    for (int64_t n = 0; n < N; ++n) {
+      std::vector<int64_t> p(static_cast<size_t>(P));
+      for (int64_t i = 0; i < P; ++i) p[i] = (i * 7919 + 13 + n * 104729) % V;
+      st.push_back(m.newState());
+      m.forward(st.back(), p.data(), P);
+      m.logits(P - 1, 1, row.data());
+      toks[n] = argmax(row.data(), V);
+    }
+    KVState ref = m.newState();
+    ref.copyFrom(st[0], st[0].past);
+    ref.past = st[0].past;
+    m.forward(ref, &toks[0], 1);
+    m.logits(0, 1, row.data());
+    std::vector<KVState *> states;
+    for (KVState &s : st) states.push_back(&s);
+    double maxDiff = 0;
+    std::string error;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t t = 0; t < T; ++t) {
+      if (!m.decodeBatch(states.data(), toks.data(), N, error)) die(error);
+      rows.resize(static_cast<size_t>(N * V));
+      m.logits(0, N, rows.data());
+      if (t == 0)
+        for (int64_t v = 0; v < V; ++v) maxDiff = std::max(maxDiff, std::fabs(double(rows[v]) - double(row[v])));
+      for (int64_t n = 0; n < N; ++n) toks[n] = argmax(rows.data() + n * V, V);
+    }
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double tps = static_cast<double>(N * T) / sec;
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  ", \"batch\": %lld, \"batch_decode_tokens_per_s\": %.2f, \"batch_speedup\": %.3f, "
+                  "\"batch_max_abs_logit_diff\": %.3g",
+                  static_cast<long long>(N), tps, tps * mean, maxDiff);
+    specJson += buf;
+    std::snprintf(buf, sizeof buf,
+                  "batched decode (%lld sequences): %.1f tokens/s in all, %.2fx one sequence; logits within %.2g "
+                  "of one-sequence decode\n",
+                  static_cast<long long>(N), tps, tps * mean, maxDiff);
+    specText += buf;
   }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

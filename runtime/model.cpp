@@ -157,6 +157,42 @@ bool Model::forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n,
   return true;
 }
 
+bool Model::decodeBatch(Context &ctx, KVState *const *states, const int64_t *ids, int64_t B,
+                        std::string &error) const {
+  if (!desc_.decodeBatch) {
+    error = "this model was compiled without batched decoding";
+    return false;
+  }
+  if (B < 1 || B > capacity()) {
+    error = "a batch of " + std::to_string(B) + " sequences (1 to " + std::to_string(capacity()) + ")";
+    return false;
+  }
+  const int64_t caches = numCaches();
+  std::vector<float *> kt(static_cast<size_t>(B * caches)), vt(kt.size());
+  std::vector<int64_t> pasts(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const KVState &s = *states[b];
+    if (s.past + 1 > capacity()) {
+      error = "the context of " + std::to_string(capacity()) + " tokens is full (sequence " + std::to_string(b) + ")";
+      return false;
+    }
+    pasts[b] = s.past;
+    for (int64_t c = 0; c < caches; ++c) {
+      kt[b * caches + c] = s.kptr[c];
+      vt[b * caches + c] = s.vptr[c];
+    }
+  }
+  LitheWorkspace *prev = lithe_workspace_bind(ctx.workspace);
+  int32_t status = desc_.decodeBatch(weights_, ctx.arena, kt.data(), vt.data(), ids, B, pasts.data(), ctx.hidden.data());
+  lithe_workspace_bind(prev);
+  if (status != 0) {
+    error = "a kernel failed (a KV cache overflowed in a batched decode)";
+    return false;
+  }
+  for (int64_t b = 0; b < B; ++b) ++states[b]->past;
+  return true;
+}
+
 void Model::forward(KVState &state, const int64_t *ids, int64_t n) {
   std::string error;
   if (!forward(*ctx_, state, ids, n, error)) {

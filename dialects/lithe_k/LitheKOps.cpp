@@ -172,6 +172,30 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+namespace {
+/// A batched-decode op's shapes: rows of heads * head_dim, pasts [?] i64.
+LogicalResult rowsOfSequences(Operation *op, Value rowsBuf, Value pasts, int64_t heads, int64_t headDim,
+                              int64_t cache, int64_t caches) {
+  if (heads <= 0 || headDim <= 0) return op->emitOpError("heads and head_dim must be positive");
+  if (cache < 0 || cache >= caches) return op->emitOpError() << "cache " << cache << " is not one of " << caches;
+  if (failed(rowsF32(op, rowsBuf, "rows", heads * headDim))) return failure();
+  BufferType p = buf(pasts);
+  if (p.getShape().size() != 1 || !p.isRows() || !p.getElementType().isInteger(64))
+    return op->emitOpError("pasts must be a [?] i64 buffer (one position per sequence), got ") << p;
+  return success();
+}
+} // namespace
+
+LogicalResult KVAppendRowsOp::verify() {
+  if (failed(rowsF32(*this, getValue(), "value", buf(getKey()).getCols()))) return failure();
+  return rowsOfSequences(*this, getKey(), getPasts(), getHeads(), getHeadDim(), getCache(), getCaches());
+}
+
+LogicalResult AttentionRowsOp::verify() {
+  if (failed(rowsF32(*this, getOut(), "out", buf(getQuery()).getCols()))) return failure();
+  return rowsOfSequences(*this, getQuery(), getPasts(), getHeads(), getHeadDim(), getCache(), getCaches());
+}
+
 LogicalResult LMHeadOp::verify() {
   if (failed(table2(*this, getTable(), "table"))) return failure();
   BufferType t = buf(getTable());

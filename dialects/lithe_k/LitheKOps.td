@@ -191,6 +191,37 @@ def LitheK_AttentionOp : LitheK_KernelOp<"attention",
   }];
 }
 
+def LitheK_KVAppendRowsOp : LitheK_KernelOp<"kv_append_rows", [AllTypesMatch<["key", "value"]>]> {
+  let summary = "batched decode: row b's key and value into sequence b's cache (lithe_kv_append_rows)";
+  let description = [{
+    Row b of `key` and `value` is the one new token of sequence b, appended
+    at position `pasts[b]` of cache `cache` of sequence b (the tables hold
+    `caches` caches per sequence). The result is the kernel's status (non-
+    zero when a sequence's cache is full).
+  }];
+  let arguments = (ins LitheK_Buffer:$key, LitheK_Buffer:$value, Index:$rows,
+                       LitheK_CachesType:$key_caches, LitheK_CachesType:$value_caches,
+                       LitheK_Buffer:$pasts, I64Attr:$cache, I64Attr:$caches, I64Attr:$heads,
+                       I64Attr:$head_dim, I64Attr:$capacity);
+  let results = (outs I32:$status);
+  let assemblyFormat = [{
+    $key `,` $value `rows` $rows `->` $key_caches `,` $value_caches `[` $pasts `]` attr-dict `:`
+    type($key) `,` type($pasts)
+  }];
+}
+
+def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows"> {
+  let summary = "batched decode: row b attends over sequence b's cache (lithe_attention_rows)";
+  let arguments = (ins LitheK_Buffer:$query, Index:$rows, LitheK_CachesType:$key_caches,
+                       LitheK_CachesType:$value_caches, LitheK_Buffer:$pasts, I64Attr:$cache,
+                       I64Attr:$caches, I64Attr:$heads, I64Attr:$head_dim, I64Attr:$capacity,
+                       F32Attr:$scale, LitheK_Buffer:$out);
+  let assemblyFormat = [{
+    $query `rows` $rows `,` $key_caches `,` $value_caches `[` $pasts `]` `scale` $scale `->` $out
+    attr-dict `:` type($query) `,` type($pasts) `->` type($out)
+  }];
+}
+
 def LitheK_LMHeadOp : LitheK_KernelOp<"lm_head"> {
   let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8)";
   let description = [{

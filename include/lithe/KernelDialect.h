@@ -39,6 +39,7 @@ inline constexpr llvm::StringLiteral kLayersAttr = "lithe_k.layers";
 /// The kernel-level functions: forward (the transformer) and head (logits).
 inline constexpr llvm::StringLiteral kForward = "forward";
 inline constexpr llvm::StringLiteral kHead = "head";
+inline constexpr llvm::StringLiteral kDecodeBatch = "decode_batch";
 } // namespace lithe::k
 
 #endif // LITHE_KERNELDIALECT_H

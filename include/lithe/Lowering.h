@@ -40,6 +40,7 @@ class WeightStore;
 struct LowerToKernelsOptions {
   int64_t capacity = 0; // 0: the position table's rows
   bool observe = false; // lithe_k.observe after every transformer-level value
+  bool decodeBatch = true; // also @decode_batch (one token of each of several sequences)
 };
 /// lithe-lower-to-kernels on `module` (errors are emitted on it).
 mlir::LogicalResult lowerToKernels(mlir::ModuleOp module, const LowerToKernelsOptions &options);

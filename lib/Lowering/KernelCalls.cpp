@@ -75,7 +75,7 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_center),    LITHE_KERNEL(lithe_affine_rows), LITHE_KERNEL(lithe_linear),
     LITHE_KERNEL(lithe_linear_q8), LITHE_KERNEL(lithe_gelu),        LITHE_KERNEL(lithe_kv_append),
     LITHE_KERNEL(lithe_attention), LITHE_KERNEL(lithe_lm_head),     LITHE_KERNEL(lithe_lm_head_q8),
-    LITHE_KERNEL(lithe_add_rows),
+    LITHE_KERNEL(lithe_add_rows),  LITHE_KERNEL(lithe_kv_append_rows), LITHE_KERNEL(lithe_attention_rows),
 };
 #undef LITHE_KERNEL
 
@@ -176,6 +176,19 @@ std::optional<KernelCall> kernelCall(Operation *op) {
         named("lithe_attention").operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyPlane())
             .operand(o.getValuePlane()).i64(o.getHeads()).i64(o.getHeadDim()).i64(o.getCapacity())
             .operand(o.getPast()).f32(o.getScale().convertToFloat()).i32(o.getCausal()).operand(o.getOut());
+        return true;
+      })
+      .Case([&](k::KVAppendRowsOp o) {
+        named("lithe_kv_append_rows").operand(o.getKeyCaches()).operand(o.getValueCaches()).i64(o.getCache())
+            .i64(o.getCaches()).i64(o.getHeads()).i64(o.getHeadDim()).i64(o.getCapacity())
+            .operand(o.getPasts()).operand(o.getKey()).operand(o.getValue()).operand(o.getRows());
+        return true;
+      })
+      .Case([&](k::AttentionRowsOp o) {
+        named("lithe_attention_rows").operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyCaches())
+            .operand(o.getValueCaches()).i64(o.getCache()).i64(o.getCaches()).i64(o.getHeads())
+            .i64(o.getHeadDim()).i64(o.getCapacity()).operand(o.getPasts())
+            .f32(o.getScale().convertToFloat()).operand(o.getOut());
         return true;
       })
       .Case([&](k::LMHeadOp o) {

@@ -48,8 +48,9 @@ int64_t lastDim(Value v) { return cast<RankedTensorType>(v.getType()).getShape()
 
 class Lowering {
 public:
-  Lowering(ModuleOp module, int64_t capacity, bool observe)
-      : module(module), ctx(module.getContext()), b(ctx), capacity(capacity), observe(observe) {}
+  Lowering(ModuleOp module, int64_t capacity, bool observe, bool decodeBatch)
+      : module(module), ctx(module.getContext()), b(ctx), capacity(capacity), observe(observe),
+        decodeBatch(decodeBatch) {}
 
   /// False after emitting an error.
   bool run();
@@ -93,7 +94,9 @@ private:
   MLIRContext *ctx;
   OpBuilder b;
   int64_t capacity;
-  bool observe; // a lithe_k.observe after each op's result
+  bool observe;     // a lithe_k.observe after each op's result
+  bool decodeBatch; // also make @decode_batch
+  bool batched = false; // lowering @decode_batch now
   func::FuncOp fn;
   LMHeadOp head;
   Value hidden; // the lm_head's input
@@ -176,6 +179,13 @@ bool Lowering::lowerOp(Operation &op) {
   Location loc = op.getLoc();
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
     if (!e.getTable().getDefiningOp<WeightOp>()) return fail(&op, "embedding table is not a lithe.weight");
+    if (e.getIds().getDefiningOp<PositionIdsOp>() && batched) {
+      // One row per sequence, at its own position: a gather.
+      Value out = output(&op, e.getResult());
+      b.create<k::EmbeddingOp>(loc, weight(e.getTable()), pastArg, rowsArg, out);
+      buffers[e.getResult()] = out;
+      return true;
+    }
     if (e.getIds().getDefiningOp<PositionIdsOp>()) {
       // Rows [past, past + rows) of the table, read in place.
       buffers[e.getResult()] = b.create<k::TableRowsOp>(loc, rowsType(lastDim(e.getResult()), b.getF32Type()),
@@ -223,6 +233,22 @@ bool Lowering::lowerOp(Operation &op) {
     auto cacheType = cast<KVCacheType>(at.getCache().getType());
     if (cacheType.getHeads() != at.getNumHeads() || cacheType.getHeadDim() != at.getHeadDim())
       return fail(&op, "cannot compile " + where(&op) + ": its heads do not match its KV cache's");
+    if (batched) {
+      int64_t caches = static_cast<int64_t>(fn.getNumArguments()) - 2;
+      auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+      if (at.writesCache()) {
+        Value s = b.create<k::KVAppendRowsOp>(loc, b.getI32Type(), in(at.getKey()), in(at.getValue()), rowsArg,
+                                              keysArg, valuesArg, pastArg, i64(idx), i64(caches),
+                                              i64(at.getNumHeads()), i64(at.getHeadDim()), i64(capacity));
+        status = b.create<arith::OrIOp>(loc, status, s);
+      }
+      Value out = output(&op, at.getResult());
+      b.create<k::AttentionRowsOp>(loc, in(at.getQuery()), rowsArg, keysArg, valuesArg, pastArg, i64(idx),
+                                   i64(caches), i64(at.getNumHeads()), i64(at.getHeadDim()), i64(capacity),
+                                   b.getF32FloatAttr(static_cast<float>(at.getScale().convertToDouble())), out);
+      buffers[at.getResult()] = out;
+      return true;
+    }
     auto &[kp, vp] = planes[idx];
     if (!kp) {
       OpBuilder::InsertionGuard guard(b);
@@ -270,37 +296,52 @@ bool Lowering::run() {
   Type weightsT = k::WeightsType::get(ctx), arenaT = k::ArenaType::get(ctx), cachesT = k::CachesType::get(ctx);
   Type idsT = k::BufferType::get(ctx, {ShapedType::kDynamic}, b.getI64Type());
 
-  // @forward(weights, arena, keys, values, ids, rows, past, hidden) -> i32
-  b.setInsertionPoint(fn);
-  auto kfn = b.create<func::FuncOp>(
-      fn.getLoc(), "forward.kernels",
-      b.getFunctionType({weightsT, arenaT, cachesT, cachesT, idsT, index, index, rowsType(width, f32)},
-                        {b.getI32Type()}));
-  Block *entry = kfn.addEntryBlock();
-  weightsArg = entry->getArgument(0), arenaArg = entry->getArgument(1), keysArg = entry->getArgument(2),
-  valuesArg = entry->getArgument(3), idsArg = entry->getArgument(4), rowsArg = entry->getArgument(5),
-  pastArg = entry->getArgument(6), hiddenArg = entry->getArgument(7);
-  b.setInsertionPointToStart(entry);
-  status = b.create<arith::ConstantIntOp>(fn.getLoc(), 0, 32);
-  zero = status.getDefiningOp();
-  int64_t layers = 0, opIndex = 0;
-  for (Operation &op : fn.getBody().front()) {
-    if (isa<AttentionOp>(op)) ++layers;
-    if (!lowerOp(op)) {
-      kfn.erase();
-      return false;
+  // @forward(weights, arena, keys, values, ids, rows, past, hidden) -> i32:
+  // `rows` tokens of one sequence after `past` cached ones.
+  // @decode_batch(weights, arena, keys, values, ids, rows, pasts, hidden) -> i32:
+  // one new token of each of `rows` sequences; the cache tables hold every
+  // sequence's caches (sequence-major), pasts[b] is sequence b's position.
+  int64_t layers = 0;
+  fn.walk([&](AttentionOp) { ++layers; });
+  std::vector<func::FuncOp> made;
+  for (bool batched : {false, true}) {
+    if (batched && (!decodeBatch || observe)) continue;
+    this->batched = batched;
+    buffers.clear();
+    weights.clear();
+    planes.clear();
+    b.setInsertionPoint(fn);
+    auto kfn = b.create<func::FuncOp>(
+        fn.getLoc(), batched ? "decode_batch.kernels" : "forward.kernels",
+        b.getFunctionType({weightsT, arenaT, cachesT, cachesT, idsT, index, batched ? idsT : index,
+                           rowsType(width, f32)},
+                          {b.getI32Type()}));
+    made.push_back(kfn);
+    Block *entry = kfn.addEntryBlock();
+    weightsArg = entry->getArgument(0), arenaArg = entry->getArgument(1), keysArg = entry->getArgument(2),
+    valuesArg = entry->getArgument(3), idsArg = entry->getArgument(4), rowsArg = entry->getArgument(5),
+    pastArg = entry->getArgument(6), hiddenArg = entry->getArgument(7);
+    b.setInsertionPointToStart(entry);
+    status = b.create<arith::ConstantIntOp>(fn.getLoc(), 0, 32);
+    zero = status.getDefiningOp();
+    int64_t opIndex = 0;
+    for (Operation &op : fn.getBody().front()) {
+      if (!lowerOp(op)) {
+        for (func::FuncOp f : made) f.erase();
+        return false;
+      }
+      // The Evaluator's hook: transformer op #index computed this buffer.
+      // Not position embeddings: they are views of the (read-only) table.
+      if (observe && op.getNumResults() == 1)
+        if (Value buffer = buffers.lookup(op.getResult(0)); buffer && !buffer.getDefiningOp<k::TableRowsOp>())
+          b.create<k::ObserveOp>(op.getLoc(), buffer, rowsArg, b.getI64IntegerAttr(opIndex));
+      ++opIndex;
     }
-    // The Evaluator's hook: transformer op #index computed this buffer.
-    // Not position embeddings: they are views of the (read-only) table.
-    if (observe && op.getNumResults() == 1)
-      if (Value buffer = buffers.lookup(op.getResult(0)); buffer && !buffer.getDefiningOp<k::TableRowsOp>())
-        b.create<k::ObserveOp>(op.getLoc(), buffer, rowsArg, b.getI64IntegerAttr(opIndex));
-    ++opIndex;
-  }
-  b.create<func::ReturnOp>(fn.getLoc(), status);
-  if (buffers.lookup(hidden) != hiddenArg) {
-    kfn.erase();
-    return fail(head, "the lm_head's input is not computed by a kernel");
+    b.create<func::ReturnOp>(fn.getLoc(), status);
+    if (buffers.lookup(hidden) != hiddenArg) {
+      for (func::FuncOp f : made) f.erase();
+      return fail(head, "the lm_head's input is not computed by a kernel");
+    }
   }
 
   // @head(weights, hidden, rows, logits)
@@ -331,7 +372,8 @@ bool Lowering::run() {
   module->setAttr(k::kCacheShapesAttr, b.getDenseI64ArrayAttr(cacheShapes));
   module->setAttr(k::kLayersAttr, b.getI64IntegerAttr(layers));
   fn.erase();
-  kfn.setSymName(k::kForward);
+  made[0].setSymName(k::kForward);
+  if (made.size() > 1) made[1].setSymName(k::kDecodeBatch);
   (void)vocab;
   return true;
 }
@@ -345,7 +387,7 @@ mlir::LogicalResult lowerToKernels(mlir::ModuleOp module, const LowerToKernelsOp
   }
   // Loaded already when a pass calls this (its dependent dialects).
   module.getContext()->loadDialect<k::LitheKDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect>();
-  Lowering lowering(module, options.capacity, options.observe);
+  Lowering lowering(module, options.capacity, options.observe, options.decodeBatch);
   return mlir::success(lowering.run());
 }
 

@@ -383,6 +383,44 @@ extern "C" int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
   return 0;
 }
 
+extern "C" int lithe_kv_append_rows(float *const *kcaches, float *const *vcaches, int64_t cache,
+                                    int64_t caches, int64_t heads, int64_t head_dim,
+                                    int64_t capacity, const int64_t *pasts, const float *k,
+                                    const float *v, int64_t B) {
+  const int64_t E = heads * head_dim;
+  int status = 0;
+  for (int64_t b = 0; b < B; ++b)
+    status |= lithe_kv_append(kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
+                              head_dim, capacity, pasts[b], k + b * E, v + b * E, 1);
+  return status;
+}
+
+extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches,
+                                     const float *const *vcaches, int64_t cache, int64_t caches,
+                                     int64_t heads, int64_t head_dim, int64_t capacity,
+                                     const int64_t *pasts, float scale, float *out) {
+  if (B <= 0 || heads <= 0 || head_dim <= 0)
+    return;
+  const KernelTable *t = active_table();
+  const int64_t E = heads * head_dim;
+  // Row b is one new token of sequence b: the decode path of
+  // lithe_attention on its own caches, tasks over (row, head).
+  auto one = [&](int64_t b, int64_t h) {
+    AttnArgs a{q + b * E, 1, kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
+               head_dim, capacity, pasts[b], scale, 1, out + b * E, nullptr, nullptr, head_dim};
+    t->attn_row(a, h, 0);
+  };
+  double work = 0;
+  for (int64_t b = 0; b < B; ++b) work += double(heads) * double(pasts[b] + 1) * double(head_dim);
+  if (work < kParallelMacs) {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < heads; ++h)
+        one(b, h);
+    return;
+  }
+  parallel_for(B * heads, [&](int64_t i) { one(i / heads, i % heads); });
+}
+
 extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
                                 const float *vcache, int64_t heads, int64_t head_dim,
                                 int64_t capacity, int64_t past, float scale, int causal,

@@ -33,6 +33,13 @@
 // CHECK: lithe_k.add
 // CHECK: lithe_k.layer_norm {{.*}} -> %[[HIDDEN]]
 // CHECK: return %[[STATUS]] : i32
+// Batched decode: one token of each of `rows` sequences, each at its own
+// position (a gather of the position table by `pasts`) on its own caches.
+// CHECK: func.func @decode_batch(%[[BW:[a-z0-9_]+]]: !lithe_k.weights, %{{[a-z0-9_]+}}: !lithe_k.arena, %[[BKS:[a-z0-9_]+]]: !lithe_k.caches, %[[BVS:[a-z0-9_]+]]: !lithe_k.caches, %[[BIDS:[a-z0-9_]+]]: !lithe_k.buf<?xi64>, %[[BROWS:[a-z0-9_]+]]: index, %[[PASTS:[a-z0-9_]+]]: !lithe_k.buf<?xi64>, %{{[a-z0-9_]+}}: !lithe_k.buf<?x8xf32>) -> i32
+// CHECK: lithe_k.embedding %{{.*}}[%[[BIDS]]] rows %[[BROWS]]
+// CHECK: lithe_k.embedding %{{.*}}[%[[PASTS]]] rows %[[BROWS]]
+// CHECK: lithe_k.kv_append_rows %{{.*}}, %{{.*}} rows %[[BROWS]] -> %[[BKS]], %[[BVS]][%[[PASTS]]] {cache = 0 : i64, caches = 1 : i64, capacity = 8 : i64, head_dim = 4 : i64, heads = 2 : i64}
+// CHECK: lithe_k.attention_rows %{{.*}} rows %[[BROWS]], %[[BKS]], %[[BVS]][%[[PASTS]]] scale 5.000000e-01
 // CHECK: func.func @head(%[[HW:[a-z0-9_]+]]: !lithe_k.weights, %[[H:[a-z0-9_]+]]: !lithe_k.buf<?x8xf32>, %[[HR:[a-z0-9_]+]]: index, %[[LOGITS:[a-z0-9_]+]]: !lithe_k.buf<?x16xf32>)
 // CHECK: %[[T:[a-z0-9_]+]] = lithe_k.weight %[[HW]]["wte"] : <16x8xf32>
 // CHECK: lithe_k.lm_head %[[H]] rows %[[HR]], %[[T]] -> %[[LOGITS]] : <?x8xf32>, <16x8xf32> -> <?x16xf32>

@@ -610,6 +610,40 @@ TEST_P(Kernels, AttentionPrefillMatchesDecode) {
     ASSERT_NEAR(full[i], step[i], 1e-5) << i;
 }
 
+// Batched decode: rows of different sequences, each on its own caches and
+// position, give what one decode step per sequence gives (the same code).
+TEST_P(Kernels, AttentionRowsMatchPerSequence) {
+  const int64_t heads = 3, hd = 16, cap = 40, caches = 2, E = heads * hd, B = 4;
+  const int64_t pasts[B] = {0, 5, 17, 39};
+  std::vector<Vec> kc(B * caches, Vec(heads * cap * hd)), vc(kc);
+  std::vector<float *> kt, vt;
+  for (int64_t i = 0; i < B * caches; ++i) {
+    Vec hist = rnd(heads * cap * hd, 50 + uint32_t(i));
+    kc[i] = hist;
+    vc[i] = rnd(heads * cap * hd, 90 + uint32_t(i));
+    kt.push_back(kc[i].data());
+    vt.push_back(vc[i].data());
+  }
+  std::vector<Vec> kc1(kc), vc1(vc);
+  Vec k = rnd(B * E, 7), v = rnd(B * E, 8), q = rnd(B * E, 9, -2.f, 2.f);
+  ASSERT_EQ(0, lithe_kv_append_rows(kt.data(), vt.data(), 1, caches, heads, hd, cap, pasts, k.data(),
+                                    v.data(), B));
+  Vec out(B * E), ref(B * E);
+  lithe_attention_rows(q.data(), B, kt.data(), vt.data(), 1, caches, heads, hd, cap, pasts, 0.25f,
+                       out.data());
+  for (int64_t b = 0; b < B; ++b) {
+    float *K = kc1[b * caches + 1].data(), *V = vc1[b * caches + 1].data();
+    ASSERT_EQ(0, lithe_kv_append(K, V, heads, hd, cap, pasts[b], k.data() + b * E, v.data() + b * E, 1));
+    lithe_attention(q.data() + b * E, 1, K, V, heads, hd, cap, pasts[b], 0.25f, 1, ref.data() + b * E);
+    EXPECT_EQ(kc[b * caches + 1], kc1[b * caches + 1]);
+  }
+  EXPECT_EQ(out, ref);
+  // A full cache is reported (pasts[3] + 1 > cap - 0 is fine; 40 is not).
+  const int64_t full[B] = {0, 0, 0, cap};
+  EXPECT_EQ(-1, lithe_kv_append_rows(kt.data(), vt.data(), 0, caches, heads, hd, cap, full, k.data(),
+                                     v.data(), B));
+}
+
 TEST(KernelsAttention, KvAppendBounds) {
   Vec kc(2 * 4 * 3, 0.f), vc(kc.size(), 0.f), k(2 * 3 * 2, 1.f), v(k.size(), 2.f);
   EXPECT_EQ(-1, lithe_kv_append(kc.data(), vc.data(), 2, 3, 4, 3, k.data(), v.data(), 2));

@@ -38,6 +38,13 @@ typedef struct LitheModelDescriptor {
                      const int64_t *ids, int64_t rows, int64_t past, float *hidden);
   /* Logits ([rows, vocab]) of `rows` hidden states. */
   void (*head)(const uint8_t *weights, const float *hidden, int64_t rows, float *logits);
+  /* Batched decode: one new token (ids[b]) of each of `rows` sequences, the
+   * cache tables holding every sequence's caches (sequence-major: sequence
+   * b's cache c at [b * caches + c]), sequence b having pasts[b] tokens
+   * cached. Writes the rows' hidden states; returns 0, or non-zero when a
+   * cache is full. Null when the model was compiled without it. */
+  int32_t (*decodeBatch)(const uint8_t *weights, uint8_t *arena, float **kcaches, float **vcaches,
+                         const int64_t *ids, int64_t rows, const int64_t *pasts, float *hidden);
 } LitheModelDescriptor;
 
 /* The executable's own model (generated, weak). */

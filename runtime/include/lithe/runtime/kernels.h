@@ -206,6 +206,20 @@ void lithe_attention(const float *q, int64_t S, const float *kcache,
                      int64_t capacity, int64_t past, float scale, int causal,
                      float *out);
 
+/* Batched decode: row b of k, v, q and out ([B, heads*head_dim]) is the one
+ * new token of sequence b, which has pasts[b] tokens cached. Its caches are
+ * kcaches[b*caches + cache] and vcaches[b*caches + cache] (tables of every
+ * sequence's caches, sequence-major). Append: 0, or -1 if a sequence's
+ * cache is full (the others are written). Attention: causal over
+ * [0, pasts[b]] (append first). */
+int lithe_kv_append_rows(float *const *kcaches, float *const *vcaches, int64_t cache,
+                         int64_t caches, int64_t heads, int64_t head_dim, int64_t capacity,
+                         const int64_t *pasts, const float *k, const float *v, int64_t B);
+void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches,
+                          const float *const *vcaches, int64_t cache, int64_t caches,
+                          int64_t heads, int64_t head_dim, int64_t capacity,
+                          const int64_t *pasts, float scale, float *out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

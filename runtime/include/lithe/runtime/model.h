@@ -35,7 +35,8 @@ enum ConfigIndex {
   kCfgCount
 };
 /// 3: config[kCfgMaxLinear]; contexts own the kernels' workspace.
-constexpr int64_t kAbiVersion = 3;
+/// 4: the descriptor's decodeBatch.
+constexpr int64_t kAbiVersion = 4;
 
 /// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim].
 struct KVState {
@@ -103,6 +104,14 @@ public:
   /// `error` set (and `state` unchanged) when they do not fit the capacity
   /// or a kernel fails.
   bool forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n, std::string &error) const;
+  /// Batched decode: one new token, ids[b], of each sequence states[b]
+  /// (B of them, B <= capacity), the linear layers reading their weights
+  /// once for all. Row b of `ctx`'s hidden states (and logits) is sequence
+  /// b's. False with `error` (and nothing advanced) when a sequence is full
+  /// or the model has no batched decode.
+  bool decodeBatch(Context &ctx, KVState *const *states, const int64_t *ids, int64_t B,
+                   std::string &error) const;
+  bool hasDecodeBatch() const { return desc_.decodeBatch != nullptr; }
   /// Logits of rows [first, first + n) of `ctx`'s last forward.
   void logits(const Context &ctx, int64_t first, int64_t n, float *out) const;
 
@@ -111,6 +120,9 @@ public:
   /// capacity first.
   void forward(KVState &state, const int64_t *ids, int64_t n);
   void logits(int64_t first, int64_t n, float *out) const { logits(*ctx_, first, n, out); }
+  bool decodeBatch(KVState *const *states, const int64_t *ids, int64_t B, std::string &error) {
+    return decodeBatch(*ctx_, states, ids, B, error);
+  }
   const float *hidden() const { return ctx_->hidden.data(); }
 
 private:
