@@ -425,7 +425,9 @@ bool Graph::inferNode(int nodeId, std::string &why) {
       const std::vector<SymInt> *a = contentOf(0), *c = contentOf(1);
       if (count == 2 && isIntType(t) && a && c && (a->size() == c->size() || a->size() == 1 || c->size() == 1) &&
           (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")) {
-        size_t len = std::max(a->size(), c->size());
+        // Broadcasting an empty vector gives an empty one (its one-element
+        // partner does not make an element out of nothing).
+        size_t len = a->empty() || c->empty() ? 0 : std::max(a->size(), c->size());
         std::vector<SymInt> r;
         for (size_t i = 0; i < len; ++i) {
           const SymInt &x = (*a)[a->size() == 1 ? 0 : i], &y = (*c)[c->size() == 1 ? 0 : i];

@@ -110,3 +110,12 @@ write("mul-three-outputs.onnxtext",
       'g (float[n, 2] x) => (float[n, 2] z) {\n'
       '  y, extra, more = Mul(x, x)\n'
       '  z = Add(y, x)\n}\n')
+# - integer arithmetic on an empty shape vector and a one-element one
+#   (Shape of a scalar plus [1]: the content evaluator read element 0 of
+#   the empty vector).
+xs = helper.make_tensor_value_info("x", F, [])
+ys = helper.make_tensor_value_info("y", TensorProto.INT64, [None])
+save("empty-shape-arith.onnx",
+     [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+      helper.make_node("Add", ["s", "one"], ["y"], name="add")],
+     [xs], [ys], [ints("one", [1])])
