@@ -259,7 +259,6 @@ Features features(ModuleOp m, int64_t kvPositions) {
   ModelSummary s = summarizeModel(m);
   f.layers = static_cast<int64_t>(s.layers.size());
   for (const auto &l : s.layers) f.heads += l.heads;
-  f.weightBytes = s.weightBytes;
   f.kvBytesPerToken = s.kvBytesPerPosition;
   double b32 = static_cast<double>(s.kvBytesPerPosition) * static_cast<double>(kvPositions), b8 = 0;
   auto add = [&](Value w) {
@@ -268,6 +267,14 @@ Features features(ModuleOp m, int64_t kvPositions) {
     (t.getElementType().isInteger(8) ? b8 : b32) += static_cast<double>(typeBytes(w));
   };
   func::FuncOp fn = modelFunction(m);
+  // Weight bytes: distinct tensors some op still reads (a pass may leave a
+  // dead lithe.weight behind; the binary's weights file has none of those).
+  std::set<std::string> used;
+  f.weightBytes = 0;
+  if (fn)
+    fn.walk([&](WeightOp w) {
+      if (!w->use_empty() && used.insert(w.getName().str()).second) f.weightBytes += typeBytes(w.getResult());
+    });
   if (fn)
     fn.walk([&](Operation *op) {
       if (isa<WeightOp, ConstantOp, func::ReturnOp, func::FuncOp>(op)) return;
@@ -388,6 +395,7 @@ struct Space {
   std::vector<int64_t> keep; // default: L down to ceil(L/2)
   std::vector<int64_t> share = {1, 2};
   std::vector<bool> quantize = {false, true};
+  std::vector<bool> fold; // default: true; false too for --objective=memory
 };
 
 bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error) {
@@ -404,13 +412,13 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
     list.split(vals, ',', -1, false);
     if (vals.empty()) return bad(item, "want KEY=V,V,... (keys: remove-layernorm, prune-heads, keep-layers, "
                                        "share-kv, quantize)");
-    if (key == "remove-layernorm" || key == "quantize") {
+    if (key == "remove-layernorm" || key == "quantize" || key == "fold-layernorm") {
       std::vector<bool> out;
       for (llvm::StringRef v : vals) {
         if (v != "true" && v != "false") return bad(item, "values are true or false");
         out.push_back(v == "true");
       }
-      (key == "quantize" ? s.quantize : s.removeLN) = out;
+      (key == "quantize" ? s.quantize : key == "fold-layernorm" ? s.fold : s.removeLN) = out;
     } else if (key == "prune-heads") {
       s.prune.clear();
       for (llvm::StringRef v : vals) {
@@ -429,7 +437,8 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
       }
       (key == "keep-layers" ? s.keep : s.share) = out;
     } else {
-      return bad(item, "unknown key (keys: remove-layernorm, prune-heads, keep-layers, share-kv, quantize)");
+      return bad(item, "unknown key (keys: remove-layernorm, prune-heads, keep-layers, share-kv, quantize, "
+                           "fold-layernorm)");
     }
   }
   return true;
@@ -443,7 +452,7 @@ struct Timing {
 
 struct Candidate {
   int id = 0;
-  bool removeLN = false, quantize = false;
+  bool removeLN = false, quantize = false, fold = true;
   double prune = 0;
   int64_t prunedHeads = 0, keep = 0, share = 1;
   std::string heads, layers; // explicit choices
@@ -477,7 +486,8 @@ std::string simplifyLabel(const Candidate &c, int64_t L) {
   if (c.keep < L) add("keep-layers=" + std::to_string(c.keep));
   if (c.share > 1) add("share-kv=" + std::to_string(c.share));
   if (c.quantize) add("quantize=true");
-  return s.empty() ? "exact (fold-layernorm)" : s;
+  if (s.empty()) return c.fold ? "exact (fold-layernorm)" : "unmodified (no passes)";
+  return c.fold ? s : s + " fold-layernorm=false";
 }
 
 bool writeText(const std::string &path, const std::string &text, std::string &error) {
@@ -728,6 +738,7 @@ int Search::run() {
   L = static_cast<int64_t>(summarizeModel(*reference).layers.size());
   Space space;
   if (!parseSpace(o.space, L, space, error)) return fail(error);
+  if (space.fold.empty()) space.fold = o.objective == "memory" ? std::vector<bool>{false, true} : std::vector<bool>{true};
   if (!prepareEval(error)) return fail(error);
   {
     std::shared_ptr<WeightStore> store = WeightStore::open(refWeights, error);
@@ -816,10 +827,12 @@ int Search::run() {
     for (double f : space.prune)
       for (int64_t k : space.keep)
         for (int64_t g : space.share)
-          for (bool q : space.quantize) {
+          for (bool q : space.quantize)
+            for (bool fold : space.fold) {
             State &s = states[si];
             Candidate c;
             c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.quantize = q;
+            c.fold = fold;
             if (f > 0 && s.haveHeads) c.heads = headsFor(s.heads, f, c.prunedHeads);
             std::vector<std::string> suffix;
             if (!c.heads.empty()) suffix.push_back("lithe-prune-heads{heads=" + c.heads + "}");
@@ -836,13 +849,13 @@ int Search::run() {
               }
             }
             if (g > 1) suffix.push_back("lithe-share-kv{group=" + std::to_string(g) + "}");
-            suffix.push_back("lithe-fold-layernorm");
+            if (fold) suffix.push_back("lithe-fold-layernorm");
             if (q) suffix.push_back("lithe-quantize-weights");
             c.suffix = llvm::join(suffix, ",");
             std::vector<std::string> all;
             if (!adaptersPass.empty()) all.push_back(adaptersPass);
             if (!s.prefix.empty()) all.push_back(s.prefix);
-            all.push_back(c.suffix);
+            if (!c.suffix.empty()) all.push_back(c.suffix);
             c.pipeline = llvm::join(all, ",");
             c.label = simplifyLabel(c, L);
             if (!seen.insert(c.pipeline).second) continue; // a fraction too small to prune a head, say
@@ -867,7 +880,9 @@ int Search::run() {
     double f = maxPrune ? *std::max_element(space.prune.begin(), space.prune.end()) : 0.0;
     int64_t k = minKeep ? *std::min_element(space.keep.begin(), space.keep.end()) : L;
     for (const Candidate &c : cands)
-      if (c.valid && c.removeLN == rm && c.prune == f && c.keep == k && c.share == 1 && c.quantize == q) return c.id;
+      if (c.valid && c.removeLN == rm && c.prune == f && c.keep == k && c.share == 1 && c.quantize == q &&
+          c.fold == space.fold.back())
+        return c.id;
     return -1;
   };
   bool canQ = std::count(space.quantize.begin(), space.quantize.end(), true) > 0;
@@ -1035,7 +1050,8 @@ bool Search::writeOutputs(std::string &error) {
                          {"keep_layers", c.keep},
                          {"layers_dropped", c.layers},
                          {"share_kv", c.share},
-                         {"quantize", c.quantize}};
+                         {"quantize", c.quantize},
+                         {"fold_layernorm", c.fold}};
     if (c.valid || c.evaluated) {
       r["kernel_ops"] = c.f.ops;
       r["mb_f32_per_token"] = c.f.mb32;
