@@ -1310,7 +1310,10 @@ int searchMain(const SearchDriver &d) {
   if (!searchFlag) {
     for (cl::Option *opt : all)
       if (opt->getNumOccurrences())
-        return fail("--" + opt->ArgStr.str() + " applies to --search only (give --search, or drop it)");
+      {
+        llvm::errs() << "lithec: error: --" << opt->ArgStr << " applies to --search only (give --search, or drop it)\n";
+        return 1;
+      }
     return -1;
   }
   // Everything checked before the minutes of work; one line naming the flag.
