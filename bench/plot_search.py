@@ -103,12 +103,23 @@ def main() -> int:
     cx, cy = speed(chosen), chosen["perplexity"]
     ax.scatter([cx], [cy], marker="*", s=260, color="red", edgecolors="black", zorder=5,
                label="chosen: " + ch["label"])
-    ax.annotate(ch["label"], (cx, cy), xytext=(-10, 14), textcoords="offset points", ha="right", fontsize=9,
+    ax.annotate(ch["label"], (cx, cy), xytext=(-30, 30), textcoords="offset points", ha="right", fontsize=9,
                 arrowprops=dict(arrowstyle="-", lw=0.6))
     xs = [speed(c) for c in cands] + [c.get("decode_tokens_per_s_max", 0) for c in measured]
     ax.set_xlim(0, max(xs) * 1.08)
     ys = [c["perplexity"] for c in cands] + [ref, limit]
     lo, hi = min(ys) / 1.03, max(ys) * 1.03
+    # The region that matters is around the budget: candidates far above it
+    # (LayerNorm removed without fine-tuning: +100% and more) are drawn as
+    # triangles on the top edge and counted.
+    top = max(limit * 1.6, ref * 1.6)
+    if hi > top:
+        hi = top
+        off = [c for c in cands if c["perplexity"] > hi / 1.02]
+        ax.scatter([speed(c) for c in off], [hi / 1.01] * len(off), marker="^", s=22, color="lightgray",
+                   edgecolors="gray", zorder=3)
+        ax.text(0.01, 0.985, f"{len(off)} candidates above, up to perplexity {max(c['perplexity'] for c in off):.0f}",
+                transform=ax.transAxes, fontsize=8, va="top", color="gray")
     ax.set_ylim(lo, hi)
     # Round tick values (plot_report's), written out, on the log axis.
     from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter

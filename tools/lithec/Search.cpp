@@ -15,8 +15,10 @@
 //     rankings; candidates name their choice explicitly (heads=, layers=),
 //     so the chosen pipeline replays without calibration for those passes.
 //  3. Builds every candidate of the space (LayerNorm removal x heads pruned
-//     x blocks kept x KV-sharing group x int8; LayerNorm folding always, it
-//     is exact) in process and reads its shape: kernel ops, f32 and int8
+//     x blocks kept x KV-sharing group x int8 x LayerNorm folding: always,
+//     it is exact, except under --objective=memory, where folding the final
+//     LayerNorm into a tied head copies the table) in process and reads its
+//     shape: kernel ops, f32 and int8
 //     bytes streamed per decoded token (weights the linear layers and the LM
 //     head read, plus the KV cache at the bench's context), weight bytes.
 //  4. Calibrates a cost model: a few corner candidates are compiled and
@@ -547,7 +549,7 @@ private:
   std::vector<Candidate> cands;
   std::vector<double> decodeFit, prefillFit;
   std::vector<int> calibrationSet, measuredSet;
-  int evaluatedCount = 0, best = -1, chosen = -1;
+  int evaluatedCount = 0, toEvaluate = 0, best = -1, chosen = -1;
   std::string fitNote;
   bool identical = false;
   double finalPpl = 0;
@@ -683,7 +685,7 @@ double Search::score(const Candidate &c, bool measured) const {
 void Search::progress(const Candidate &c) {
   double threshold = refPpl * (1 + o.budget);
   auto &os = llvm::errs();
-  os << "lithec: --search: [" << evaluatedCount << "/" << cands.size() << "] " << c.label << ": ";
+  os << "lithec: --search: [" << evaluatedCount << "/" << toEvaluate << "] " << c.label << ": ";
   if (!c.evaluated) {
     os << c.status << "\n";
     return;
@@ -932,6 +934,7 @@ int Search::run() {
   order.insert(order.begin(), 0);
   if (o.maxCandidates > 0 && static_cast<int>(order.size()) > o.maxCandidates) order.resize(o.maxCandidates);
   double threshold = refPpl * (1 + o.budget);
+  toEvaluate = static_cast<int>(order.size());
   for (int id : order) {
     Candidate &c = cands[id];
     OwningOpRef<ModuleOp> m;
@@ -1015,7 +1018,8 @@ int Search::run() {
   if (agree > 0.1)
     llvm::errs() << "lithec: warning: --search: the binary's perplexity is " << llvm::format("%.3f%%", agree)
                  << " away from the Evaluator's\n";
-  llvm::outs() << "--pipeline=" << w.pipeline << "\n";
+  // Quoted: a shell would brace-expand heads={1:2,5/...}.
+  llvm::outs() << "--pipeline=\"" << w.pipeline << "\"\n";
   return 0;
 }
 
