@@ -23,7 +23,7 @@
 //     head read, plus the KV cache at the bench's context), weight bytes.
 //  4. Calibrates a cost model: a few corner candidates are compiled and
 //     timed with --bench (interleaved rounds, median), and
-//       ms/token = a * kernel ops + b * MB f32 + c * MB int8
+//       ms/token = a * ops + b * MB f32 + c * MB int8
 //     is fitted (non-negative least squares), once for decode and once for
 //     prefill. The memory objective needs no model: bytes are exact.
 //  5. Evaluates candidates' perplexity with the Evaluator, best predicted
@@ -245,7 +245,7 @@ bool applyPasses(MLIRContext &ctx, ModuleOp m, const std::string &passes, const 
 
 /// What the cost model reads off a candidate's transformer-level module.
 struct Features {
-  int64_t ops = 0;      // transformer-level ops run per forward (not weights)
+  int64_t ops = 0;      // transformer-level ops run per forward (not weights): kernel calls, roughly
   int64_t layers = 0, heads = 0;
   double mb32 = 0, mb8 = 0; // MB read per decoded token: f32 and int8
   int64_t weightBytes = 0, kvBytesPerToken = 0;
@@ -825,53 +825,55 @@ int Search::run() {
   // 3. Candidates: build each, read its shape.
   std::set<std::string> seen;
   auto t3 = Clock::now();
+  // One candidate: the state's module, then the explicit passes.
+  auto addCandidate = [&](size_t si, double f, int64_t k, int64_t g, bool q, bool fold) {
+    State &s = states[si];
+    Candidate c;
+    c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.quantize = q;
+    c.fold = fold;
+    if (f > 0 && s.haveHeads) c.heads = headsFor(s.heads, f, c.prunedHeads);
+    std::vector<std::string> suffix;
+    if (!c.heads.empty()) suffix.push_back("lithe-prune-heads{heads=" + c.heads + "}");
+    if (k < L) {
+      auto it = s.layerOrder.find(c.heads);
+      if (it == s.layerOrder.end()) {
+        c.valid = false;
+        auto e = s.layerError.find(c.heads);
+        c.status = "invalid: layer losses: " + (e != s.layerError.end() ? e->second : s.error);
+      } else {
+        std::set<int64_t> drop(it->second.begin(), it->second.begin() + (L - k));
+        c.layers = formatIndexList(drop);
+        suffix.push_back("lithe-drop-layers{layers=" + c.layers + "}");
+      }
+    }
+    if (g > 1) suffix.push_back("lithe-share-kv{group=" + std::to_string(g) + "}");
+    if (fold) suffix.push_back("lithe-fold-layernorm");
+    if (q) suffix.push_back("lithe-quantize-weights");
+    c.suffix = llvm::join(suffix, ",");
+    std::vector<std::string> all;
+    if (!adaptersPass.empty()) all.push_back(adaptersPass);
+    if (!s.prefix.empty()) all.push_back(s.prefix);
+    if (!c.suffix.empty()) all.push_back(c.suffix);
+    c.pipeline = llvm::join(all, ",");
+    c.label = simplifyLabel(c, L);
+    if (!seen.insert(c.pipeline).second) return; // a fraction too small to prune a head, say
+    if (!s.error.empty()) c.valid = false, c.status = "invalid: LayerNorm removal: " + s.error;
+    if (c.valid) {
+      OwningOpRef<ModuleOp> m;
+      std::shared_ptr<WeightStore> store;
+      std::string berr;
+      if (!build(c, m, store, berr)) c.valid = false, c.status = "invalid: " + berr;
+      else c.f = features(*m, kvPositions);
+    }
+    c.id = static_cast<int>(cands.size());
+    cands.push_back(c);
+  };
   for (size_t si = 0; si < states.size(); ++si)
     for (double f : space.prune)
       for (int64_t k : space.keep)
         for (int64_t g : space.share)
           for (bool q : space.quantize)
-            for (bool fold : space.fold) {
-            State &s = states[si];
-            Candidate c;
-            c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.quantize = q;
-            c.fold = fold;
-            if (f > 0 && s.haveHeads) c.heads = headsFor(s.heads, f, c.prunedHeads);
-            std::vector<std::string> suffix;
-            if (!c.heads.empty()) suffix.push_back("lithe-prune-heads{heads=" + c.heads + "}");
-            if (k < L) {
-              auto it = s.layerOrder.find(c.heads);
-              if (it == s.layerOrder.end()) {
-                c.valid = false;
-                auto e = s.layerError.find(c.heads);
-                c.status = "invalid: layer losses: " + (e != s.layerError.end() ? e->second : s.error);
-              } else {
-                std::set<int64_t> drop(it->second.begin(), it->second.begin() + (L - k));
-                c.layers = formatIndexList(drop);
-                suffix.push_back("lithe-drop-layers{layers=" + c.layers + "}");
-              }
-            }
-            if (g > 1) suffix.push_back("lithe-share-kv{group=" + std::to_string(g) + "}");
-            if (fold) suffix.push_back("lithe-fold-layernorm");
-            if (q) suffix.push_back("lithe-quantize-weights");
-            c.suffix = llvm::join(suffix, ",");
-            std::vector<std::string> all;
-            if (!adaptersPass.empty()) all.push_back(adaptersPass);
-            if (!s.prefix.empty()) all.push_back(s.prefix);
-            if (!c.suffix.empty()) all.push_back(c.suffix);
-            c.pipeline = llvm::join(all, ",");
-            c.label = simplifyLabel(c, L);
-            if (!seen.insert(c.pipeline).second) continue; // a fraction too small to prune a head, say
-            if (!s.error.empty()) c.valid = false, c.status = "invalid: LayerNorm removal: " + s.error;
-            if (c.valid) {
-              OwningOpRef<ModuleOp> m;
-              std::shared_ptr<WeightStore> store;
-              std::string berr;
-              if (!build(c, m, store, berr)) c.valid = false, c.status = "invalid: " + berr;
-              else c.f = features(*m, kvPositions);
-            }
-            c.id = static_cast<int>(cands.size());
-            cands.push_back(c);
-          }
+            for (bool fold : space.fold) addCandidate(si, f, k, g, q, fold);
   int valid = static_cast<int>(std::count_if(cands.begin(), cands.end(), [](auto &c) { return c.valid; }));
   llvm::errs() << "lithec: --search: " << cands.size() << " candidates, " << valid << " valid ("
                << llvm::format("%.1f", seconds(t3)) << " s to build them all)\n";
@@ -887,13 +889,13 @@ int Search::run() {
         return c.id;
     return -1;
   };
-  bool canQ = std::count(space.quantize.begin(), space.quantize.end(), true) > 0;
-  for (int id : {find(false, false, false, false), find(false, false, false, true), find(false, true, true, false),
-                 find(false, true, true, true)})
+  // Corners that tell the terms apart: pruning heads cuts bytes but no ops,
+  // dropping blocks cuts both, int8 moves bytes from f32 to int8.
+  for (int id : {find(false, false, false, false), find(false, false, false, true), find(false, true, false, true),
+                 find(false, false, true, true), find(false, true, true, false)})
     if (id >= 0 && std::find(calibrationSet.begin(), calibrationSet.end(), id) == calibrationSet.end())
       calibrationSet.push_back(id);
   if (calibrationSet.empty()) calibrationSet.push_back(0);
-  (void)canQ;
   auto t4 = Clock::now();
   for (int id : calibrationSet) {
     if (!compile(cands[id], error)) return fail("compiling " + cands[id].label + ": " + error);
@@ -1009,8 +1011,9 @@ int Search::run() {
   llvm::errs() << "lithec: --search: chose " << w.label << ": perplexity " << llvm::format("%.3f", w.ppl) << " ("
                << llvm::format("%+.2f%%", 100 * (w.ppl / refPpl - 1)) << "; the binary's "
                << llvm::format("%.3f", finalPpl) << ", " << llvm::format("%.3f%%", agree) << " apart), decode "
-               << llvm::format("%.0f", w.t.decodeS.median) << " tok/s measured (reference "
-               << llvm::format("%.0f", cands[0].measured ? cands[0].t.decodeS.median : 0.0) << "), "
+               << llvm::format("%.0f", w.t.decodeS.median) << " tok/s measured"
+               << (cands[0].measured ? " (exact: " + fmt("%.0f", cands[0].t.decodeS.median) + ")" : std::string())
+               << ", "
                << evaluatedCount << " candidates evaluated in " << llvm::format("%.0f", seconds(start))
                << " s; wrote " << o.out << " and " << outDir << "/search.{md,json,svg}\n";
   if (!identical)
@@ -1097,6 +1100,7 @@ bool Search::writeOutputs(std::string &error) {
       {"eval_file", "search-eval.txt"},
       {"eval_tokens_scored", static_cast<int64_t>(evalData.tokens() - evalData.windows.size())},
       {"eval_ctx", evalCtx},
+      {"model_context", context},
       {"calibration_text", o.calibration},
       {"calibration_tokens", calibData.tokens()},
       {"objective", o.objective},

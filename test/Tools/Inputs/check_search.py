@@ -3,6 +3,7 @@
 
     check_search.py summary DIR
     check_search.py perplexity DIR BINARY_PERPLEXITY.json
+    check_search.py memory DIR
     check_search.py replay MODEL DIR WORKDIR      (lithec from PATH, as lit sets it)
 """
 import filecmp
@@ -47,6 +48,21 @@ def summary(d):
     print("vs reference pct:", "%.2f" % c["vs_reference_pct"])
 
 
+def memory(d):
+    """--objective=memory: the chosen candidate has the fewest weight + full-context KV bytes
+    among the evaluated ones within budget; the binary's weights file is about that size."""
+    s = load(d)
+    ev = [c for c in s["candidates"] if c.get("within_budget")]
+    ctx = s["model_context"]
+    cost = lambda c: c["weight_bytes"] + c["kv_bytes_per_token"] * ctx
+    ch = next(c for c in s["candidates"] if c["chosen"])
+    print("objective:", s["objective"])
+    print("least bytes among feasible:", yes(cost(ch) == min(cost(c) for c in ev)))
+    print("binary weights within 10% of the estimate:",
+          yes(abs(ch["binary_weight_bytes"] / ch["weight_bytes"] - 1) < 0.1))
+    print("chosen:", ch["label"])
+
+
 def perplexity(d, binary_json):
     s = load(d)
     with open(binary_json, encoding="utf-8") as f:
@@ -70,4 +86,4 @@ def replay(model, d, work):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"summary": summary, "perplexity": perplexity, "replay": replay}[cmd](*args)
+    {"summary": summary, "perplexity": perplexity, "replay": replay, "memory": memory}[cmd](*args)
