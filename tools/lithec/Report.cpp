@@ -116,6 +116,34 @@ std::string programKey(const std::string &kernelIR) {
   return key;
 }
 
+} // namespace report
+
+namespace {
+
+using report::Spread;
+
+struct Row {
+  std::string name, model, passes, speedPasses;
+  double ppl = 0;
+  Spread decode, prefill, p95;
+  int64_t weightBytes = 0, kvBytes = 0;
+  int threads = 0;
+  std::string exe, speedExe, programHash;
+  int program = 0; // 1-based id of the timed kernel program
+  std::vector<double> decodeRuns, decodeMeanRuns, prefillRuns, p95Runs;
+  Spread decodeMean; // from the mean per-token latency, for comparison
+};
+
+int fail(const std::string &msg) {
+  llvm::errs() << "lithec: error: --report: " << msg << "\n";
+  return 1;
+}
+
+} // namespace
+
+// Shared with lithec --search (Search.cpp).
+namespace report {
+
 /// Runs `argv` with stdout to `outFile` (if given); false with `error`.
 bool run(const std::vector<std::string> &argv, const std::string &outFile, std::string &error) {
   std::vector<llvm::StringRef> args(argv.begin(), argv.end());
@@ -150,26 +178,8 @@ std::optional<llvm::json::Value> runJson(const std::vector<std::string> &argv, c
 
 namespace {
 
-using report::Spread;
 using report::run;
 using report::runJson;
-
-struct Row {
-  std::string name, model, passes, speedPasses;
-  double ppl = 0;
-  Spread decode, prefill, p95;
-  int64_t weightBytes = 0, kvBytes = 0;
-  int threads = 0;
-  std::string exe, speedExe, programHash;
-  int program = 0; // 1-based id of the timed kernel program
-  std::vector<double> decodeRuns, decodeMeanRuns, prefillRuns, p95Runs;
-  Spread decodeMean; // from the mean per-token latency, for comparison
-};
-
-int fail(const std::string &msg) {
-  llvm::errs() << "lithec: error: --report: " << msg << "\n";
-  return 1;
-}
 
 std::string fmt(const char *f, double v) {
   std::string s;
