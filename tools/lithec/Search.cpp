@@ -1013,6 +1013,10 @@ int Search::run() {
                << llvm::format("%.3f", finalPpl) << ", " << llvm::format("%.3f%%", agree) << " apart), decode "
                << llvm::format("%.0f", w.t.decodeS.median) << " tok/s measured"
                << (cands[0].measured ? " (exact: " + fmt("%.0f", cands[0].t.decodeS.median) + ")" : std::string())
+               << (o.objective == "prefill" ? ", prefill " + fmt("%.0f", w.t.prefillS.median) + " tok/s" : std::string())
+               << (o.objective == "memory" ? ", " + fmt("%.2f", objectiveBytes(w) / 1048576.0) +
+                                                 " MiB of weights and full-context KV cache"
+                                           : std::string())
                << ", "
                << evaluatedCount << " candidates evaluated in " << llvm::format("%.0f", seconds(start))
                << " s; wrote " << o.out << " and " << outDir << "/search.{md,json,svg}\n";
@@ -1160,8 +1164,13 @@ bool Search::writeOutputs(std::string &error) {
      << llvm::format("%.3f", finalPpl) << " (" << llvm::format("%+.4f%%", 100 * (finalPpl / w.ppl - 1))
      << " from the Evaluator's). Text: search-eval.txt, the first " << evalData.tokens() << " tokens of "
      << o.eval << " (cut at a line end), windows of " << evalCtx << " tokens, stride " << evalCtx << ".\n";
-  os << "- **Speed**: decode " << llvm::format("%.0f", w.t.decodeS.median) << " tok/s measured for the chosen";
-  if (cands[0].measured) os << ", " << llvm::format("%.0f", cands[0].t.decodeS.median) << " for the exact one";
+  os << "- **Speed**: decode " << llvm::format("%.0f", w.t.decodeS.median) << " tok/s, prefill "
+     << llvm::format("%.0f", w.t.prefillS.median) << " tok/s measured for the chosen";
+  if (cands[0].measured)
+    os << ", " << llvm::format("%.0f", cands[0].t.decodeS.median) << " and "
+       << llvm::format("%.0f", cands[0].t.prefillS.median) << " for the exact one";
+  os << "; weights " << llvm::format("%.2f", w.t.weightBytes / 1048576.0) << " MiB, KV cache "
+     << w.t.kvBytes << " bytes per token (the binary's)";
   os << " (median of " << o.runs << " interleaved `--bench` runs after a warm-up round, " << o.threads
      << " thread(s), " << o.benchPrompt << "-token prompt, " << o.benchTokens << " decoded; host " << host
      << ", load " << loadStart << " before, " << loadEnd << " after).\n";
