@@ -18,11 +18,13 @@
 //     x blocks kept x KV-sharing group x int8 x LayerNorm folding: always,
 //     it is exact, except under --objective=memory, where folding the final
 //     LayerNorm into a tied head copies the table) in process and reads its
-//     shape: kernel ops, f32 and int8
-//     bytes streamed per decoded token (weights the linear layers and the LM
-//     head read, plus the KV cache at the bench's context), weight bytes.
-//  4. Calibrates a cost model: a few corner candidates are compiled and
-//     timed with --bench (interleaved rounds, median), and
+//     shape: transformer-level ops, f32 and int8 bytes read per decoded
+//     token (what the linear layers and the LM head read, plus the KV cache
+//     at the bench's context), weight bytes.
+//  4. Calibrates a cost model: five corner candidates (exact; int8; int8
+//     with the most heads pruned, which cuts bytes but no ops; int8 with the
+//     fewest blocks; f32 with both) are compiled and timed with --bench
+//     (interleaved rounds, median), and
 //       ms/token = a * ops + b * MB f32 + c * MB int8
 //     is fitted (non-negative least squares), once for decode and once for
 //     prefill. The memory objective needs no model: bytes are exact.
