@@ -1088,6 +1088,9 @@ bool Search::writeOutputs(std::string &error) {
       r["binary_perplexity"] = c.binaryPpl;
       r["binary_weight_bytes"] = c.t.weightBytes;
       r["calibrates_cost_model"] = c.calibrates;
+      // Timed in the final round, among which the winner is chosen (the
+      // cost model's corners alone were timed in an earlier round).
+      r["timed_for_choice"] = std::find(measuredSet.begin(), measuredSet.end(), c.id) != measuredSet.end();
     }
     r["chosen"] = c.id == chosen;
     arr.push_back(std::move(r));
