@@ -147,6 +147,11 @@ int fail(const std::string &msg) {
   return 1;
 }
 
+} // namespace
+
+// Shared with lithec --search (Search.cpp).
+namespace report {
+
 /// Runs `argv` with stdout to `outFile` (if given); false with `error`.
 bool run(const std::vector<std::string> &argv, const std::string &outFile, std::string &error) {
   std::vector<llvm::StringRef> args(argv.begin(), argv.end());
@@ -176,6 +181,13 @@ std::optional<llvm::json::Value> runJson(const std::vector<std::string> &argv, c
   }
   return std::move(*v);
 }
+
+} // namespace report
+
+namespace {
+
+using report::run;
+using report::runJson;
 
 std::string fmt(const char *f, double v) {
   std::string s;

@@ -3,7 +3,10 @@
 #ifndef LITHE_TOOLS_LITHEC_REPORT_H
 #define LITHE_TOOLS_LITHEC_REPORT_H
 
+#include "llvm/Support/JSON.h"
+
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +73,15 @@ std::pair<std::string, std::string> splitDraft(const std::string &entry);
 /// (tensor names, the weights file) removed: equal for two binaries that
 /// run the same code.
 std::string programKey(const std::string &kernelIR);
+
+/// Runs `argv` (argv[0] a path) with stdout to `outFile` (if not empty);
+/// false with `error` naming the program and its exit status.
+bool run(const std::vector<std::string> &argv, const std::string &outFile, std::string &error);
+
+/// Runs `argv` with stdout to `outFile` and parses that file as JSON
+/// (nullopt with `error`). Used for the binaries' --perplexity/--bench --json.
+std::optional<llvm::json::Value> runJson(const std::vector<std::string> &argv, const std::string &outFile,
+                                         std::string &error);
 
 } // namespace report
 } // namespace lithe

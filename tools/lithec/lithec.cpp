@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Report.h"
+#include "Search.h"
 #include "lithe/Codegen.h"
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
@@ -726,7 +727,7 @@ int main(int argc, char **argv) {
   lithe::registerLithePipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &lithe::searchOptionCategory()});
   // --mlir-print-debuginfo shows each op's ONNX node (its location).
   mlir::registerAsmPrinterCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Lithe: ahead-of-time compiler for GPT-2-class ONNX models\n");
@@ -734,6 +735,15 @@ int main(int argc, char **argv) {
     return fail("no input model given (usage: lithec MODEL.onnx [--emit=onnx|lithe] [-o OUT.mlir] | --describe MODEL.onnx)");
 
   lithe::setAllowNonFinite(allowNonFinite);
+
+  // lithec --search (Search.cpp, where its flags are defined).
+  {
+    const char *conflict = emit.getNumOccurrences() ? "--emit" : !pipeline.empty() ? "--pipeline"
+                           : !reportDir.empty() ? "--report" : !draftPipeline.empty() ? "--draft"
+                           : describe ? "--describe" : !weightsPath.empty() ? "--weights" : "";
+    int rc = lithe::searchMain({argv[0], inputPath, outputPath, findTokenizerDir(), conflict});
+    if (rc >= 0) return rc;
+  }
 
   if (!reportDir.empty()) {
     lithe::ReportOptions r;
