@@ -618,17 +618,33 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
         next.push_back(std::move(nb));
       }
       beams = std::move(next);
-      bool all = true;
+      // The live beams' next tokens in one batched step (weights read once
+      // for all of them; one by one when the binary has no decode_batch).
       lp.assign(beams.size(), std::vector<float>(m.vocab()));
-      for (size_t b = 0; b < beams.size(); ++b) {
-        if (beams[b].done) continue;
-        all = false;
-        int64_t t = beams[b].out.back();
-        m.forward(beams[b].s, &t, 1);
-        m.logits(0, 1, lp[b].data());
-        logSoftmax(lp[b].data(), m.vocab());
+      std::vector<size_t> live;
+      std::vector<KVState *> states;
+      std::vector<int64_t> toks;
+      for (size_t b = 0; b < beams.size(); ++b)
+        if (!beams[b].done) {
+          live.push_back(b);
+          states.push_back(&beams[b].s);
+          toks.push_back(beams[b].out.back());
+        }
+      if (live.empty()) break;
+      std::string error;
+      if (m.hasDecodeBatch()) {
+        if (!m.decodeBatch(states.data(), toks.data(), static_cast<int64_t>(live.size()), error)) die(error);
+        std::vector<float> rows(live.size() * static_cast<size_t>(m.vocab()));
+        m.logits(0, static_cast<int64_t>(live.size()), rows.data());
+        for (size_t i = 0; i < live.size(); ++i)
+          std::copy(rows.begin() + i * m.vocab(), rows.begin() + (i + 1) * m.vocab(), lp[live[i]].begin());
+      } else {
+        for (size_t i = 0; i < live.size(); ++i) {
+          m.forward(*states[i], &toks[i], 1);
+          m.logits(0, 1, lp[live[i]].data());
+        }
       }
-      if (all) break;
+      for (size_t b : live) logSoftmax(lp[b].data(), m.vocab());
     }
     const Beam &best = *std::max_element(beams.begin(), beams.end(), [](const Beam &a, const Beam &b) {
       return a.score / std::max<size_t>(1, a.out.size()) < b.score / std::max<size_t>(1, b.out.size());
