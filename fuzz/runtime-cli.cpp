@@ -132,6 +132,13 @@ void lithe_main_query(LitheModelDescriptor *d) {
 // The thread pool is not under test (and -t 1024 per input would be slow).
 int lithe_threads_init(int n) { return n > 0 ? n : 1; }
 int lithe_threads_count(void) { return 1; }
+// Nor are the kernels' workspaces (the stand-in forward needs none).
+struct LitheWorkspace {};
+LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *, int) { return new LitheWorkspace(); }
+void lithe_workspace_free(LitheWorkspace *ws) { delete ws; }
+size_t lithe_workspace_bytes(const LitheWorkspace *) { return 0; }
+LitheWorkspace *lithe_workspace_bind(LitheWorkspace *) { return nullptr; }
+int64_t lithe_workspace_misses(void) { return 0; }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
