@@ -30,16 +30,17 @@ import subprocess
 import sys
 
 
-def need_matplotlib():
+def need_matplotlib(who: str = "plot_report"):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print("plot_report: installing matplotlib with pip", file=sys.stderr)
+        print(f"{who}: installing matplotlib with pip", file=sys.stderr)
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "matplotlib"])
     import matplotlib
     matplotlib.use("Agg")
     # The SVG keeps text as text (searchable, and what the tests read).
     matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "lithe"  # the same JSON gives the same SVG
     import matplotlib.pyplot as plt
     return plt
 

@@ -23,26 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_report import nice_ticks  # noqa: E402
-
-
-def need_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("plot_search: installing matplotlib with pip", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "matplotlib"])
-    import matplotlib
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text
-    matplotlib.rcParams["svg.hashsalt"] = "lithe"  # the same JSON gives the same SVG
-    import matplotlib.pyplot as plt
-    return plt
+from plot_report import need_matplotlib, nice_ticks  # noqa: E402
 
 
 def speed(c: dict) -> float:
@@ -72,7 +57,7 @@ def main() -> int:
     if not cands:
         print("plot_search: no evaluated candidate in " + a.json, file=sys.stderr)
         return 1
-    plt = need_matplotlib()
+    plt = need_matplotlib("plot_search")
     fig, ax = plt.subplots(figsize=(9, 6), dpi=100)
     ax.set_yscale("log")
     measured = [c for c in cands if "decode_tokens_per_s" in c]

@@ -15,14 +15,7 @@ OUT=${1:-docs/reports/search-lithe-tiny}
 DATA=${LITHE_DATA:-../shared/data}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-python3 - "$DATA/grimm-tales.txt" "$TMP" <<'PY'
-import sys
-t = open(sys.argv[1], encoding="utf-8").read()
-c = t.find("\n", int(len(t) * 0.8)) + 1
-a = t.find("\n", int(len(t) * 0.4)) + 1
-open(sys.argv[2] + "/grimm-heldout.txt", "w", encoding="utf-8").write(t[c:])
-open(sys.argv[2] + "/grimm-calibration.txt", "w", encoding="utf-8").write(t[a:c])
-PY
+python3 bench/grimm_split.py "$DATA/grimm-tales.txt" "$TMP"
 T=examples/gpt2/lithe-tiny
 for run in plain lora; do
   ADAPT=()

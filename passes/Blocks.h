@@ -9,11 +9,13 @@
 #ifndef LITHE_PASSES_BLOCKS_H
 #define LITHE_PASSES_BLOCKS_H
 
+#include "lithe/Calibration.h"
 #include "lithe/Dialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -78,6 +80,29 @@ inline mlir::Value blockInput(AttentionOp a) {
   mlir::Operation *norm = q ? q.getInput().getDefiningOp() : nullptr;
   if (!norm || !mlir::isa<LayerNormOp, CenterOp>(norm)) return mlir::Value();
   return norm->getOperand(0);
+}
+
+/// The calibration loss with each block skipped alone (its output replaced
+/// by its input; `stream` holds the residual stream entering every block
+/// and leaving the last, as blockInput and finalResidual give it) minus the
+/// whole model's loss `base`: (rise, block) in block order. What
+/// lithe-drop-layers{metric=loss} ranks by, and lithec --search with it.
+inline bool lossRiseBySkipping(Evaluator &eval, const CalibrationData &data, const std::vector<mlir::Value> &stream,
+                               double &base, std::vector<std::pair<double, int64_t>> &rise, std::string &error) {
+  rise.clear();
+  if (!eval.meanNll(data, nullptr, base, error)) return false;
+  for (size_t i = 0; i + 1 < stream.size(); ++i) {
+    mlir::Operation *in = stream[i].getDefiningOp(), *out = stream[i + 1].getDefiningOp();
+    std::vector<float> saved;
+    Observer skip = [&](mlir::Operation *op, float *x, int64_t rows, int64_t cols) {
+      if (op == in) saved.assign(x, x + rows * cols);
+      if (op == out) std::copy(saved.begin(), saved.end(), x);
+    };
+    double loss = 0;
+    if (!eval.meanNll(data, skip, loss, error)) return false;
+    rise.push_back({loss - base, static_cast<int64_t>(i)});
+  }
+  return true;
 }
 
 /// The module's single func.func (the model), or null.

@@ -59,24 +59,10 @@ struct DropLayersPass : impl::LitheDropLayersBase<DropLayersPass> {
                              const CalibrationData &data, std::set<int64_t> &drop) {
     std::string error;
     double base = 0;
-    if (!eval.meanNll(data, nullptr, base, error)) {
+    std::vector<std::pair<double, int64_t>> cost;
+    if (!lossRiseBySkipping(eval, data, stream, base, cost, error)) {
       module.emitError() << "lithe-drop-layers: calibration: " << error;
       return failure();
-    }
-    std::vector<std::pair<double, int64_t>> cost;
-    for (int64_t i = 0; i < L; ++i) {
-      Operation *in = stream[i].getDefiningOp(), *out = stream[i + 1].getDefiningOp();
-      std::vector<float> saved;
-      Observer skip = [&](Operation *op, float *x, int64_t rows, int64_t cols) {
-        if (op == in) saved.assign(x, x + rows * cols);
-        if (op == out) std::copy(saved.begin(), saved.end(), x);
-      };
-      double loss = 0;
-      if (!eval.meanNll(data, skip, loss, error)) {
-        module.emitError() << "lithe-drop-layers: calibration: " << error;
-        return failure();
-      }
-      cost.push_back({loss - base, i});
     }
     std::stable_sort(cost.begin(), cost.end());
     for (int64_t k = 0; k < L - keep; ++k) drop.insert(cost[k].second);

@@ -43,7 +43,7 @@ k::LinearOp soleLinearWriter(Value buffer, Operation *reader) {
 }
 
 /// Replaces `from` (an arena slot `op` wrote) by `to` after `op` is gone.
-void forward(PatternRewriter &rewriter, Operation *op, Value from, Value to) {
+void replaceSlot(PatternRewriter &rewriter, Operation *op, Value from, Value to) {
   rewriter.eraseOp(op);
   rewriter.replaceAllUsesWith(from, to);
   if (auto slot = from.getDefiningOp<k::ArenaOp>(); slot && slot->use_empty()) rewriter.eraseOp(slot);
@@ -60,7 +60,7 @@ struct GeluIntoLinear : OpRewritePattern<k::GeluOp> {
     rewriter.modifyOpInPlace(lin, [&] {
       lin.setEpilogue(gelu.getTanh() ? k::Epilogue::gelu_tanh : k::Epilogue::gelu_erf);
     });
-    forward(rewriter, gelu, gelu.getOut(), gelu.getInput());
+    replaceSlot(rewriter, gelu, gelu.getOut(), gelu.getInput());
     return success();
   }
 };
@@ -88,7 +88,7 @@ struct AddIntoLinear : OpRewritePattern<k::AddOp> {
         lin.setEpilogue(k::Epilogue::accumulate);
         lin.getOutMutable().assign(residual);
       });
-      forward(rewriter, add, out, residual);
+      replaceSlot(rewriter, add, out, residual);
       if (auto slot = partial.getDefiningOp<k::ArenaOp>(); slot && slot->use_empty()) rewriter.eraseOp(slot);
       return success();
     }

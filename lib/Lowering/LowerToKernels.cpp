@@ -279,7 +279,7 @@ bool Lowering::run() {
   if (!fn || fn.getBody().getBlocks().size() != 1)
     return fail(nullptr, "the module has no single-block func.func @forward");
   if (fn.getBody().front().getNumArguments() > 0 &&
-      fn.getBody().front().getArgument(0).getType().isa<k::BufferType, k::WeightsType>())
+      isa<k::BufferType, k::WeightsType>(fn.getBody().front().getArgument(0).getType()))
     return fail(fn, "@forward is already at the kernel level");
   if (!checkForward()) return false;
   if (capacity <= 0)
@@ -374,7 +374,6 @@ bool Lowering::run() {
   fn.erase();
   made[0].setSymName(k::kForward);
   if (made.size() > 1) made[1].setSymName(k::kDecodeBatch);
-  (void)vocab;
   return true;
 }
 

@@ -123,6 +123,24 @@ std::string programKey(const std::string &kernelIR) {
   return key;
 }
 
+std::string loadAverage() {
+  auto buf = llvm::MemoryBuffer::getFileAsStream("/proc/loadavg");
+  if (!buf) return "";
+  llvm::SmallVector<llvm::StringRef> f;
+  (*buf)->getBuffer().split(f, ' ');
+  return f.size() >= 3 ? (f[0] + " " + f[1] + " " + f[2]).str() : "";
+}
+
+std::string cpuName() {
+  auto buf = llvm::MemoryBuffer::getFileAsStream("/proc/cpuinfo");
+  if (!buf) return "unknown CPU";
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buf)->getBuffer().split(lines, '\n');
+  for (llvm::StringRef l : lines)
+    if (l.starts_with("model name")) return l.split(':').second.trim().str();
+  return "unknown CPU";
+}
+
 } // namespace report
 
 namespace {
@@ -165,10 +183,13 @@ bool run(const std::vector<std::string> &argv, const std::string &outFile, std::
   return true;
 }
 
-/// Runs `argv`, returning its stdout as JSON (or nullopt with `error`).
 std::optional<llvm::json::Value> runJson(const std::vector<std::string> &argv, const std::string &outFile,
                                          std::string &error) {
   if (!run(argv, outFile, error)) return std::nullopt;
+  return readJson(outFile, error);
+}
+
+std::optional<llvm::json::Value> readJson(const std::string &outFile, std::string &error) {
   auto buf = llvm::MemoryBuffer::getFile(outFile);
   if (!buf) {
     error = outFile + ": cannot read";
@@ -203,15 +224,6 @@ std::string range(const Spread &s, const char *f) {
   return fmt(f, s.median) + " [" + fmt(f, s.min) + "–" + fmt(f, s.max) + "]";
 }
 
-std::string firstLine(const std::string &file, llvm::StringRef prefix) {
-  auto buf = llvm::MemoryBuffer::getFileAsStream(file);
-  if (!buf) return "";
-  llvm::SmallVector<llvm::StringRef> lines;
-  (*buf)->getBuffer().split(lines, '\n');
-  for (llvm::StringRef l : lines)
-    if (l.starts_with(prefix)) return l.split(':').second.trim().str();
-  return "";
-}
 
 struct Host {
   std::string cpu, os;
@@ -219,18 +231,11 @@ struct Host {
   std::string loadStart, loadEnd;
 };
 
-std::string loadAverage() {
-  auto buf = llvm::MemoryBuffer::getFileAsStream("/proc/loadavg");
-  if (!buf) return "";
-  llvm::SmallVector<llvm::StringRef> f;
-  (*buf)->getBuffer().split(f, ' ');
-  return f.size() >= 3 ? (f[0] + " " + f[1] + " " + f[2]).str() : "";
-}
+using report::loadAverage;
 
 Host host() {
   Host h;
-  h.cpu = firstLine("/proc/cpuinfo", "model name");
-  if (h.cpu.empty()) h.cpu = "unknown CPU";
+  h.cpu = report::cpuName();
   h.cores = std::thread::hardware_concurrency();
   struct utsname u;
   if (uname(&u) == 0) h.os = std::string(u.sysname) + " " + u.release + " " + u.machine;

@@ -78,6 +78,14 @@ std::string programKey(const std::string &kernelIR);
 /// false with `error` naming the program and its exit status.
 bool run(const std::vector<std::string> &argv, const std::string &outFile, std::string &error);
 
+/// `path` parsed as JSON (nullopt with `error` naming the file).
+std::optional<llvm::json::Value> readJson(const std::string &path, std::string &error);
+
+/// The 1, 5 and 15 minute load averages ("" where unknown) and the CPU's
+/// model name, for the host lines of reports.
+std::string loadAverage();
+std::string cpuName();
+
 /// Runs `argv` with stdout to `outFile` and parses that file as JSON
 /// (nullopt with `error`). Used for the binaries' --perplexity/--bench --json.
 std::optional<llvm::json::Value> runJson(const std::vector<std::string> &argv, const std::string &outFile,

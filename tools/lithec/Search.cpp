@@ -205,17 +205,7 @@ bool runQuiet(const std::vector<std::string> &argv, const std::string &outFile, 
 std::optional<llvm::json::Value> runQuietJson(const std::vector<std::string> &argv, const std::string &outFile,
                                               std::string &error) {
   if (!runQuiet(argv, outFile, outFile + ".err", error)) return std::nullopt;
-  auto buf = llvm::MemoryBuffer::getFile(outFile);
-  if (!buf) {
-    error = outFile + ": cannot read";
-    return std::nullopt;
-  }
-  auto v = llvm::json::parse((*buf)->getBuffer());
-  if (!v) {
-    error = outFile + ": " + llvm::toString(v.takeError());
-    return std::nullopt;
-  }
-  return std::move(*v);
+  return report::readJson(outFile, error);
 }
 
 /// Runs `passes` on `m` with the context's weight store; the data-driven
@@ -373,19 +363,8 @@ bool rankLayers(ModuleOp m, std::shared_ptr<WeightStore> store, const Calibratio
     }
   std::unique_ptr<Evaluator> ev = Evaluator::create(m, store, error);
   double base = 0;
-  if (!ev || !ev->meanNll(data, nullptr, base, error)) return false;
   std::vector<std::pair<double, int64_t>> cost;
-  for (int64_t i = 0; i < L; ++i) {
-    Operation *in = stream[i].getDefiningOp(), *out = stream[i + 1].getDefiningOp();
-    std::vector<float> saved;
-    Observer skip = [&](Operation *op, float *x, int64_t rows, int64_t cols) {
-      if (op == in) saved.assign(x, x + rows * cols);
-      if (op == out) std::copy(saved.begin(), saved.end(), x);
-    };
-    double loss = 0;
-    if (!ev->meanNll(data, skip, loss, error)) return false;
-    cost.push_back({loss - base, i});
-  }
+  if (!ev || !lossRiseBySkipping(*ev, data, stream, base, cost, error)) return false;
   std::stable_sort(cost.begin(), cost.end());
   order.clear();
   for (auto &c : cost) order.push_back(c.second);
@@ -513,24 +492,6 @@ bool writeText(const std::string &path, const std::string &text, std::string &er
 bool sameBytes(const std::string &a, const std::string &b) {
   auto x = llvm::MemoryBuffer::getFile(a, false, false), y = llvm::MemoryBuffer::getFile(b, false, false);
   return x && y && (*x)->getBuffer() == (*y)->getBuffer();
-}
-
-std::string loadAverage() {
-  auto buf = llvm::MemoryBuffer::getFileAsStream("/proc/loadavg");
-  if (!buf) return "";
-  llvm::SmallVector<llvm::StringRef> f;
-  (*buf)->getBuffer().split(f, ' ');
-  return f.size() >= 3 ? (f[0] + " " + f[1] + " " + f[2]).str() : "";
-}
-
-std::string cpuName() {
-  auto buf = llvm::MemoryBuffer::getFileAsStream("/proc/cpuinfo");
-  if (!buf) return "unknown CPU";
-  llvm::SmallVector<llvm::StringRef> lines;
-  (*buf)->getBuffer().split(lines, '\n');
-  for (llvm::StringRef l : lines)
-    if (l.starts_with("model name")) return l.split(':').second.trim().str();
-  return "unknown CPU";
 }
 
 class Search {
@@ -712,7 +673,7 @@ int Search::run() {
   llvm::SmallString<256> tok(o.tokenizer);
   llvm::sys::fs::make_absolute(tok);
   tokenizer = std::string(tok);
-  loadStart = loadAverage();
+  loadStart = report::loadAverage();
 
   ctx.loadDialect<LitheDialect, k::LitheKDialect, func::FuncDialect, arith::ArithDialect>();
   // 1. Import; fuse adapters: the reference.
@@ -994,7 +955,7 @@ int Search::run() {
         (score(c, true) == score(cands[chosen], true) && c.ppl < cands[chosen].ppl))
       chosen = id;
   }
-  loadEnd = loadAverage();
+  loadEnd = report::loadAverage();
 
   // The chosen pipeline compiled to -o, as a user would replay it.
   Candidate &w = cands[chosen];
@@ -1047,7 +1008,7 @@ bool Search::writeOutputs(std::string &error) {
   }
   double errMean = n ? errSum / n : 0, perrMean = n ? perrSum / n : 0;
   double wall = seconds(start);
-  std::string host = cpuName() + ", " + std::to_string(std::thread::hardware_concurrency()) + " logical cores";
+  std::string host = report::cpuName() + ", " + std::to_string(std::thread::hardware_concurrency()) + " logical cores";
 
   // search.json
   llvm::json::Array arr;
