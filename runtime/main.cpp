@@ -12,12 +12,20 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lithe/runtime/batcher.h"
 #include "lithe/runtime/kernels.h"
+#include "lithe/runtime/model.h"
+#include "lithe/runtime/openai.h"
+#include "lithe/runtime/sampling.h"
+#include "lithe/runtime/tokenizer.h"
+#ifndef LITHE_CLI_FUZZ
+#include "lithe/runtime/server.h"
+#endif
 
 #include <nlohmann/json.hpp>
 #include <cerrno>
-#include "lithe/runtime/model.h"
-#include "lithe/runtime/tokenizer.h"
+#include <csignal>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -39,14 +47,15 @@ using namespace lithe::rt;
 
 namespace {
 
-struct Options {
+/// The command line; its sampling flags (Sampling) are also the defaults of
+/// batch-mode lines and server requests.
+struct Options : Sampling {
   std::string prompt, promptFile, perplexityFile, weights, tokenizer;
   bool havePrompt = false;
   int64_t maxNew = 64;
-  double temp = 0.0;
-  int64_t topK = 0;
-  double topP = 1.0;
-  uint64_t seed = 0;
+  bool maxNewGiven = false, seedGiven = false;
+  int64_t choices = 1;   // OpenAI's n
+  int64_t logprobs = -1; // OpenAI's logprobs (with --json)
   int64_t beams = 0;
   int64_t ctx = 0, stride = 0;
   int threads = 0;
@@ -62,20 +71,16 @@ struct Options {
   int64_t draftTokens = 0;
   bool draftAuto = false;
   std::string draftWeights;
-  // Sampling controls: llama.cpp's repeat penalty over the last N tokens,
-  // OpenAI's presence and frequency penalties over the generated tokens,
-  // stop sequences.
-  double repeatPenalty = 1.0;
-  int64_t repeatLastN = 64;
-  double presencePenalty = 0.0, frequencyPenalty = 0.0;
-  std::vector<std::string> stops;
-  bool penalized() const { return repeatPenalty != 1.0 || presencePenalty != 0.0 || frequencyPenalty != 0.0; }
   // Batch mode: one JSON request per line in, one result per line out;
   // up to `batch` sequences decoded together per step.
   std::string promptsFile, outFile;
   int64_t batch = 8;
   // --bench with several sequences decoded together.
   int64_t benchBatch = 0;
+  // --serve: an OpenAI-compatible server.
+  bool serve = false;
+  std::string host = "127.0.0.1", alias;
+  int64_t port = 8080, maxBody = 1 << 20, maxQueue = 64, maxTokensCap = 0;
 };
 
 #ifdef LITHE_CLI_FUZZ
@@ -136,6 +141,22 @@ void usage(const char *argv0) {
       "                           The same math in another order: a greedy text can\n"
       "                           differ from --batch 1 where two tokens tie to within\n"
       "                           float rounding\n"
+      "      --choices N          N completions of the prompt (OpenAI's n; seeds S,\n"
+      "                           S+1, ...; the prompt is run once)\n"
+      "      --logprobs K         with --json: each generated token's log-probability\n"
+      "                           and the K most likely (OpenAI's logprobs)\n"
+      "      --serve              serve OpenAI's /v1/completions (stream: true for\n"
+      "                           server-sent events), /v1/models and /health; the\n"
+      "                           sampling flags and -n are the requests' defaults\n"
+      "                           (-n: 16 unless given); concurrent requests decode\n"
+      "                           together (--batch)\n"
+      "      --host ADDR          --serve: the address to listen on (default 127.0.0.1)\n"
+      "      --port N             --serve: the port (default 8080; 0: any free one)\n"
+      "      --alias NAME         --serve: the model's name (default: the binary's)\n"
+      "      --max-body BYTES     --serve: largest request body (default 1048576)\n"
+      "      --max-queue N        --serve: requests in flight before answering 503\n"
+      "                           (default 64)\n"
+      "      --serve-max-tokens N --serve: largest max_tokens (default: the context)\n"
       "      --bench-batch N      --bench: also decode N sequences together (tokens/s\n"
       "                           over all of them, against one sequence)\n"
       "      --beams N            beam search with N beams\n"
@@ -201,11 +222,11 @@ Options parse(int argc, char **argv) {
     if (a == "-h" || a == "--help") { usage(argv[0]); exitWith(0); }
     else if (a == "-p" || a == "--prompt") { o.prompt = value(); o.havePrompt = true; }
     else if (a == "-f" || a == "--file") { o.promptFile = value(); }
-    else if (a == "-n" || a == "--max-new-tokens") o.maxNew = parseInt(a, value(), 0, 1 << 20);
+    else if (a == "-n" || a == "--max-new-tokens") o.maxNew = parseInt(a, value(), 0, 1 << 20), o.maxNewGiven = true;
     else if (a == "--temp") o.temp = parseFloat(a, value(), 0, 100);
     else if (a == "--top-k") o.topK = parseInt(a, value(), 0, INT_MAX);
     else if (a == "--top-p") o.topP = parseFloat(a, value(), 0, 1);
-    else if (a == "--seed") o.seed = static_cast<uint64_t>(parseInt(a, value(), 0, LLONG_MAX));
+    else if (a == "--seed") o.seed = static_cast<uint64_t>(parseInt(a, value(), 0, LLONG_MAX)), o.seedGiven = true;
     else if (a == "--beams") o.beams = parseInt(a, value(), 1, 64);
     else if (a == "--perplexity") o.perplexityFile = value();
     else if (a == "--ctx") o.ctx = parseInt(a, value(), 2, 1 << 20);
@@ -242,6 +263,15 @@ Options parse(int argc, char **argv) {
     else if (a == "--batch") o.batch = parseInt(a, value(), 1, 4096);
     else if (a == "--bench-batch") o.benchBatch = parseInt(a, value(), 1, 4096);
     else if (a == "--out") o.outFile = value();
+    else if (a == "--choices") o.choices = parseInt(a, value(), 1, 128);
+    else if (a == "--logprobs") o.logprobs = parseInt(a, value(), 0, 20);
+    else if (a == "--serve") o.serve = true;
+    else if (a == "--host") o.host = value();
+    else if (a == "--port") o.port = parseInt(a, value(), 0, 65535);
+    else if (a == "--alias") o.alias = value();
+    else if (a == "--max-body") o.maxBody = parseInt(a, value(), 1024, int64_t(1) << 30);
+    else if (a == "--max-queue") o.maxQueue = parseInt(a, value(), 1, 4096);
+    else if (a == "--serve-max-tokens") o.maxTokensCap = parseInt(a, value(), 1, 1 << 20);
     else die("unknown flag '" + a + "' (see --help)");
   }
   return o;
@@ -253,111 +283,6 @@ std::string readFile(const std::string &path) {
   if (!readText(path, text, error)) die(path + ": cannot open: " + error);
   return text;
 }
-
-/// log-softmax of one row in place; returns nothing.
-void logSoftmax(float *x, int64_t n) {
-  float m = *std::max_element(x, x + n);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - m));
-  float lse = m + static_cast<float>(std::log(sum));
-  for (int64_t i = 0; i < n; ++i) x[i] -= lse;
-}
-
-/// The candidates sampling draws from: the top-k ids by logit (all with
-/// top_k 0), cut to the smallest prefix whose mass reaches top_p, and their
-/// unnormalised weights exp((logit - max) / temp), in descending order.
-void candidates(const float *logits, int64_t n, const Options &o, std::vector<int32_t> &idx,
-                std::vector<double> &w) {
-  idx.resize(static_cast<size_t>(n));
-  std::iota(idx.begin(), idx.end(), 0);
-  int64_t k = o.topK > 0 ? std::min(o.topK, n) : n;
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
-                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
-  idx.resize(k);
-  double m = logits[idx[0]];
-  w.assign(static_cast<size_t>(k), 0.0);
-  double sum = 0;
-  for (int64_t i = 0; i < k; ++i) sum += w[i] = std::exp((logits[idx[i]] - m) / o.temp);
-  // Nucleus: the smallest prefix whose mass reaches top_p.
-  double acc = 0;
-  int64_t keep = k;
-  for (int64_t i = 0; i < k; ++i) {
-    acc += w[i] / sum;
-    if (acc >= o.topP) { keep = i + 1; break; }
-  }
-  idx.resize(keep);
-  w.resize(keep);
-}
-
-int32_t sample(std::vector<float> &logits, const Options &o, std::mt19937_64 &rng) {
-  int64_t n = static_cast<int64_t>(logits.size());
-  if (o.temp <= 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  std::vector<int32_t> idx;
-  std::vector<double> w;
-  candidates(logits.data(), n, o, idx, w);
-  std::discrete_distribution<int64_t> dist(w.begin(), w.end());
-  return idx[dist(rng)];
-}
-
-/// The sampling controls on the logits of the next token: `seq` is the
-/// prompt and what was generated since `generatedFrom`.
-void penalize(std::vector<float> &logits, const std::vector<int64_t> &seq, size_t generatedFrom,
-              const Options &o) {
-  if (o.repeatPenalty != 1.0 && o.repeatLastN > 0) {
-    std::vector<char> seen(logits.size(), 0);
-    size_t from = seq.size() - std::min<size_t>(seq.size(), static_cast<size_t>(o.repeatLastN));
-    for (size_t i = from; i < seq.size(); ++i) {
-      int64_t t = seq[i];
-      if (t < 0 || t >= static_cast<int64_t>(logits.size()) || seen[t]) continue;
-      seen[t] = 1;
-      float &l = logits[t];
-      l = l > 0 ? static_cast<float>(l / o.repeatPenalty) : static_cast<float>(l * o.repeatPenalty);
-    }
-  }
-  if (o.presencePenalty != 0.0 || o.frequencyPenalty != 0.0) {
-    std::vector<int32_t> count(logits.size(), 0);
-    for (size_t i = generatedFrom; i < seq.size(); ++i)
-      if (seq[i] >= 0 && seq[i] < static_cast<int64_t>(logits.size())) ++count[seq[i]];
-    for (size_t t = 0; t < logits.size(); ++t)
-      if (count[t])
-        logits[t] -= static_cast<float>(count[t] * o.frequencyPenalty + o.presencePenalty);
-  }
-}
-
-/// Where the first stop sequence starts in `text`, or npos.
-size_t findStop(const std::string &text, const std::vector<std::string> &stops) {
-  size_t at = std::string::npos;
-  for (const std::string &s : stops) at = std::min(at, text.find(s));
-  return at;
-}
-
-/// The distribution sample() draws from, as dense probabilities over the
-/// vocabulary (the same temperature, top-k and nucleus cut): what the
-/// speculative-sampling rule compares between draft and target.
-void distribution(const float *logits, int64_t n, const Options &o, std::vector<double> &p) {
-  p.assign(static_cast<size_t>(n), 0.0);
-  std::vector<int32_t> idx;
-  std::vector<double> w;
-  candidates(logits, n, o, idx, w);
-  double kept = 0;
-  for (double x : w) kept += x;
-  for (size_t i = 0; i < idx.size(); ++i) p[idx[i]] = w[i] / kept;
-}
-
-/// A token drawn from dense probabilities `p` (summing to `total`).
-int32_t draw(const std::vector<double> &p, double total, std::mt19937_64 &rng) {
-  double r = std::uniform_real_distribution<double>(0.0, total)(rng), acc = 0;
-  int32_t last = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] <= 0) continue;
-    acc += p[i];
-    last = static_cast<int32_t>(i);
-    if (r < acc) return last;
-  }
-  return last; // rounding at the top end
-}
-
-int32_t argmax(const float *x, int64_t n) { return static_cast<int32_t>(std::max_element(x, x + n) - x); }
 
 /// Speculative decoding (Leviathan et al. 2023; Chen et al. 2023): the draft
 /// proposes K tokens one at a time, the target runs the pending token and
@@ -556,10 +481,11 @@ std::string jsonString(const std::string &s) {
 /// the text), "stop" (a --stop sequence; the text ends before it), "length"
 /// (-n tokens generated) or "context" (the context is full; generation
 /// stops there rather than sliding the window).
-void printJson(const std::string &generated, int64_t tokens, const char *reason, int64_t context) {
-  std::printf("{\"text\": %s, \"tokens\": %lld, \"finish_reason\": \"%s\", \"context\": %lld}\n",
+void printJson(const std::string &generated, int64_t tokens, const char *reason, int64_t context,
+               const std::string &extra = "") {
+  std::printf("{\"text\": %s, \"tokens\": %lld, \"finish_reason\": \"%s\", \"context\": %lld%s}\n",
               jsonString(generated).c_str(), static_cast<long long>(tokens), reason,
-              static_cast<long long>(context));
+              static_cast<long long>(context), extra.c_str());
 }
 
 /// Generation; `draft` (speculative decoding) is used by greedy decoding and
@@ -662,19 +588,14 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
     return 0;
   }
 
-  std::mt19937_64 rng(o.seed);
-  KVState st = m.newState();
-  // With stop sequences the continuation is printed once it is cut.
-  const bool streaming = !o.json && o.stops.empty();
-  if (!o.json) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  }
-  std::vector<int32_t> out;
-  std::string cut; // the continuation up to a stop sequence, once one is seen
-  bool stopped = false;
-  const char *reason = "length";
-  if (draft && !o.penalized() && o.stops.empty()) {
+  if (draft && !o.penalized() && o.stops.empty() && o.choices == 1 && o.logprobs < 0) {
+    std::mt19937_64 rng(o.seed);
+    if (!o.json) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    }
+    std::vector<int32_t> out;
+    const char *reason = "length";
     Speculator sp(m, *draft, o, rng);
     sp.prefill(ids, logits);
     std::vector<int64_t> seq = ids;
@@ -698,161 +619,82 @@ int generate(Model &m, Model *draft, const Tokenizer &tok, const Options &o, con
       decided.clear();
       sp.step(seq, maxNew - static_cast<int64_t>(out.size()), decided);
     }
-  } else {
-  m.forward(st, ids.data(), static_cast<int64_t>(ids.size()));
-  m.logits(static_cast<int64_t>(ids.size()) - 1, 1, logits.data());
-  std::vector<int64_t> seq = ids;
-  for (int64_t i = 0; i < maxNew; ++i) {
-    if (o.penalized()) penalize(logits, seq, ids.size(), o);
-    int32_t next = sample(logits, o, rng);
-    if (next == tok.eosId()) {
-      reason = "eos";
-      break;
+    if (o.json) printJson(tok.decode(out), static_cast<int64_t>(out.size()), reason, cap);
+    else std::printf("\n");
+    if (std::strcmp(reason, "context") == 0) {
+      std::fflush(stdout);
+      contextFull();
     }
-    out.push_back(next);
-    seq.push_back(next);
-    if (streaming) stream(tok, next);
-    if (!o.stops.empty()) {
-      std::string s = tok.decode(out);
-      if (size_t at = findStop(s, o.stops); at != std::string::npos) {
-        cut = s.substr(0, at);
-        stopped = true;
-        reason = "stop";
-        break;
-      }
-    }
-    if (i + 1 == maxNew) {
-      if (contextLimited) reason = "context";
-      break;
-    }
-    int64_t t = next;
-    m.forward(st, &t, 1);
-    m.logits(0, 1, logits.data());
+    return 0;
   }
+
+  // Greedy decoding and sampling: the loop batch mode and the server run.
+  // One choice streams as it comes (never a cut-off character or the start
+  // of a stop sequence); several are printed when all are done.
+  Batcher batcher(m, tok, o.choices);
+  GenRequest r;
+  r.prompt = prompt;
+  r.sampling = o;
+  r.maxTokens = o.maxNew;
+  r.n = o.choices;
+  r.logprobs = o.logprobs;
+  const bool streaming = !o.json && o.choices == 1;
+  if (streaming) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
   }
-  std::string continuation = stopped ? cut : tok.decode(out);
+  Batcher::DeltaFn onDelta;
+  if (streaming)
+    onDelta = [](int64_t, const std::string &delta, const std::vector<TokenLogprob> &) {
+      std::fwrite(delta.data(), 1, delta.size(), stdout);
+      std::fflush(stdout);
+    };
+  GenResult result;
+  std::string error;
+  if (!batcher.submit(std::move(r), onDelta, [&](GenResult &&g) { result = std::move(g); }, error)) die(error);
+  while (batcher.step()) {
+  }
+  if (!result.error.empty()) die(result.error);
+  bool full = false;
+  for (const ChoiceResult &c : result.choices) full = full || c.finish == Finish::Context;
   if (o.json) {
-    printJson(continuation, static_cast<int64_t>(out.size()), reason, cap);
-  } else {
-    if (!streaming) std::fwrite(continuation.data(), 1, continuation.size(), stdout);
+    // The first choice as before; all of them under "choices" when there
+    // are several; OpenAI's logprobs object when asked for.
+    const ChoiceResult &c0 = result.choices[0];
+    std::string extra;
+    if (o.logprobs >= 0) extra += ", \"logprobs\": " + dumpJson(logprobsJson(tok, c0.logprobs));
+    if (o.choices > 1) {
+      nlohmann::json all = nlohmann::json::array();
+      for (size_t i = 0; i < result.choices.size(); ++i) {
+        const ChoiceResult &c = result.choices[i];
+        nlohmann::json j{{"index", i}, {"text", c.text}, {"tokens", c.tokens},
+                         {"finish_reason", finishName(c.finish, true, true)}};
+        if (o.logprobs >= 0) j["logprobs"] = logprobsJson(tok, c.logprobs);
+        all.push_back(j);
+      }
+      extra += ", \"choices\": " + dumpJson(all);
+    }
+    printJson(c0.text, c0.tokens, finishName(c0.finish, true, true), cap, extra);
+  } else if (streaming) {
     std::printf("\n");
+  } else {
+    for (size_t i = 0; i < result.choices.size(); ++i) {
+      std::string s = (i ? "\n" : "") + text + result.choices[i].text + "\n";
+      std::fwrite(s.data(), 1, s.size(), stdout);
+    }
   }
-  if (std::strcmp(reason, "context") == 0) {
+  if (full) {
     std::fflush(stdout);
     contextFull();
   }
   return 0;
 }
 
-/// A request line's options on top of the command line's; false with `why`.
-bool requestOptions(const nlohmann::json &j, Options &o, std::string &prompt, std::string &why) {
-  if (!j.is_object()) {
-    why = "a request is a JSON object";
-    return false;
-  }
-  auto it = j.find("prompt");
-  if (it == j.end() || !it->is_string()) {
-    why = "\"prompt\" (a string) is missing";
-    return false;
-  }
-  prompt = it->get<std::string>();
-  auto number = [&](const char *key, double lo, double hi, double &out) {
-    auto f = j.find(key);
-    if (f == j.end() || f->is_null()) return true;
-    if (!f->is_number() || f->get<double>() < lo || f->get<double>() > hi) {
-      char range[64];
-      std::snprintf(range, sizeof range, "[%g, %g]", lo, hi);
-      why = std::string("\"") + key + "\" must be a number in " + range;
-      return false;
-    }
-    out = f->get<double>();
-    return true;
-  };
-  double maxTokens = static_cast<double>(o.maxNew), topK = static_cast<double>(o.topK),
-         seed = static_cast<double>(o.seed);
-  if (!number("max_tokens", 0, 1 << 20, maxTokens) || !number("temperature", 0, 100, o.temp) ||
-      !number("top_k", 0, 1 << 30, topK) || !number("top_p", 0, 1, o.topP) || !number("seed", 0, 9e15, seed) ||
-      !number("repeat_penalty", 0.01, 100, o.repeatPenalty) ||
-      !number("presence_penalty", -2, 2, o.presencePenalty) ||
-      !number("frequency_penalty", -2, 2, o.frequencyPenalty))
-    return false;
-  o.maxNew = static_cast<int64_t>(maxTokens);
-  o.topK = static_cast<int64_t>(topK);
-  o.seed = static_cast<uint64_t>(seed);
-  if (auto s = j.find("stop"); s != j.end() && !s->is_null()) {
-    o.stops.clear();
-    if (s->is_string()) o.stops.push_back(s->get<std::string>());
-    else if (s->is_array()) {
-      for (const auto &x : *s) {
-        if (!x.is_string()) {
-          why = "\"stop\" must be a string or an array of strings";
-          return false;
-        }
-        o.stops.push_back(x.get<std::string>());
-      }
-    } else {
-      why = "\"stop\" must be a string or an array of strings";
-      return false;
-    }
-    for (const std::string &x : o.stops)
-      if (x.empty()) {
-        why = "\"stop\" sequences must not be empty";
-        return false;
-      }
-  }
-  return true;
-}
-
-/// One request being decoded in batch mode.
-struct Sequence {
-  size_t index = 0; // into the results
-  Options o;
-  KVState st;
-  std::vector<int64_t> seq; // prompt and generated tokens
-  size_t generatedFrom = 0;
-  std::vector<int32_t> out;
-  std::mt19937_64 rng;
-  int64_t maxNew = 0;
-  bool contextLimited = false;
-  int64_t pending = -1; // the sampled token the next step runs
-  std::string text, reason;
-  std::chrono::steady_clock::time_point t0;
-};
-
-/// Samples sequence `s`'s next token from `logits`; true when it is done
-/// (end of text, a stop sequence, its token limit or the context).
-bool advance(Sequence &s, std::vector<float> &logits, const Tokenizer &tok) {
-  if (s.o.penalized()) penalize(logits, s.seq, s.generatedFrom, s.o);
-  int32_t next = sample(logits, s.o, s.rng);
-  if (next == tok.eosId()) {
-    s.reason = "stop"; // the model ended the text (OpenAI's name for it)
-    s.text = tok.decode(s.out);
-    return true;
-  }
-  s.out.push_back(next);
-  s.seq.push_back(next);
-  if (!s.o.stops.empty()) {
-    std::string t = tok.decode(s.out);
-    if (size_t at = findStop(t, s.o.stops); at != std::string::npos) {
-      s.text = t.substr(0, at);
-      s.reason = "stop";
-      return true;
-    }
-  }
-  if (static_cast<int64_t>(s.out.size()) >= s.maxNew) {
-    s.reason = s.contextLimited ? "context" : "length";
-    s.text = tok.decode(s.out);
-    return true;
-  }
-  s.pending = next;
-  return false;
-}
-
 /// --prompts IN --out OUT: every request line answered, one result line
 /// each in input order, written to a temporary file renamed to OUT at the
-/// end. Continuous batching: up to --batch sequences decode together, one
-/// token each per step (the model's decode_batch); a finished sequence's
-/// place goes to the next request, prefilled alone.
+/// end. Continuous batching (the Batcher): up to --batch sequences decode
+/// together, one token each per step; a finished sequence's place goes to
+/// the next request.
 int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
   if (o.outFile.empty()) die("--prompts needs --out FILE (where the results go)");
   if (!m.hasDecodeBatch() && o.batch > 1) die("--batch: this binary was compiled without batched decoding");
@@ -868,108 +710,79 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
   FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f) die(o.outFile + ": cannot write: " + std::strerror(errno));
 
-  // Every request's result, in input order; the valid ones queue for decoding.
+  // Every request's result, in input order; the valid ones are submitted.
+  Batcher batcher(m, tok, o.batch);
   std::vector<nlohmann::json> results;
-  std::vector<std::pair<size_t, std::pair<Options, std::string>>> queue;
+  size_t done = 0;
+  int64_t generated = 0;
+  auto started = std::chrono::steady_clock::now();
+  auto progress = [&]() {
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "\rbatch: %zu/%zu requests, %.1f tokens/s", done, results.size(),
+                 sec > 0 ? generated / sec : 0.0);
+  };
+  std::vector<std::pair<size_t, GenRequest>> valid;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json result;
     result["line"] = i + 1;
     nlohmann::json j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("id")) result["id"] = j["id"];
-    Options r = o;
-    std::string prompt, why;
-    if (j.is_discarded()) result["error"] = "line " + std::to_string(i + 1) + ": not valid JSON";
-    else if (!requestOptions(j, r, prompt, why)) result["error"] = "line " + std::to_string(i + 1) + ": " + why;
-    else queue.push_back({results.size(), {r, prompt}});
+    GenRequest r;
+    r.sampling = o;
+    r.maxTokens = o.maxNew;
+    std::string why, at = "line " + std::to_string(i + 1) + ": ";
+    auto prompt = j.is_object() ? j.find("prompt") : j.end();
+    if (j.is_discarded()) result["error"] = at + "not valid JSON";
+    else if (!j.is_object()) result["error"] = at + "a request is a JSON object";
+    else if (prompt == j.end() || !prompt->is_string()) result["error"] = at + "\"prompt\" (a string) is missing";
+    else if (!readRequest(j, tok, r, why)) result["error"] = at + why;
+    else if (!tok.encode(prompt->get<std::string>(), r.prompt, why)) result["error"] = at + "\"prompt\": " + why;
+    else valid.push_back({results.size(), std::move(r)});
     results.push_back(result);
   }
-  const size_t requests = results.size();
-  size_t done = requests - queue.size(), next = 0;
-  int64_t generated = 0;
-  const int64_t cap = m.capacity();
-  auto started = std::chrono::steady_clock::now();
-  auto progress = [&]() {
-    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fprintf(stderr, "\rbatch: %zu/%zu requests, %.1f tokens/s", done, requests, sec > 0 ? generated / sec : 0.0);
-  };
-  auto finish = [&](Sequence &s) {
-    nlohmann::json &r = results[s.index];
-    r["completion"] = s.text;
-    r["prompt_tokens"] = static_cast<int64_t>(s.generatedFrom);
-    r["completion_tokens"] = static_cast<int64_t>(s.out.size());
-    r["finish_reason"] = s.reason;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.t0).count();
-    r["latency_ms"] = std::round(ms * 1000) / 1000;
-    generated += static_cast<int64_t>(s.out.size());
-    ++done;
-    progress();
-  };
-  std::vector<std::unique_ptr<Sequence>> active;
-  std::vector<float> logits(static_cast<size_t>(m.vocab()));
-  std::vector<float> rows;
-  std::string error;
-  while (next < queue.size() || !active.empty()) {
-    // Admit requests while there is room: prefill alone, sample the first token.
-    while (static_cast<int64_t>(active.size()) < o.batch && next < queue.size()) {
-      auto &[index, req] = queue[next++];
-      auto s = std::make_unique<Sequence>();
-      s->index = index;
-      s->o = req.first;
-      s->t0 = std::chrono::steady_clock::now();
-      std::vector<int32_t> p32;
-      std::string why;
-      if (!tok.encode(req.second, p32, why) || p32.empty() || static_cast<int64_t>(p32.size()) >= cap) {
-        if (why.empty())
-          why = p32.empty() ? "the prompt is empty"
-                            : "the prompt has " + std::to_string(p32.size()) + " tokens; the model's context is " +
-                                  std::to_string(cap);
-        results[index]["error"] = "line " + std::to_string(results[index]["line"].get<size_t>()) + ": " + why;
-        ++done;
-        progress();
-        continue;
+  done = results.size() - valid.size();
+  for (auto &[index, r] : valid) {
+    const int64_t logprobs = r.logprobs, n = r.n;
+    auto onDone = [&, index = index, logprobs, n](GenResult &&g) {
+      nlohmann::json &out = results[index];
+      if (!g.error.empty()) die(g.error);
+      const ChoiceResult &c0 = g.choices[0];
+      out["completion"] = c0.text;
+      out["prompt_tokens"] = g.promptTokens;
+      out["completion_tokens"] = c0.tokens;
+      out["finish_reason"] = finishName(c0.finish, false, true);
+      if (logprobs >= 0) out["logprobs"] = logprobsJson(tok, c0.logprobs);
+      if (n > 1) {
+        nlohmann::json all = nlohmann::json::array();
+        for (const ChoiceResult &c : g.choices) {
+          nlohmann::json j{{"completion", c.text}, {"completion_tokens", c.tokens},
+                           {"finish_reason", finishName(c.finish, false, true)}};
+          if (logprobs >= 0) j["logprobs"] = logprobsJson(tok, c.logprobs);
+          all.push_back(j);
+          generated += c.tokens;
+        }
+        out["choices"] = all;
+      } else {
+        generated += c0.tokens;
       }
-      s->seq.assign(p32.begin(), p32.end());
-      s->generatedFrom = s->seq.size();
-      int64_t room = cap - static_cast<int64_t>(p32.size());
-      s->maxNew = std::min(s->o.maxNew, room);
-      s->contextLimited = s->o.maxNew > room;
-      s->rng.seed(s->o.seed);
-      if (s->maxNew == 0) {
-        s->reason = s->contextLimited ? "context" : "length";
-        finish(*s);
-        continue;
-      }
-      s->st = m.newState();
-      m.forward(s->st, s->seq.data(), static_cast<int64_t>(s->seq.size()));
-      m.logits(static_cast<int64_t>(s->seq.size()) - 1, 1, logits.data());
-      if (advance(*s, logits, tok)) finish(*s);
-      else active.push_back(std::move(s));
+      out["latency_ms"] = std::round(g.latencyMs * 1000) / 1000;
+      ++done;
+      progress();
+    };
+    std::string error;
+    if (!batcher.submit(std::move(r), nullptr, onDone, error)) {
+      results[index]["error"] = "line " + std::to_string(results[index]["line"].get<size_t>()) + ": " + error;
+      ++done;
     }
-    if (active.empty()) continue;
-    // One step for every active sequence: one token each, weights read once.
-    const int64_t B = static_cast<int64_t>(active.size());
-    std::vector<KVState *> states;
-    std::vector<int64_t> ids;
-    for (auto &s : active) {
-      states.push_back(&s->st);
-      ids.push_back(s->pending);
-    }
-    if (!m.decodeBatch(states.data(), ids.data(), B, error)) die(error);
-    rows.resize(static_cast<size_t>(B * m.vocab()));
-    m.logits(0, B, rows.data());
-    std::vector<std::unique_ptr<Sequence>> still;
-    for (int64_t b = 0; b < B; ++b) {
-      std::copy(rows.begin() + b * m.vocab(), rows.begin() + (b + 1) * m.vocab(), logits.begin());
-      if (advance(*active[b], logits, tok)) finish(*active[b]);
-      else still.push_back(std::move(active[b]));
-    }
-    active = std::move(still);
+  }
+  progress();
+  while (batcher.step()) {
   }
   progress();
   std::fprintf(stderr, "\n");
   for (const nlohmann::json &r : results) {
-    std::string s = r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string s = dumpJson(r) + "\n";
     if (std::fwrite(s.data(), 1, s.size(), f) != s.size()) {
       std::fclose(f);
       std::remove(tmp.c_str());
@@ -1298,10 +1111,26 @@ int runIds(Model &m, Model *draft, const Options &o) {
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
   int modes = (o.havePrompt || !o.promptFile.empty()) + !o.perplexityFile.empty() + o.bench + !o.ids.empty() +
-              !o.promptsFile.empty();
+              !o.promptsFile.empty() + o.serve;
   if (modes == 0)
-    die("nothing to do: give a prompt (-p/-f), --prompts FILE, --perplexity FILE or --bench (see --help)");
-  if (modes > 1) die("give only one of a prompt, --prompts, --perplexity, --bench and --ids");
+    die("nothing to do: give a prompt (-p/-f), --prompts FILE, --serve, --perplexity FILE or --bench (see --help)");
+  if (modes > 1) die("give only one of a prompt, --prompts, --serve, --perplexity, --bench and --ids");
+  if (o.logprobs >= 0 && !o.json && !o.serve && o.promptsFile.empty())
+    die("--logprobs goes with --json (the log-probabilities are in its output)");
+  if (o.choices > 1 && (o.beams > 0 || o.draftTokens > 0)) die("--choices goes with greedy decoding or sampling");
+#ifdef LITHE_CLI_FUZZ
+  if (o.serve) die("--serve is not in the fuzzing build");
+#else
+  if (o.serve) {
+    // Stop signals go to the server's own thread: block them before any
+    // thread (the kernels' pool) starts, so every thread inherits the mask.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  }
+#endif
   if (!o.outFile.empty() && o.promptsFile.empty()) die("--out goes with --prompts (batch mode)");
   if (o.havePrompt && !o.promptFile.empty()) die("give -p or -f, not both");
   lithe_threads_init(o.threads);
@@ -1336,6 +1165,23 @@ int main(int argc, char **argv) {
   if (!tok) die(error);
   if (!o.perplexityFile.empty()) return perplexity(*m, *tok, o);
   if (!o.promptsFile.empty()) return runBatch(*m, *tok, o);
+#ifndef LITHE_CLI_FUZZ
+  if (o.serve) {
+    if (!m->hasDecodeBatch() && o.batch > 1) die("--batch: this binary was compiled without batched decoding");
+    ServeOptions so;
+    so.host = o.host;
+    so.port = static_cast<int>(o.port);
+    so.modelName = o.alias.empty() ? exe.substr(exe.find_last_of('/') + 1) : o.alias;
+    so.maxBodyBytes = o.maxBody;
+    so.maxTokens = o.maxTokensCap;
+    so.maxQueued = o.maxQueue;
+    so.defaultMaxTokens = o.maxNewGiven ? o.maxNew : 16;
+    so.randomSeed = !o.seedGiven;
+    so.defaults = o;
+    Batcher batcher(*m, *tok, o.batch);
+    return serve(batcher, so);
+  }
+#endif
   std::string text = o.havePrompt ? o.prompt : readFile(o.promptFile);
   return generate(*m, draft.get(), *tok, o, text);
 }

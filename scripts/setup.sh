@@ -11,7 +11,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ git
   libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev nlohmann-json3-dev
+  libgtest-dev nlohmann-json3-dev libcpp-httplib-dev
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,7 +26,7 @@ fi
 
 # Python side of the tests: reference numerics with ONNX Runtime.
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c "import onnx, onnxruntime, numpy, matplotlib" 2>/dev/null; then
+if ! "$PYTHON" -c "import onnx, onnxruntime, numpy, matplotlib, openai" 2>/dev/null; then
   echo "setup: installing Python test requirements"
   "$PYTHON" -m pip install -q -r requirements-test.txt
 fi

@@ -304,6 +304,10 @@ bool linkExecutable(const std::vector<std::string> &objectPaths, const std::stri
   for (llvm::StringRef a : {llvm::StringRef(runtime), llvm::StringRef("-o"), llvm::StringRef(exePath),
                             llvm::StringRef("-pthread"), llvm::StringRef("-lm")})
     argv.push_back(a);
+  // What the runtime archive needs besides (the server's HTTP library).
+  llvm::SmallVector<llvm::StringRef> systemLibs;
+  llvm::StringRef(LITHE_RUNTIME_SYSTEM_LIBS).split(systemLibs, ' ', -1, false);
+  argv.insert(argv.end(), systemLibs.begin(), systemLibs.end());
 #ifdef LITHE_LINK_FLAGS
   llvm::SmallVector<llvm::StringRef> extra;
   llvm::StringRef(LITHE_LINK_FLAGS).split(extra, ' ', -1, false);

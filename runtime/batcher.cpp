@@ -1,0 +1,371 @@
+//===- batcher.cpp - continuous batching of many generations --------------===//
+
+#include "lithe/runtime/batcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace lithe::rt {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+} // namespace
+
+struct Batcher::Job {
+  uint64_t id = 0;
+  GenRequest req;
+  DeltaFn onDelta;
+  DoneFn onDone;
+  Clock::time_point t0;
+  GenResult result;
+  int64_t live = 0; // choices not finished
+  bool firstToken = false;
+};
+
+/// One choice of one request.
+struct Batcher::Seq {
+  Job *job = nullptr;
+  int64_t choice = 0;
+  KVState st;
+  std::vector<int64_t> seq; // prompt and generated tokens
+  size_t generatedFrom = 0;
+  std::mt19937_64 rng;
+  int64_t maxNew = 0;
+  bool contextLimited = false;
+  int64_t pending = -1; // the decided token the next step runs
+  std::string text;     // decoded so far
+  size_t shown = 0;     // bytes of text given to onDelta
+  std::vector<TokenLogprob> newLogprobs;
+  bool done = false;
+};
+
+const char *finishName(Finish f, bool keepEos, bool keepContext) {
+  switch (f) {
+  case Finish::Eos: return keepEos ? "eos" : "stop";
+  case Finish::Stop: return "stop";
+  case Finish::Length: return "length";
+  case Finish::Context: return keepContext ? "context" : "length";
+  case Finish::Cancelled: return "cancelled";
+  }
+  return "length";
+}
+
+Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch)
+    : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)) {}
+
+Batcher::~Batcher() = default;
+
+uint64_t Batcher::submit(GenRequest request, DeltaFn onDelta, DoneFn onDone, std::string &error) {
+  const int64_t cap = m_.capacity(), P = static_cast<int64_t>(request.prompt.size());
+  if (P == 0) {
+    error = "the prompt is empty";
+    return 0;
+  }
+  if (P >= cap) {
+    error = "the prompt has " + std::to_string(P) + " tokens; the model's context is " + std::to_string(cap) +
+            " (at most " + std::to_string(cap - 1) + " leave room to generate)";
+    return 0;
+  }
+  if (request.n < 1 || request.n > maxBatch_) {
+    error = "n must be in [1, " + std::to_string(maxBatch_) + "] (the batch this model decodes)";
+    return 0;
+  }
+  for (int32_t t : request.prompt)
+    if (t < 0 || t >= m_.vocab()) {
+      error = "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(m_.vocab()) + ")";
+      return 0;
+    }
+  auto job = std::make_unique<Job>();
+  job->req = std::move(request);
+  job->onDelta = std::move(onDelta);
+  job->onDone = std::move(onDone);
+  job->t0 = Clock::now();
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) {
+      error = "shutting down";
+      return 0;
+    }
+    id = job->id = nextId_++;
+    queue_.push_back(std::move(job));
+    ++totals_.requests;
+  }
+  ++inFlight_;
+  cv_.notify_one();
+  return id;
+}
+
+void Batcher::cancel(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    cancels_.insert(id);
+  }
+  cv_.notify_one();
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+Batcher::Totals Batcher::totals() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return totals_;
+}
+
+KVState Batcher::takeState() {
+  if (free_.empty()) return m_.newState();
+  KVState s = std::move(free_.back());
+  free_.pop_back();
+  s.past = 0;
+  return s;
+}
+
+/// Gives onDelta what can be shown of `s` now.
+void Batcher::flush(Seq &s) {
+  size_t upTo = s.done ? s.text.size() : showable(s.text, s.job->req.sampling.stops);
+  if (upTo <= s.shown && s.newLogprobs.empty()) return;
+  std::string delta = upTo > s.shown ? s.text.substr(s.shown, upTo - s.shown) : std::string();
+  s.shown = std::max(s.shown, upTo);
+  if (s.job->onDelta) s.job->onDelta(s.choice, delta, s.newLogprobs);
+  s.newLogprobs.clear();
+}
+
+void Batcher::finishSeq(Seq &s, Finish why) {
+  s.done = true;
+  ChoiceResult &r = s.job->result.choices[static_cast<size_t>(s.choice)];
+  r.finish = why;
+  r.tokens = static_cast<int64_t>(s.seq.size() - s.generatedFrom);
+  r.text = s.text;
+  if (why != Finish::Cancelled) flush(s);
+  --s.job->live;
+}
+
+/// Decides `s`'s next token from `logits` (its row of the last step).
+void Batcher::advance(Seq &s, std::vector<float> &logits) {
+  const Sampling &sp = s.job->req.sampling;
+  if (sp.penalized()) penalize(logits, s.seq, s.generatedFrom, sp);
+  TokenLogprob lp;
+  const int64_t K = s.job->req.logprobs;
+  if (K >= 0) {
+    std::vector<float> l = logits;
+    logSoftmax(l.data(), static_cast<int64_t>(l.size()));
+    std::vector<int32_t> idx(l.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    size_t k = std::min<size_t>(static_cast<size_t>(K), idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+    for (size_t i = 0; i < k; ++i) lp.top.push_back({idx[i], l[idx[i]]});
+    lp.id = sample(logits, sp, s.rng);
+    lp.logprob = l[lp.id];
+  } else {
+    lp.id = sample(logits, sp, s.rng);
+  }
+  const int32_t next = lp.id;
+  Job &job = *s.job;
+  if (!job.firstToken) {
+    job.firstToken = true;
+    job.result.firstTokenMs = msSince(job.t0);
+  }
+  if (next == tok_.eosId()) {
+    if (K >= 0) job.result.choices[static_cast<size_t>(s.choice)].logprobs.push_back(lp), s.newLogprobs.push_back(lp);
+    finishSeq(s, Finish::Eos);
+    return;
+  }
+  s.seq.push_back(next);
+  if (K >= 0) {
+    job.result.choices[static_cast<size_t>(s.choice)].logprobs.push_back(lp);
+    s.newLogprobs.push_back(std::move(lp));
+  }
+  s.text += tok_.decodeToken(next);
+  if (!sp.stops.empty()) {
+    if (size_t at = findStop(s.text, sp.stops); at != std::string::npos) {
+      s.text.resize(at);
+      finishSeq(s, Finish::Stop);
+      return;
+    }
+  }
+  if (static_cast<int64_t>(s.seq.size() - s.generatedFrom) >= s.maxNew) {
+    finishSeq(s, s.contextLimited ? Finish::Context : Finish::Length);
+    return;
+  }
+  s.pending = next;
+  flush(s);
+}
+
+void Batcher::admit(std::unique_ptr<Job> job) {
+  Job &j = *job;
+  const int64_t P = static_cast<int64_t>(j.req.prompt.size()), cap = m_.capacity();
+  j.result.promptTokens = P;
+  j.result.choices.assign(static_cast<size_t>(j.req.n), ChoiceResult{});
+  j.live = j.req.n;
+  int64_t room = cap - P;
+  int64_t maxNew = std::min(j.req.maxTokens, room);
+  bool contextLimited = j.req.maxTokens > room;
+  jobs_.push_back(std::move(job));
+  std::vector<int64_t> prompt(j.req.prompt.begin(), j.req.prompt.end());
+  std::vector<std::unique_ptr<Seq>> seqs;
+  for (int64_t c = 0; c < j.req.n; ++c) {
+    auto s = std::make_unique<Seq>();
+    s->job = &j;
+    s->choice = c;
+    s->seq = prompt;
+    s->generatedFrom = prompt.size();
+    s->rng.seed(j.req.sampling.seed + static_cast<uint64_t>(c));
+    s->maxNew = maxNew;
+    s->contextLimited = contextLimited;
+    seqs.push_back(std::move(s));
+  }
+  if (maxNew <= 0) {
+    for (auto &s : seqs) finishSeq(*s, contextLimited ? Finish::Context : Finish::Length);
+    return;
+  }
+  // The prompt once; its cache copied for the other choices.
+  std::vector<float> logits(static_cast<size_t>(m_.vocab()));
+  seqs[0]->st = takeState();
+  m_.forward(seqs[0]->st, prompt.data(), P);
+  m_.logits(P - 1, 1, logits.data());
+  for (size_t c = 1; c < seqs.size(); ++c) {
+    seqs[c]->st = takeState();
+    seqs[c]->st.copyFrom(seqs[0]->st, P);
+  }
+  std::vector<float> row;
+  for (auto &s : seqs) {
+    row = logits;
+    advance(*s, row);
+    if (!s->done) active_.push_back(std::move(s));
+    else free_.push_back(std::move(s->st));
+  }
+}
+
+/// Calls onDone for every request whose choices have all finished.
+void Batcher::retire() {
+  for (size_t i = 0; i < jobs_.size();) {
+    Job &j = *jobs_[i];
+    if (j.live > 0) {
+      ++i;
+      continue;
+    }
+    j.result.latencyMs = msSince(j.t0);
+    int64_t generated = 0;
+    for (const ChoiceResult &c : j.result.choices) generated += c.tokens;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      totals_.generated += generated;
+    }
+    std::unique_ptr<Job> done = std::move(jobs_[i]);
+    jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+    --inFlight_;
+    if (done->onDone) done->onDone(std::move(done->result));
+  }
+}
+
+bool Batcher::step() {
+  // Cancellations and admissions, decided under the lock; run outside it.
+  std::unordered_set<uint64_t> cancels;
+  std::vector<std::unique_ptr<Job>> admitted, dropped;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    cancels.swap(cancels_);
+    for (auto it = queue_.begin(); it != queue_.end();)
+      if (cancels.count((*it)->id)) dropped.push_back(std::move(*it)), it = queue_.erase(it);
+      else ++it;
+    int64_t live = static_cast<int64_t>(active_.size());
+    while (!queue_.empty() && (live == 0 || live + queue_.front()->req.n <= maxBatch_)) {
+      live += queue_.front()->req.n;
+      admitted.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  for (auto &j : dropped) {
+    j->result.choices.assign(static_cast<size_t>(j->req.n), ChoiceResult{});
+    for (ChoiceResult &c : j->result.choices) c.finish = Finish::Cancelled;
+    j->live = 0;
+    jobs_.push_back(std::move(j));
+  }
+  if (!cancels.empty())
+    for (auto &s : active_)
+      if (!s->done && cancels.count(s->job->id)) finishSeq(*s, Finish::Cancelled);
+  bool worked = !admitted.empty() || !dropped.empty();
+  for (auto &j : admitted) admit(std::move(j));
+
+  // One token for every live sequence: one batched step.
+  std::vector<Seq *> live;
+  for (auto &s : active_)
+    if (!s->done) live.push_back(s.get());
+  const int64_t B = static_cast<int64_t>(live.size()), V = m_.vocab();
+  if (B > 0) {
+    worked = true;
+    std::string error;
+    bool ok = true;
+    rows_.resize(static_cast<size_t>(B * V));
+    if (B == 1 || !m_.hasDecodeBatch()) {
+      // One at a time (admission keeps every sequence within the context).
+      for (int64_t b = 0; b < B; ++b) {
+        m_.forward(live[b]->st, &live[b]->pending, 1);
+        m_.logits(0, 1, rows_.data() + b * V);
+      }
+    } else {
+      std::vector<KVState *> states;
+      std::vector<int64_t> ids;
+      for (Seq *s : live) states.push_back(&s->st), ids.push_back(s->pending);
+      ok = m_.decodeBatch(states.data(), ids.data(), B, error);
+      if (ok) m_.logits(0, B, rows_.data());
+    }
+    if (!ok) {
+      for (Seq *s : live) {
+        s->job->result.error = error;
+        finishSeq(*s, Finish::Cancelled);
+      }
+    } else {
+      std::vector<float> logits(static_cast<size_t>(V));
+      for (int64_t b = 0; b < B; ++b) {
+        std::copy(rows_.begin() + b * V, rows_.begin() + (b + 1) * V, logits.begin());
+        advance(*live[b], logits);
+      }
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    ++totals_.steps;
+    totals_.rows += B;
+  }
+  // Finished sequences give their caches back.
+  for (size_t i = 0; i < active_.size();) {
+    if (active_[i]->done) {
+      free_.push_back(std::move(active_[i]->st));
+      active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else ++i;
+  }
+  // Keep at most a batch's worth of spare caches.
+  while (static_cast<int64_t>(free_.size()) > maxBatch_) free_.pop_back();
+  retire();
+  return worked;
+}
+
+void Batcher::run() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !cancels_.empty() || !active_.empty(); });
+      if (stopping_) break;
+    }
+    step();
+  }
+  // Stopping: everything still queued or live is cancelled.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto &j : queue_) cancels_.insert(j->id);
+    for (auto &s : active_) cancels_.insert(s->job->id);
+  }
+  step();
+}
+
+} // namespace lithe::rt

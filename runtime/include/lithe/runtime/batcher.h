@@ -1,0 +1,150 @@
+//===- batcher.h - continuous batching of many generations -------*- C++ -*-===//
+//
+// One decoding loop for every mode of a compiled model that generates text:
+// a single prompt, batch mode (--prompts) and the server (--serve). Requests
+// queue from any thread; the thread that runs the loop admits them while
+// there is room (the prompt prefilled once, its KV cache copied for each of
+// its n choices) and advances every live sequence by one token per step,
+// reading the weights once for all of them (the model's decode_batch). A
+// finished or cancelled sequence's place goes to the next request at the
+// next step.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LITHE_RUNTIME_BATCHER_H
+#define LITHE_RUNTIME_BATCHER_H
+
+#include "lithe/runtime/model.h"
+#include "lithe/runtime/sampling.h"
+#include "lithe/runtime/tokenizer.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace lithe::rt {
+
+struct GenRequest {
+  std::vector<int32_t> prompt; // token ids, at least one
+  Sampling sampling;
+  int64_t maxTokens = 16;
+  int64_t n = 1;         // choices; choice i samples with seed + i
+  int64_t logprobs = -1; // < 0: none; K >= 0: each token's logprob and the K most likely
+};
+
+/// A decided token: its log-probability under the logits it was drawn from
+/// (after penalties and logit bias, before temperature and cuts, as OpenAI
+/// reports them) and the `logprobs` most likely alternatives.
+struct TokenLogprob {
+  int32_t id = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;
+};
+
+enum class Finish {
+  Eos,       // the model ended the text
+  Stop,      // a stop sequence (the text ends before it)
+  Length,    // max_tokens generated
+  Context,   // the context is full (no sliding window; see README)
+  Cancelled, // the client went away, or the loop stopped
+};
+
+struct ChoiceResult {
+  std::string text; // bytes as decoded; a cut-off UTF-8 character may end it
+  int64_t tokens = 0;
+  Finish finish = Finish::Length;
+  std::vector<TokenLogprob> logprobs; // when asked for
+};
+
+struct GenResult {
+  std::vector<ChoiceResult> choices;
+  int64_t promptTokens = 0;
+  double latencyMs = 0;    // queued to done
+  double firstTokenMs = 0; // queued to the first decided token
+  std::string error;       // a failed step (the request is abandoned)
+};
+
+class Batcher {
+public:
+  /// Called on the loop's thread, in order, with the text of choice `choice`
+  /// that can be shown now (whole UTF-8 characters, never part of a stop
+  /// sequence) and the tokens decided since the last call.
+  using DeltaFn = std::function<void(int64_t choice, const std::string &text, const std::vector<TokenLogprob> &)>;
+  /// Called once on the loop's thread when every choice has finished.
+  using DoneFn = std::function<void(GenResult &&)>;
+
+  /// Up to `maxBatch` sequences decode together.
+  Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch);
+  ~Batcher();
+  Batcher(const Batcher &) = delete;
+  Batcher &operator=(const Batcher &) = delete;
+
+  /// Queues a request (any thread). Returns its id (> 0), or 0 with `error`
+  /// when it cannot run: an empty prompt, one that leaves no room in the
+  /// context, or more choices than the batch holds.
+  uint64_t submit(GenRequest request, DeltaFn onDelta, DoneFn onDone, std::string &error);
+  /// Frees request `id`'s sequences at the next step (any thread); its
+  /// onDone is called with Finish::Cancelled choices. Unknown ids are ignored.
+  void cancel(uint64_t id);
+  /// One step on the calling thread: admit queued requests, then one token
+  /// for every live sequence. False when there was nothing to do.
+  bool step();
+  /// Steps until stop() (any thread), sleeping while there is nothing to do;
+  /// unfinished requests are then cancelled.
+  void run();
+  void stop();
+  /// Requests submitted and not yet done.
+  int64_t inFlight() const { return inFlight_.load(); }
+  int64_t maxBatch() const { return maxBatch_; }
+  const Model &model() const { return m_; }
+  const Tokenizer &tokenizer() const { return tok_; }
+
+  /// Totals since construction (for /health and the progress line).
+  struct Totals {
+    int64_t requests = 0, generated = 0, steps = 0, rows = 0;
+  };
+  Totals totals() const;
+
+private:
+  struct Job;
+  struct Seq;
+  void admit(std::unique_ptr<Job> job);
+  void advance(Seq &s, std::vector<float> &logits);
+  void finishSeq(Seq &s, Finish why);
+  void flush(Seq &s);
+  void retire();
+  KVState takeState();
+
+  Model &m_;
+  const Tokenizer &tok_;
+  const int64_t maxBatch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> queue_;  // under mu_
+  std::unordered_set<uint64_t> cancels_;    // under mu_
+  bool stopping_ = false;                   // under mu_
+  uint64_t nextId_ = 1;                     // under mu_
+  Totals totals_;                           // under mu_
+  std::atomic<int64_t> inFlight_{0};
+  // The loop's own (one thread at a time).
+  std::vector<std::unique_ptr<Job>> jobs_;  // admitted, not done
+  std::vector<std::unique_ptr<Seq>> active_;
+  std::vector<KVState> free_; // caches of finished sequences, reused
+  std::vector<float> rows_;
+};
+
+/// The names of the finish reasons: OpenAI's ("stop", "length") for the
+/// server; batch mode keeps "context" apart from "length"; the command
+/// line's --json also keeps "eos" apart from "stop".
+const char *finishName(Finish f, bool keepEos, bool keepContext);
+
+} // namespace lithe::rt
+
+#endif // LITHE_RUNTIME_BATCHER_H
