@@ -26,6 +26,13 @@ struct Batcher::Job {
   GenResult result;
   int64_t live = 0; // choices not finished
   bool firstToken = false;
+  // Prefill: the prompt, how much of it has run, into which cache, and the
+  // choices waiting for it.
+  std::vector<int64_t> prompt;
+  int64_t fed = 0;
+  bool prefilling = false;
+  KVState st;
+  std::vector<std::unique_ptr<Seq>> waiting;
 };
 
 /// One choice of one request.
@@ -56,8 +63,8 @@ const char *finishName(Finish f, bool keepEos, bool keepContext) {
   return "length";
 }
 
-Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch)
-    : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)) {}
+Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk)
+    : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)), prefillChunk_(prefillChunk) {}
 
 Batcher::~Batcher() = default;
 
@@ -212,38 +219,61 @@ void Batcher::admit(std::unique_ptr<Job> job) {
   int64_t maxNew = std::min(j.req.maxTokens, room);
   bool contextLimited = j.req.maxTokens > room;
   jobs_.push_back(std::move(job));
-  std::vector<int64_t> prompt(j.req.prompt.begin(), j.req.prompt.end());
-  std::vector<std::unique_ptr<Seq>> seqs;
+  j.prompt.assign(j.req.prompt.begin(), j.req.prompt.end());
   for (int64_t c = 0; c < j.req.n; ++c) {
     auto s = std::make_unique<Seq>();
     s->job = &j;
     s->choice = c;
-    s->seq = prompt;
-    s->generatedFrom = prompt.size();
+    s->seq = j.prompt;
+    s->generatedFrom = j.prompt.size();
     s->rng.seed(j.req.sampling.seed + static_cast<uint64_t>(c));
     s->maxNew = maxNew;
     s->contextLimited = contextLimited;
-    seqs.push_back(std::move(s));
+    j.waiting.push_back(std::move(s));
   }
   if (maxNew <= 0) {
-    for (auto &s : seqs) finishSeq(*s, contextLimited ? Finish::Context : Finish::Length);
+    for (auto &s : j.waiting) finishSeq(*s, contextLimited ? Finish::Context : Finish::Length);
+    j.waiting.clear();
     return;
   }
-  // The prompt once; its cache copied for the other choices.
-  std::vector<float> logits(static_cast<size_t>(m_.vocab()));
-  seqs[0]->st = takeState();
-  m_.forward(seqs[0]->st, prompt.data(), P);
-  m_.logits(P - 1, 1, logits.data());
-  for (size_t c = 1; c < seqs.size(); ++c) {
-    seqs[c]->st = takeState();
-    seqs[c]->st.copyFrom(seqs[0]->st, P);
-  }
-  std::vector<float> row;
-  for (auto &s : seqs) {
-    row = logits;
-    advance(*s, row);
-    if (!s->done) active_.push_back(std::move(s));
-    else free_.push_back(std::move(s->st));
+  j.st = takeState();
+  j.prefilling = true;
+}
+
+/// Runs admitted prompts, at most `budget` tokens of them (all when
+/// negative); a prompt that completes samples its choices' first tokens
+/// and its sequences join the decoding ones.
+void Batcher::prefill(int64_t budget) {
+  for (auto &jp : jobs_) {
+    Job &j = *jp;
+    if (!j.prefilling) continue;
+    if (budget == 0) break;
+    const int64_t P = static_cast<int64_t>(j.prompt.size());
+    int64_t take = P - j.fed;
+    if (budget > 0) take = std::min(take, budget), budget -= take;
+    m_.forward(j.st, j.prompt.data() + j.fed, take);
+    j.fed += take;
+    if (j.fed < P) continue;
+    // The prompt once; its cache copied for the other choices.
+    j.prefilling = false;
+    std::vector<float> logits(static_cast<size_t>(m_.vocab())), row;
+    m_.logits(take - 1, 1, logits.data());
+    for (size_t c = 0; c < j.waiting.size(); ++c) {
+      Seq &s = *j.waiting[c];
+      if (c + 1 < j.waiting.size()) {
+        s.st = takeState();
+        s.st.copyFrom(j.st, P);
+      } else {
+        s.st = std::move(j.st);
+      }
+    }
+    for (auto &s : j.waiting) {
+      row = logits;
+      advance(*s, row);
+      if (!s->done) active_.push_back(std::move(s));
+      else free_.push_back(std::move(s->st));
+    }
+    j.waiting.clear();
   }
 }
 
@@ -280,6 +310,8 @@ bool Batcher::step() {
       if (cancels.count((*it)->id)) dropped.push_back(std::move(*it)), it = queue_.erase(it);
       else ++it;
     int64_t live = static_cast<int64_t>(active_.size());
+    for (auto &j : jobs_)
+      if (j->prefilling) live += j->req.n;
     while (!queue_.empty() && (live == 0 || live + queue_.front()->req.n <= maxBatch_)) {
       live += queue_.front()->req.n;
       admitted.push_back(std::move(queue_.front()));
@@ -292,11 +324,30 @@ bool Batcher::step() {
     j->live = 0;
     jobs_.push_back(std::move(j));
   }
-  if (!cancels.empty())
-    for (auto &s : active_)
-      if (!s->done && cancels.count(s->job->id)) finishSeq(*s, Finish::Cancelled);
   bool worked = !admitted.empty() || !dropped.empty();
   for (auto &j : admitted) admit(std::move(j));
+  if (!cancels.empty()) {
+    for (auto &s : active_)
+      if (!s->done && cancels.count(s->job->id)) finishSeq(*s, Finish::Cancelled);
+    for (auto &j : jobs_)
+      if (j->prefilling && cancels.count(j->id)) {
+        for (auto &s : j->waiting) finishSeq(*s, Finish::Cancelled);
+        j->waiting.clear();
+        j->prefilling = false;
+        free_.push_back(std::move(j->st));
+      }
+  }
+  // Prompts: a bounded chunk while other sequences wait for their next
+  // token (so a long prompt delays them by one chunk at a time), all of
+  // them when none do.
+  bool decoding = false;
+  for (auto &s : active_) decoding = decoding || !s->done;
+  bool prefilling = false;
+  for (auto &j : jobs_) prefilling = prefilling || j->prefilling;
+  if (prefilling) {
+    worked = true;
+    prefill(decoding && prefillChunk_ > 0 ? prefillChunk_ : -1);
+  }
 
   // One token for every live sequence: one batched step.
   std::vector<Seq *> live;
@@ -354,7 +405,7 @@ void Batcher::run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !cancels_.empty() || !active_.empty(); });
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || !cancels_.empty() || !active_.empty() || !jobs_.empty(); });
       if (stopping_) break;
     }
     step();
@@ -363,7 +414,7 @@ void Batcher::run() {
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto &j : queue_) cancels_.insert(j->id);
-    for (auto &s : active_) cancels_.insert(s->job->id);
+    for (auto &j : jobs_) cancels_.insert(j->id);
   }
   step();
 }

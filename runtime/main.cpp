@@ -75,6 +75,7 @@ struct Options : Sampling {
   // up to `batch` sequences decoded together per step.
   std::string promptsFile, outFile;
   int64_t batch = 8;
+  int64_t prefillChunk = 128;
   // --bench with several sequences decoded together.
   int64_t benchBatch = 0;
   // --serve: an OpenAI-compatible server.
@@ -157,6 +158,10 @@ void usage(const char *argv0) {
       "      --max-queue N        --serve: requests in flight before answering 503\n"
       "                           (default 64)\n"
       "      --serve-max-tokens N --serve: largest max_tokens (default: the context)\n"
+      "      --prefill-chunk N    batch mode and --serve: while sequences decode, run at\n"
+      "                           most N tokens of new prompts per step (default 128;\n"
+      "                           0: whole prompts), so a long prompt delays the\n"
+      "                           others' next tokens a chunk at a time\n"
       "      --bench-batch N      --bench: also decode N sequences together (tokens/s\n"
       "                           over all of them, against one sequence)\n"
       "      --beams N            beam search with N beams\n"
@@ -263,6 +268,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--batch") o.batch = parseInt(a, value(), 1, 4096);
     else if (a == "--bench-batch") o.benchBatch = parseInt(a, value(), 1, 4096);
     else if (a == "--out") o.outFile = value();
+    else if (a == "--prefill-chunk") o.prefillChunk = parseInt(a, value(), 0, 1 << 20);
     else if (a == "--choices") o.choices = parseInt(a, value(), 1, 128);
     else if (a == "--logprobs") o.logprobs = parseInt(a, value(), 0, 20);
     else if (a == "--serve") o.serve = true;
@@ -711,7 +717,7 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
   if (!f) die(o.outFile + ": cannot write: " + std::strerror(errno));
 
   // Every request's result, in input order; the valid ones are submitted.
-  Batcher batcher(m, tok, o.batch);
+  Batcher batcher(m, tok, o.batch, o.prefillChunk);
   std::vector<nlohmann::json> results;
   size_t done = 0;
   int64_t generated = 0;
@@ -1178,7 +1184,7 @@ int main(int argc, char **argv) {
     so.defaultMaxTokens = o.maxNewGiven ? o.maxNew : 16;
     so.randomSeed = !o.seedGiven;
     so.defaults = o;
-    Batcher batcher(*m, *tok, o.batch);
+    Batcher batcher(*m, *tok, o.batch, o.prefillChunk);
     return serve(batcher, so);
   }
 #endif

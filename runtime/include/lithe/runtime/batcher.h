@@ -3,8 +3,8 @@
 // One decoding loop for every mode of a compiled model that generates text:
 // a single prompt, batch mode (--prompts) and the server (--serve). Requests
 // queue from any thread; the thread that runs the loop admits them while
-// there is room (the prompt prefilled once, its KV cache copied for each of
-// its n choices) and advances every live sequence by one token per step,
+// there is room (the prompt prefilled once, in chunks while others decode,
+// its KV cache copied for each of its n choices) and advances every live sequence by one token per step,
 // reading the weights once for all of them (the model's decode_batch). A
 // finished or cancelled sequence's place goes to the next request at the
 // next step.
@@ -80,8 +80,10 @@ public:
   /// Called once on the loop's thread when every choice has finished.
   using DoneFn = std::function<void(GenResult &&)>;
 
-  /// Up to `maxBatch` sequences decode together.
-  Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch);
+  /// Up to `maxBatch` sequences decode together. While some decode, a step
+  /// runs at most `prefillChunk` tokens of new prompts (0: whole prompts),
+  /// so a long prompt delays the others' next tokens a chunk at a time.
+  Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk = 0);
   ~Batcher();
   Batcher(const Batcher &) = delete;
   Batcher &operator=(const Batcher &) = delete;
@@ -116,6 +118,7 @@ private:
   struct Job;
   struct Seq;
   void admit(std::unique_ptr<Job> job);
+  void prefill(int64_t budget);
   void advance(Seq &s, std::vector<float> &logits);
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
@@ -124,7 +127,7 @@ private:
 
   Model &m_;
   const Tokenizer &tok_;
-  const int64_t maxBatch_;
+  const int64_t maxBatch_, prefillChunk_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;  // under mu_
