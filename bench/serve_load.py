@@ -349,7 +349,7 @@ def main():
            "levels": []}
 
     if not args.no_warmup:
-        w = one_request(host, port, args.path, body(prompts[0], -1), args.timeout)
+        w = one_request(host, port, args.path, body(prompts[0], 0), args.timeout)
         out["warmup"] = w.as_dict()
         if not w.ok:
             print(f"# warm-up failed: {w.error}", flush=True)

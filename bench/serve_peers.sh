@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Serving benchmark: Lithe's --serve against llama.cpp's llama-server on the same weights
+# (GPT-2 small's shape, seeded random, F32) and the same load (bench/serve_load.py).
+#
+#   bench/serve_peers.sh                 # everything: build, models, both servers, tables
+#   CONC=1,2,4 MAX_TOKENS=32 bench/serve_peers.sh
+#   ONLY=llama bench/serve_peers.sh      # or ONLY=lithe
+#
+# Idempotent: the llama-server build (bench/build_llama_server.sh), the venv, the HF
+# checkpoint + ONNX (bench/make_serve_model.py), the GGUF and Lithe's binary are each made
+# only when missing. Servers listen on 127.0.0.1 only and are stopped on exit (by PID).
+# Everything is niced and uses THREADS threads (default 2); run it on an otherwise idle host.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+MODELS=${MODELS:-/work/serve-models}
+VENV=${VENV:-/work/venv-bench}
+LITHEC=${LITHEC:-$REPO/build/bin/lithec}
+THREADS=${THREADS:-2}
+CONC=${CONC:-1,2,4,8,16}
+SLOTS=${SLOTS:-16}                 # llama-server -np and Lithe --batch
+CTX_PER_SLOT=${CTX_PER_SLOT:-256}  # prompt (~64-90 tokens) + MAX_TOKENS must fit
+MAX_TOKENS=${MAX_TOKENS:-64}
+PROMPT_TOKENS=${PROMPT_TOKENS:-64}
+REQUESTS=${REQUESTS:-}             # per level; default max(8, 2*concurrency)
+MAX_SECONDS=${MAX_SECONDS:-120}    # per level: no new request after this
+TIMEOUT=${TIMEOUT:-300}            # per request
+SEED=${SEED:-1}
+ONLY=${ONLY:-}
+OUT=${OUT:-$MODELS/results}
+LLAMA_PORT=${LLAMA_PORT:-18080}
+LITHE_PORT=${LITHE_PORT:-18081}
+mkdir -p "$MODELS" "$OUT"
+log() { echo "[serve_peers] $*" >&2; }
+
+# ---- llama-server (from the llama-cpp-python sdist) --------------------------------------
+LLAMA_SERVER=$("$HERE/build_llama_server.sh" | tail -1)
+LLAMA_SRC=${LLAMA_WORK:-/work/llama-src}/llama_cpp_python-${LLAMA_PY_VERSION:-0.3.36}/vendor/llama.cpp
+
+# ---- Python env for the model (torch, transformers) and the GGUF converter ---------------
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c "import torch, transformers, onnx, sentencepiece" 2>/dev/null; then
+  log "creating $VENV (torch from PyPI is large)"
+  python3 -m venv "$VENV"
+  nice -n 10 "$VENV/bin/pip" install -q torch==2.15.0 transformers==5.23.0 tokenizers==0.23.3 \
+    safetensors==0.8.0 numpy==2.4.6 onnx==1.23.2 onnxscript==0.7.2 sentencepiece tqdm pyyaml
+fi
+PY=$VENV/bin/python
+
+# ---- one HF checkpoint -> ONNX (Lithe) and GGUF F32 (llama.cpp) ---------------------------
+nice -n 10 "$PY" "$HERE/make_serve_model.py" "$MODELS" --threads "$THREADS"
+GGUF=$MODELS/gpt2s-f32.gguf
+if [[ ! -f $GGUF ]]; then
+  log "converting $MODELS/hf to $GGUF"
+  nice -n 10 "$PY" "$LLAMA_SRC/convert_hf_to_gguf.py" "$MODELS/hf" --outtype f32 --outfile "$GGUF.tmp" >&2
+  mv "$GGUF.tmp" "$GGUF"
+fi
+LITHE_BIN=$MODELS/lithe-gpt2s
+if [[ $ONLY != llama && ( ! -x $LITHE_BIN || $MODELS/model.onnx -nt $LITHE_BIN ) ]]; then
+  log "compiling $MODELS/model.onnx with $LITHEC"
+  nice -n 10 "$LITHEC" "$MODELS/model.onnx" -o "$LITHE_BIN" >&2
+fi
+
+# ---- run a server, load it, stop it -------------------------------------------------------
+SERVER_PID=
+stop_server() { [[ -n $SERVER_PID ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; } ; SERVER_PID=; }
+trap 'stop_server || true' EXIT
+
+wait_ready() {  # url timeout_s: ready when the server answers anything but 503 (loading)
+  "$PY" - "$1" "$2" <<'EOF'
+import sys, time, urllib.request, urllib.error
+url, limit = sys.argv[1], float(sys.argv[2])
+t = time.time()
+while time.time() - t < limit:
+    try:
+        urllib.request.urlopen(url + "/health", timeout=2).read(); sys.exit(0)
+    except urllib.error.HTTPError as e:
+        if e.code != 503: sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(f"{url} not ready after {limit:g}s")
+EOF
+}
+
+load() {  # label url
+  log "load average before $1: $(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 "$HERE/serve_load.py" --url "$2" --label "$1" --concurrency "$CONC" \
+    ${REQUESTS:+--requests "$REQUESTS"} --max-seconds "$MAX_SECONDS" --timeout "$TIMEOUT" \
+    --max-tokens "$MAX_TOKENS" --prompt-tokens "$PROMPT_TOKENS" --seed "$SEED" \
+    --model gpt2s --json "$OUT/$1.json" || log "$1: some requests failed (see above)"
+}
+
+if [[ $ONLY != lithe ]]; then
+  # -np slots share -c: each slot gets -c/-np positions (the KV cache is not unified when
+  # -np is given). -cram 0: no prompt cache in RAM (each level's prompts are new anyway).
+  "$LLAMA_SERVER" -m "$GGUF" -t "$THREADS" -tb "$THREADS" -c $((SLOTS * CTX_PER_SLOT)) \
+    -np "$SLOTS" -cb -cram 0 --no-webui --host 127.0.0.1 --port "$LLAMA_PORT" \
+    > "$OUT/llama-server.log" 2>&1 &
+  SERVER_PID=$!
+  wait_ready "http://127.0.0.1:$LLAMA_PORT" 120
+  echo "== llama-server (llama.cpp from llama-cpp-python $(basename "$(dirname "$(dirname "$LLAMA_SRC")")"), F32, -np $SLOTS -c $((SLOTS * CTX_PER_SLOT)), -t $THREADS"
+  load llama "http://127.0.0.1:$LLAMA_PORT"
+  stop_server || true
+fi
+
+if [[ $ONLY != llama ]]; then
+  if "$LITHE_BIN" --help 2>&1 | grep -q -- --serve; then
+    "$LITHE_BIN" --serve --host 127.0.0.1 --port "$LITHE_PORT" --batch "$SLOTS" -t "$THREADS" \
+      --tokenizer "$MODELS/hf" --alias gpt2s \
+      > "$OUT/lithe-server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "http://127.0.0.1:$LITHE_PORT" 120
+    echo "== Lithe --serve, F32, --batch $SLOTS, -t $THREADS"
+    load lithe "http://127.0.0.1:$LITHE_PORT"
+    stop_server || true
+  else
+    log "$LITHE_BIN has no --serve yet: Lithe not measured"
+  fi
+fi
+
+if [[ -f $OUT/lithe.json && -f $OUT/llama.json && -z $ONLY ]]; then
+  echo "== Lithe / llama-server"
+  python3 "$HERE/serve_load.py" --compare "$OUT/lithe.json" "$OUT/llama.json"
+fi
+echo "host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(date -u +%Y-%m-%dT%H:%MZ)"
