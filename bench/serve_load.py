@@ -11,6 +11,12 @@ first chunk with non-empty text (TTFT), the total latency and the number of comp
 tokens: usage.completion_tokens when the server sends it (we ask with
 "stream_options": {"include_usage": true}), else the number of chunks that carried text.
 
+Several servers (--url lithe=URL --url llama=URL) are loaded level by level, one after the
+other, the order alternating per level (A B, B A, ...), so that on a shared host a burst of
+background load hits both alike; the tables per server and the ratio of the first server's
+tokens/s to the second's are printed at the end. Start all servers first: an idle server
+should use no CPU. The 1-minute load average before each level is printed and recorded.
+
 Load: a closed loop per concurrency level. C worker threads take requests from a fixed list
 until it is empty or --max-seconds has passed since the level started (then no new request
 is started; those in flight finish or time out). Every request has a timeout (--timeout), so
@@ -63,13 +69,15 @@ def make_prompts(path: Path, n: int, prompt_tokens: int, seed: int) -> list[str]
     lo, hi = int(len(text) * 0.1), int(len(text) * 0.9)
     nwords = max(1, round(prompt_tokens * WORDS_PER_TOKEN))
     rng = random.Random(seed)
-    out = []
+    out, seen = [], set()
     while len(out) < n:
         pos = rng.randrange(lo, hi)
         pos = text.find("\n", pos) + 1
         words = text[pos:pos + nwords * 20].split()
-        if len(words) < nwords:
+        # distinct beginnings: a server's prompt cache must not find one prompt twice
+        if len(words) < nwords or tuple(words[:8]) in seen:
             continue
+        seen.add(tuple(words[:8]))
         out.append(" ".join(words[:nwords]))
     return out
 
@@ -259,27 +267,47 @@ def fmt_row(s):
 
 # ----------------------------------------------------------------------------- compare
 
-def compare(a_path, b_path):
-    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
-    an, bn = a.get("label") or a_path, b.get("label") or b_path
+def compare_levels(an, a, bn, b):
     bl = {lv["concurrency"]: lv for lv in b["levels"]}
     print(f"{'conc':>4} {an[:14]:>14} {bn[:14]:>14} {'ratio':>7}   (generated tokens/s)")
     for lv in a["levels"]:
         o = bl.get(lv["concurrency"])
         if o is None:
             continue
-        ra = lv["tokens_per_s"]
-        rb = o["tokens_per_s"]
+        ra, rb = lv["tokens_per_s"], o["tokens_per_s"]
         ratio = f"{ra / rb:.2f}x" if rb else "-"
         print(f"{lv['concurrency']:>4} {ra:>14.1f} {rb:>14.1f} {ratio:>7}")
 
 
+def compare(a_path, b_path):
+    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
+    compare_levels(a.get("label") or a_path, a, b.get("label") or b_path, b)
+
+
 # ----------------------------------------------------------------------------- main
+
+def parse_server(spec, default_label):
+    """"URL" or "LABEL=URL" -> (label, url, host, port)."""
+    label, url = (spec.split("=", 1) if "=" in spec.split("://")[0] else (default_label, spec))
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http":
+        raise ValueError(f"{url}: only http:// URLs")
+    return label, url, u.hostname or "127.0.0.1", u.port or 80
+
+
+def loadavg():
+    try:
+        return float(open("/proc/loadavg").read().split()[0])
+    except (OSError, ValueError):
+        return None
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", default="http://127.0.0.1:8080")
+    ap.add_argument("--url", action="append", default=None,
+                    help="server, as URL or LABEL=URL (default http://127.0.0.1:8080); give it "
+                         "several times to load several servers level by level, interleaved")
     ap.add_argument("--path", default="/v1/completions")
     ap.add_argument("--concurrency", default="1,2,4,8,16", help="comma-separated levels")
     ap.add_argument("--requests", type=int, default=None,
@@ -297,8 +325,10 @@ def main():
     ap.add_argument("--no-ignore-eos", action="store_true", help="do not send ignore_eos")
     ap.add_argument("--extra", default=None, help="JSON object merged into every body")
     ap.add_argument("--no-warmup", action="store_true")
-    ap.add_argument("--label", default=None, help="name of the server in the JSON")
-    ap.add_argument("--json", type=Path, default=None, help="write config, levels, requests")
+    ap.add_argument("--label", default=None, help="name of the (single) server in the JSON")
+    ap.add_argument("--json", default=None,
+                    help="write config, levels, requests; with several servers the path must "
+                         "contain {label}")
     ap.add_argument("--allow-remote", action="store_true",
                     help="accept a non-loopback host (never used in this project's benchmarks)")
     ap.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
@@ -309,17 +339,25 @@ def main():
         compare(*args.compare)
         return 0
 
-    u = urllib.parse.urlsplit(args.url)
-    host, port = u.hostname or "127.0.0.1", u.port or 80
-    if u.scheme != "http":
-        ap.error("only http:// URLs")
-    if not args.allow_remote:
+    specs = args.url or ["http://127.0.0.1:8080"]
+    servers = []
+    for i, spec in enumerate(specs):
         try:
-            addr = socket.gethostbyname(host)
-        except OSError as e:
-            ap.error(f"cannot resolve {host}: {e}")
-        if not (addr.startswith("127.") or host in ("localhost", "::1")):
-            ap.error(f"{host} is not a loopback address (use --allow-remote to override)")
+            lab, url, host, port = parse_server(spec, args.label or (f"s{i}" if len(specs) > 1 else None))
+        except ValueError as e:
+            ap.error(str(e))
+        if not args.allow_remote:
+            try:
+                addr = socket.gethostbyname(host)
+            except OSError as e:
+                ap.error(f"cannot resolve {host}: {e}")
+            if not (addr.startswith("127.") or host in ("localhost", "::1")):
+                ap.error(f"{host} is not a loopback address (use --allow-remote to override)")
+        servers.append((lab, url, host, port))
+    if len(servers) > 1 and len({s[0] for s in servers}) != len(servers):
+        ap.error("several servers need distinct labels: --url LABEL=URL")
+    if len(servers) > 1 and args.json and "{label}" not in args.json:
+        ap.error("with several servers --json needs {label} in the path")
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
     if not levels or min(levels) < 1:
         ap.error("--concurrency needs positive integers")
@@ -337,49 +375,75 @@ def main():
         b.update(extra)
         return b
 
-    print(f"# {args.url}{args.path}  model={args.model}  max_tokens={args.max_tokens}  "
+    print(f"# {args.path}  model={args.model}  max_tokens={args.max_tokens}  "
           f"prompt~{args.prompt_tokens} tok  temp={args.temperature}  seed={args.seed}  "
-          f"timeout={args.timeout:g}s  max_seconds={args.max_seconds}", flush=True)
-    out = {"label": args.label, "url": args.url, "path": args.path, "model": args.model,
-           "max_tokens": args.max_tokens, "prompt_tokens_approx": args.prompt_tokens,
-           "prompt_file": str(args.prompt_file), "temperature": args.temperature,
-           "seed": args.seed, "timeout_s": args.timeout, "max_seconds": args.max_seconds,
-           "ignore_eos": not args.no_ignore_eos, "extra": extra,
-           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host_cpu": cpu_model(),
-           "levels": []}
-
-    if not args.no_warmup:
-        w = one_request(host, port, args.path, body(prompts[0], 0), args.timeout)
-        out["warmup"] = w.as_dict()
-        if not w.ok:
-            print(f"# warm-up failed: {w.error}", flush=True)
-        else:
-            print(f"# warm-up: {w.tokens} tokens in {w.latency:.2f}s "
-                  f"(usage {'sent' if w.usage_tokens is not None else 'not sent'}, "
-                  f"{w.chunks} text chunks)", flush=True)
-    print(HEADER, flush=True)
+          f"timeout={args.timeout:g}s  max_seconds={args.max_seconds}  host: {cpu_model()}",
+          flush=True)
+    outs = {}
+    for lab, url, host, port in servers:
+        out = outs[lab] = {
+            "label": lab, "url": url, "path": args.path, "model": args.model,
+            "max_tokens": args.max_tokens, "prompt_tokens_approx": args.prompt_tokens,
+            "prompt_file": str(args.prompt_file), "temperature": args.temperature,
+            "seed": args.seed, "timeout_s": args.timeout, "max_seconds": args.max_seconds,
+            "ignore_eos": not args.no_ignore_eos, "extra": extra,
+            "interleaved_with": [s[0] for s in servers if s[0] != lab],
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host_cpu": cpu_model(),
+            "levels": []}
+        if not args.no_warmup:
+            w = one_request(host, port, args.path, body(prompts[0], 0), args.timeout)
+            out["warmup"] = w.as_dict()
+            name = f"{lab} " if lab else ""
+            if not w.ok:
+                print(f"# {name}{url} warm-up failed: {w.error}", flush=True)
+            else:
+                print(f"# {name}{url} warm-up: {w.tokens} tokens in {w.latency:.2f}s "
+                      f"(usage {'sent' if w.usage_tokens is not None else 'not sent'}, "
+                      f"{w.chunks} text chunks)", flush=True)
+    multi = len(servers) > 1
+    lw = max([6] + [len(s[0] or "") for s in servers])
+    print((f"{'server':<{lw}} " if multi else "") + HEADER + "  load", flush=True)
     k = 1
     total_err = 0
-    for c, n in zip(levels, counts):
+    for li, (c, n) in enumerate(zip(levels, counts)):
         bodies = [body(prompts[k + i], k + i) for i in range(n)]
         k += n
-        done, wall = run_level(host, port, args.path, bodies, c, args.max_seconds, args.timeout)
-        s = summarize(c, done, wall, args.max_tokens)
-        total_err += s["errors"]
-        print(fmt_row(s), flush=True)
-        if s["errors"]:
-            print(f"#   errors at {c}: {s['error_samples']}", flush=True)
-        s["requests_detail"] = [r.as_dict() for r in done]
-        out["levels"].append(s)
-    short = [(s["concurrency"], s["short"], s["min_tokens"]) for s in out["levels"] if s["short"]]
-    if short:
-        print("# fewer than max_tokens generated (level, requests, fewest tokens): "
-              + ", ".join(f"({a}, {b}, {m})" for a, b, m in short), flush=True)
+        # alternate the order level by level (A B, B A, ...) so that neither server always
+        # runs right after the other one
+        order = servers if li % 2 == 0 else servers[::-1]
+        for lab, url, host, port in order:
+            la = loadavg()
+            done, wall = run_level(host, port, args.path, bodies, c, args.max_seconds, args.timeout)
+            s = summarize(c, done, wall, args.max_tokens)
+            s["loadavg_1m_before"] = la
+            total_err += s["errors"]
+            print((f"{lab:<{lw}} " if multi else "") + fmt_row(s) + f"  {la if la is not None else '-'}",
+                  flush=True)
+            if s["errors"]:
+                print(f"#   {lab or ''} errors at {c}: {s['error_samples']}", flush=True)
+            s["requests_detail"] = [r.as_dict() for r in done]
+            outs[lab]["levels"].append(s)
+    for lab, out in outs.items():
+        short = [(s["concurrency"], s["short"], s["min_tokens"]) for s in out["levels"] if s["short"]]
+        if short:
+            print(f"# {lab or ''}: fewer than max_tokens generated (level, requests, fewest tokens): "
+                  + ", ".join(f"({a}, {b}, {m})" for a, b, m in short), flush=True)
+    if multi:
+        for lab, out in outs.items():
+            print(f"\n== {lab}  ({out['url']})")
+            print(HEADER)
+            for s in out["levels"]:
+                print(fmt_row(s))
+        labs = list(outs)
+        print(f"\n== {labs[0]} / {labs[1]}")
+        compare_levels(labs[0], outs[labs[0]], labs[1], outs[labs[1]])
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        os.replace(tmp, args.json)
+        for lab, out in outs.items():
+            path = Path(args.json.replace("{label}", lab or "server"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(json.dumps(out, indent=1))
+            os.replace(tmp, path)
     return 1 if total_err else 0
 
 

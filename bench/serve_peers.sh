@@ -6,6 +6,9 @@
 #   CONC=1,2,4 MAX_TOKENS=32 bench/serve_peers.sh
 #   ONLY=llama bench/serve_peers.sh      # or ONLY=lithe
 #
+# Both servers are started first, then serve_load.py loads them level by level, alternating
+# which goes first, so background load on a shared host hits both alike.
+#
 # Idempotent: the llama-server build (bench/build_llama_server.sh), the venv, the HF
 # checkpoint + ONNX (bench/make_serve_model.py), the GGUF and Lithe's binary are each made
 # only when missing. Servers listen on 127.0.0.1 only and are stopped on exit (by PID).
@@ -32,6 +35,7 @@ LLAMA_PORT=${LLAMA_PORT:-18080}
 LITHE_PORT=${LITHE_PORT:-18081}
 mkdir -p "$MODELS" "$OUT"
 log() { echo "[serve_peers] $*" >&2; }
+[[ $CONC =~ ^[0-9,]+$ ]] || { log "CONC must be like 1,2,4"; exit 2; }
 
 # ---- llama-server (from the llama-cpp-python sdist) --------------------------------------
 LLAMA_SERVER=$("$HERE/build_llama_server.sh" | tail -1)
@@ -60,10 +64,10 @@ if [[ $ONLY != llama && ( ! -x $LITHE_BIN || $MODELS/model.onnx -nt $LITHE_BIN )
   nice -n 10 "$LITHEC" "$MODELS/model.onnx" -o "$LITHE_BIN" >&2
 fi
 
-# ---- run a server, load it, stop it -------------------------------------------------------
-SERVER_PID=
-stop_server() { [[ -n $SERVER_PID ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; } ; SERVER_PID=; }
-trap 'stop_server || true' EXIT
+# ---- start the servers, load them level by level (interleaved), stop them ----------------
+PIDS=()
+cleanup() { local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
 
 wait_ready() {  # url timeout_s: ready when the server answers anything but 503 (loading)
   "$PY" - "$1" "$2" <<'EOF'
@@ -82,44 +86,35 @@ sys.exit(f"{url} not ready after {limit:g}s")
 EOF
 }
 
-load() {  # label url
-  log "load average before $1: $(cut -d' ' -f1-3 /proc/loadavg)"
-  python3 "$HERE/serve_load.py" --url "$2" --label "$1" --concurrency "$CONC" \
-    ${REQUESTS:+--requests "$REQUESTS"} --max-seconds "$MAX_SECONDS" --timeout "$TIMEOUT" \
-    --max-tokens "$MAX_TOKENS" --prompt-tokens "$PROMPT_TOKENS" --seed "$SEED" \
-    --model gpt2s --json "$OUT/$1.json" || log "$1: some requests failed (see above)"
-}
-
+URLS=()
+if [[ $ONLY != llama ]]; then
+  if "$LITHE_BIN" --help 2>&1 | grep -q -- --serve; then
+    "$LITHE_BIN" --serve --host 127.0.0.1 --port "$LITHE_PORT" --batch "$SLOTS" -t "$THREADS" \
+      --tokenizer "$MODELS/hf" --alias gpt2s > "$OUT/lithe-server.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "http://127.0.0.1:$LITHE_PORT" 120
+    echo "lithe: Lithe --serve, F32, --batch $SLOTS, -t $THREADS"
+    URLS+=(--url "lithe=http://127.0.0.1:$LITHE_PORT")
+  else
+    log "$LITHE_BIN has no --serve yet: Lithe not measured"
+  fi
+fi
 if [[ $ONLY != lithe ]]; then
   # -np slots share -c: each slot gets -c/-np positions (the KV cache is not unified when
   # -np is given). -cram 0: no prompt cache in RAM (each level's prompts are new anyway).
   "$LLAMA_SERVER" -m "$GGUF" -t "$THREADS" -tb "$THREADS" -c $((SLOTS * CTX_PER_SLOT)) \
     -np "$SLOTS" -cb -cram 0 --no-webui --host 127.0.0.1 --port "$LLAMA_PORT" \
     > "$OUT/llama-server.log" 2>&1 &
-  SERVER_PID=$!
+  PIDS+=($!)
   wait_ready "http://127.0.0.1:$LLAMA_PORT" 120
-  echo "== llama-server (llama.cpp from llama-cpp-python $(basename "$(dirname "$(dirname "$LLAMA_SRC")")"), F32, -np $SLOTS -c $((SLOTS * CTX_PER_SLOT)), -t $THREADS"
-  load llama "http://127.0.0.1:$LLAMA_PORT"
-  stop_server || true
+  echo "llama: llama-server ($(basename "$(dirname "$(dirname "$LLAMA_SRC")")")), F32 GGUF, -np $SLOTS -c $((SLOTS * CTX_PER_SLOT)) -cb, -t $THREADS -tb $THREADS"
+  URLS+=(--url "llama=http://127.0.0.1:$LLAMA_PORT")
 fi
-
-if [[ $ONLY != llama ]]; then
-  if "$LITHE_BIN" --help 2>&1 | grep -q -- --serve; then
-    "$LITHE_BIN" --serve --host 127.0.0.1 --port "$LITHE_PORT" --batch "$SLOTS" -t "$THREADS" \
-      --tokenizer "$MODELS/hf" --alias gpt2s \
-      > "$OUT/lithe-server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_ready "http://127.0.0.1:$LITHE_PORT" 120
-    echo "== Lithe --serve, F32, --batch $SLOTS, -t $THREADS"
-    load lithe "http://127.0.0.1:$LITHE_PORT"
-    stop_server || true
-  else
-    log "$LITHE_BIN has no --serve yet: Lithe not measured"
-  fi
-fi
-
-if [[ -f $OUT/lithe.json && -f $OUT/llama.json && -z $ONLY ]]; then
-  echo "== Lithe / llama-server"
-  python3 "$HERE/serve_load.py" --compare "$OUT/lithe.json" "$OUT/llama.json"
-fi
+[[ ${#URLS[@]} -gt 0 ]] || { log "no server to measure"; exit 1; }
+sleep 2
+log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$HERE/serve_load.py" "${URLS[@]}" --concurrency "$CONC" \
+  ${REQUESTS:+--requests "$REQUESTS"} --max-seconds "$MAX_SECONDS" --timeout "$TIMEOUT" \
+  --max-tokens "$MAX_TOKENS" --prompt-tokens "$PROMPT_TOKENS" --seed "$SEED" \
+  --model gpt2s --json "$OUT/{label}.json" || log "some requests failed (see above)"
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(date -u +%Y-%m-%dT%H:%MZ)"
