@@ -30,6 +30,11 @@ MAX_SECONDS=${MAX_SECONDS:-120}    # per level: no new request after this
 TIMEOUT=${TIMEOUT:-300}            # per request
 SEED=${SEED:-1}
 ONLY=${ONLY:-}
+# Extra server flags. On a host where something else is running, ggml's spinning threadpool
+# can land both llama-server threads on one core (seen here: ~1 s per token instead of 20 ms
+# next to a niced fuzzer); LLAMA_EXTRA="-C 3 --cpu-strict 1" pins thread i to CPU i.
+LLAMA_EXTRA=${LLAMA_EXTRA:-}
+LITHE_EXTRA=${LITHE_EXTRA:-}
 OUT=${OUT:-$MODELS/results}
 LLAMA_PORT=${LLAMA_PORT:-18080}
 LITHE_PORT=${LITHE_PORT:-18081}
@@ -90,10 +95,10 @@ URLS=()
 if [[ $ONLY != llama ]]; then
   if "$LITHE_BIN" --help 2>&1 | grep -q -- --serve; then
     "$LITHE_BIN" --serve --host 127.0.0.1 --port "$LITHE_PORT" --batch "$SLOTS" -t "$THREADS" \
-      --tokenizer "$MODELS/hf" --alias gpt2s > "$OUT/lithe-server.log" 2>&1 &
+      --tokenizer "$MODELS/hf" --alias gpt2s $LITHE_EXTRA > "$OUT/lithe-server.log" 2>&1 &
     PIDS+=($!)
     wait_ready "http://127.0.0.1:$LITHE_PORT" 120
-    echo "lithe: Lithe --serve, F32, --batch $SLOTS, -t $THREADS"
+    echo "lithe: Lithe --serve, F32, --batch $SLOTS, -t $THREADS $LITHE_EXTRA"
     URLS+=(--url "lithe=http://127.0.0.1:$LITHE_PORT")
   else
     log "$LITHE_BIN has no --serve yet: Lithe not measured"
@@ -103,16 +108,18 @@ if [[ $ONLY != lithe ]]; then
   # -np slots share -c: each slot gets -c/-np positions (the KV cache is not unified when
   # -np is given). -cram 0: no prompt cache in RAM (each level's prompts are new anyway).
   "$LLAMA_SERVER" -m "$GGUF" -t "$THREADS" -tb "$THREADS" -c $((SLOTS * CTX_PER_SLOT)) \
-    -np "$SLOTS" -cb -cram 0 --no-webui --host 127.0.0.1 --port "$LLAMA_PORT" \
+    -np "$SLOTS" -cb -cram 0 --no-webui --host 127.0.0.1 --port "$LLAMA_PORT" $LLAMA_EXTRA \
     > "$OUT/llama-server.log" 2>&1 &
   PIDS+=($!)
   wait_ready "http://127.0.0.1:$LLAMA_PORT" 120
-  echo "llama: llama-server ($(basename "$(dirname "$(dirname "$LLAMA_SRC")")")), F32 GGUF, -np $SLOTS -c $((SLOTS * CTX_PER_SLOT)) -cb, -t $THREADS -tb $THREADS"
+  echo "llama: llama-server ($(basename "$(dirname "$(dirname "$LLAMA_SRC")")")), F32 GGUF, -np $SLOTS -c $((SLOTS * CTX_PER_SLOT)) -cb, -t $THREADS -tb $THREADS $LLAMA_EXTRA"
   URLS+=(--url "llama=http://127.0.0.1:$LLAMA_PORT")
 fi
 [[ ${#URLS[@]} -gt 0 ]] || { log "no server to measure"; exit 1; }
 sleep 2
 log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v n="$(nproc)" '$1 > 0.5 { exit 1 }' /proc/loadavg ||
+  log "WARNING: the host is not idle (load above 0.5): numbers are only comparable within this run"
 python3 "$HERE/serve_load.py" "${URLS[@]}" --concurrency "$CONC" \
   ${REQUESTS:+--requests "$REQUESTS"} --max-seconds "$MAX_SECONDS" --timeout "$TIMEOUT" \
   --max-tokens "$MAX_TOKENS" --prompt-tokens "$PROMPT_TOKENS" --seed "$SEED" \
