@@ -93,7 +93,8 @@ EOF
 
 URLS=()
 if [[ $ONLY != llama ]]; then
-  if "$LITHE_BIN" --help 2>&1 | grep -q -- --serve; then
+  # not "--help | grep -q": under pipefail grep's early exit makes the binary's SIGPIPE fail it
+  if [[ $("$LITHE_BIN" --help 2>&1 || true) == *--serve* ]]; then
     "$LITHE_BIN" --serve --host 127.0.0.1 --port "$LITHE_PORT" --batch "$SLOTS" -t "$THREADS" \
       --tokenizer "$MODELS/hf" --alias gpt2s $LITHE_EXTRA > "$OUT/lithe-server.log" 2>&1 &
     PIDS+=($!)
