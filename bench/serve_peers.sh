@@ -65,6 +65,7 @@ if [[ ! -f $GGUF ]]; then
 fi
 LITHE_BIN=$MODELS/lithe-gpt2s
 if [[ $ONLY != llama && ( ! -x $LITHE_BIN || $MODELS/model.onnx -nt $LITHE_BIN ) ]]; then
+  [[ -x $LITHEC ]] || { log "no lithec at $LITHEC: build the repo or set LITHEC=/path/to/lithec"; exit 1; }
   log "compiling $MODELS/model.onnx with $LITHEC"
   nice -n 10 "$LITHEC" "$MODELS/model.onnx" -o "$LITHE_BIN" >&2
 fi
