@@ -15,5 +15,9 @@ if [ ! -x "$OUT" ] || [ "$MODEL" -nt "$OUT" ] || [ "$BUILD_DIR/bin/lithec" -nt "
   "$BUILD_DIR/bin/lithec" --describe "$MODEL" | sed -n '1,12p'
   "$BUILD_DIR/bin/lithec" "$MODEL" -o "$OUT"
 fi
-echo "== $OUT -p \"$PROMPT\" -n 48"
+echo "== $OUT -p \"$PROMPT\" -n 48    (greedy)"
 "$OUT" -p "$PROMPT" -n 48
+# Greedy decoding of a small model loops; sampling with a repeat penalty reads better.
+SAMPLE=(--temp 0.7 --top-k 40 --top-p 0.9 --repeat-penalty 1.1 --seed 1)
+echo "== $OUT -p \"$PROMPT\" -n 48 ${SAMPLE[*]}"
+"$OUT" -p "$PROMPT" -n 48 "${SAMPLE[@]}"
