@@ -65,6 +65,7 @@ struct Server {
   std::atomic<uint64_t> counter{0};
   std::mt19937_64 seeds{std::random_device{}()};
   std::mutex seedMu;
+  std::atomic<bool> stopping{false};
 
   std::string newId() { return "cmpl-" + std::to_string(std::time(nullptr)) + "-" + std::to_string(++counter); }
 
@@ -219,12 +220,13 @@ void Server::completions(const httplib::Request &req, httplib::Response &res) {
       if (!r.error.empty()) return r.error;
     return "";
   };
-  // Waits for something to write; false when the client has gone away.
-  auto wait = [x](httplib::DataSink &sink, const std::function<bool()> &ready) {
+  // Waits for something to write; false when the client has gone away or
+  // the server is stopping (what is in flight is cancelled, not drained).
+  auto wait = [this, x](httplib::DataSink &sink, const std::function<bool()> &ready) {
     std::unique_lock<std::mutex> l(x->mu);
     while (!ready()) {
       x->cv.wait_for(l, std::chrono::milliseconds(50));
-      if (!ready() && !sink.is_writable()) return false;
+      if (!ready() && (stopping || !sink.is_writable())) return false;
     }
     return true;
   };
@@ -398,6 +400,7 @@ int serve(Batcher &b, const ServeOptions &o) {
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stopSignals, &sig);
+    s.stopping = true;
     svr.stop();
   });
   std::fprintf(stderr, "serving %s on http://%s:%d (batch %lld, at most %lld requests in flight)\n",

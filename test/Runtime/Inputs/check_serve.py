@@ -204,7 +204,17 @@ try:
     p2 = subprocess.run([BINARY, "--serve", "--port", str(port)], capture_output=True, text=True, timeout=60)
     check(p2.returncode == 1 and "cannot listen on 127.0.0.1:%d" % port in p2.stderr, "port taken: %s" % p2.stderr)
 finally:
-    # SIGTERM: stops cleanly, exit 0.
+    # SIGTERM with a long request in flight: it is cancelled, the server
+    # stops cleanly and exits 0.
+    def long_request():
+        try:
+            request(port, "POST", "/v1/completions", {"prompt": ["Once upon a time"] * 8, "max_tokens": MAX_TOKENS,
+                                                      "ignore_eos": True})
+        except Exception:
+            pass
+    pending = threading.Thread(target=long_request, daemon=True)
+    pending.start()
+    time.sleep(0.1)
     server.send_signal(signal.SIGTERM)
     try:
         rc = server.wait(timeout=20)
