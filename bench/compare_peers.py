@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""Lithe beside its CPU peers on ONE model (GPT-2 small's shape, seeded random weights),
+batch 1, the same thread count, repetitions interleaved across engines.
+
+    /work/venv-bench/bin/python bench/compare_peers.py [--threads 2] [--prompt 128|896]
+        [--tokens 64] [--reps 3] [--engines lithe,lithe-int8,ort,...] [--json FILE]
+
+Inputs (bench/make_serve_model.py and bench/serve_peers.sh make them):
+    --models /work/serve-models   hf/ (the checkpoint), model.onnx (TorchScript export with
+                                  past), gpt2s-f32.gguf (convert_hf_to_gguf.py, F32)
+Derived models go to --work (default /work/peer-models), each made once and reused:
+Lithe fp32/int8 binaries (lithec), ORT int8 (quantize_dynamic), GGUF Q8_0/Q4_0
+(llama-quantize), CTranslate2 float32/int8 (ct2-transformers-converter).
+
+Engines (each skipped with a one-line reason when its package/tool is missing or it fails):
+    lithe, lithe-int8         compiled binary: --bench --json --bench-runs 1
+    ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
+    ov-f32, ov-default        OpenVINO on the ONNX, NUM_STREAMS 1, INFERENCE_NUM_THREADS
+    llama-f32, llama-q8_0, llama-q4_0   llama-bench -r 1 (tg is measured from an empty
+                              context, as llama-bench does; Lithe's decode follows the prompt)
+    ct2, ct2-int8             CTranslate2 Generator (prefill: forward_batch; decode:
+                              generate_tokens greedy, min_length so EOS cannot stop it)
+    torch                     transformers GPT2LMHeadModel eager, KV cache
+
+Metric: prefill = P tokens from an empty cache to the last position's argmax, tokens/s;
+decode = T greedy tokens after that prompt, tokens/s (argmax on the host included).
+Python engines keep one worker process each (model loaded once); every repetition round
+asks each engine in turn (A, B, C, ... then again), so background load hits all alike.
+A streaming read of a 1 GiB buffer with THREADS threads (C, -O3) gives the memory roof, and
+Lithe's decode is reported as a fraction of it (weight bytes per token x tokens/s / roof).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VOCAB = 50257
+PY_ENGINES = {"ort", "ort-int8", "ov-f32", "ov-default", "ct2", "ct2-int8", "torch"}
+ALL = ["lithe", "lithe-int8", "ort", "ort-int8", "ov-f32", "ov-default",
+       "llama-f32", "llama-q8_0", "llama-q4_0", "ct2", "ct2-int8", "torch"]
+
+
+def log(*a):
+    print("[compare_peers]", *a, file=sys.stderr, flush=True)
+
+
+def prompt_ids(n):
+    import numpy as np
+    return np.random.default_rng(0).integers(0, VOCAB, size=n).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------
+# Workers (one process per Python engine). Protocol: worker prints "@@READY {json}", then
+# for each "rep" line on stdin prints "@@{json}" with prefill/decode tokens/s.
+# ----------------------------------------------------------------------------------------
+
+def worker(engine, cfg):
+    import numpy as np
+    th, P, T = cfg["threads"], cfg["prompt"], cfg["tokens"]
+    ids = prompt_ids(P)
+    info = {}
+
+    if engine in ("ort", "ort-int8"):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = th
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        sess = ort.InferenceSession(cfg["model"], so, providers=["CPUExecutionProvider"])
+        info["version"] = ort.__version__
+        pin = [i.name for i in sess.get_inputs() if i.name != "input_ids"]
+        outs = [o.name for o in sess.get_outputs()]
+
+        def empty():
+            return {n: np.zeros((1, 12, 0, 64), np.float32) for n in pin}
+
+        def fwd(tok_ids, past):
+            feed = {"input_ids": tok_ids[None, :]}
+            feed.update(past)
+            res = sess.run(outs, feed)
+            new = {}
+            for name, v in zip(outs[1:], res[1:]):
+                new[name.replace("present", "past_key_values")] = v
+            return int(np.argmax(res[0][0, -1])), new
+
+        def prefill(x):
+            return fwd(x, empty())
+
+        def step(tok, st):
+            return fwd(np.array([tok], np.int64), st)
+
+    elif engine in ("ov-f32", "ov-default"):
+        import openvino as ov
+        core = ov.Core()
+        model = core.read_model(cfg["model"])
+        props = {"NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(th), "PERFORMANCE_HINT": "LATENCY"}
+        if engine == "ov-f32":
+            props["INFERENCE_PRECISION_HINT"] = "f32"
+        cm = core.compile_model(model, "CPU", props)
+        info["version"] = ov.__version__
+        info["precision"] = str(cm.get_property("INFERENCE_PRECISION_HINT"))
+        req = cm.create_infer_request()
+        in_names = [i.get_any_name() for i in cm.inputs]
+        out_names = [o.get_any_name() for o in cm.outputs]
+        pin = [n for n in in_names if n != "input_ids"]
+
+        def fwd(tok_ids, past):
+            feed = {"input_ids": tok_ids[None, :]}
+            feed.update(past)
+            res = req.infer(feed)
+            vals = [res[cm.outputs[i]] for i in range(len(out_names))]
+            new = {}
+            for name, v in zip(out_names[1:], vals[1:]):
+                new[name.replace("present", "past_key_values")] = np.array(v)
+            return int(np.argmax(vals[0][0, -1])), new
+
+        def prefill(x):
+            return fwd(x, {n: np.zeros((1, 12, 0, 64), np.float32) for n in pin})
+
+        def step(tok, st):
+            return fwd(np.array([tok], np.int64), st)
+
+    elif engine in ("ct2", "ct2-int8"):
+        import ctranslate2
+        gen = ctranslate2.Generator(cfg["model"], device="cpu",
+                                    compute_type="int8" if engine == "ct2-int8" else "float32",
+                                    intra_threads=th, inter_threads=1)
+        info["version"] = ctranslate2.__version__
+        toks = [int(t) for t in ids]
+
+        def prefill(x):
+            lg = np.asarray(gen.forward_batch([toks]))
+            return int(np.argmax(lg[0, -1])), None
+
+        def ct2_decode():
+            # first yielded token = prompt prefill; decode rate from the following T tokens
+            n, t0 = 0, None
+            for _ in gen.generate_tokens(toks, max_length=T + 1, min_length=T + 1, sampling_topk=1):
+                n += 1
+                if n == 1:
+                    t0 = time.perf_counter()
+            return (n - 1) / (time.perf_counter() - t0)
+
+    elif engine == "torch":
+        import torch
+        from transformers import GPT2LMHeadModel
+        torch.set_num_threads(th)
+        m = GPT2LMHeadModel.from_pretrained(cfg["model"]).eval()
+        info["version"] = torch.__version__
+        info["attn"] = getattr(m.config, "_attn_implementation", "?")
+
+        def prefill(x):
+            with torch.inference_mode():
+                o = m(input_ids=torch.from_numpy(x)[None, :], use_cache=True)
+            return int(o.logits[0, -1].argmax()), o.past_key_values
+
+        def step(tok, st):
+            with torch.inference_mode():
+                o = m(input_ids=torch.tensor([[tok]]), past_key_values=st, use_cache=True)
+            return int(o.logits[0, -1].argmax()), o.past_key_values
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+
+    def rep():
+        t0 = time.perf_counter()
+        tok, st = prefill(ids)
+        tp = time.perf_counter() - t0
+        if engine.startswith("ct2"):
+            return {"prefill_tokens_per_s": P / tp, "decode_tokens_per_s": ct2_decode()}
+        t0 = time.perf_counter()
+        for _ in range(T):
+            tok, st = step(tok, st)
+        td = time.perf_counter() - t0
+        return {"prefill_tokens_per_s": P / tp, "decode_tokens_per_s": T / td}
+
+    rep()  # warm-up (first-run allocations, JIT, caches)
+    print("@@READY " + json.dumps(info), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "rep":
+            print("@@" + json.dumps(rep()), flush=True)
+        else:
+            break
+
+
+class Worker:
+    def __init__(self, engine, cfg, python):
+        self.engine = engine
+        self.log = Path(cfg["log"])
+        with open(self.log, "w") as err:
+            self.p = subprocess.Popen([python, __file__, "--worker", engine, json.dumps(cfg)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+        self.info = json.loads(self._read()[len("READY "):])
+
+    def _read(self):
+        for line in self.p.stdout:
+            if line.startswith("@@"):
+                return line[2:].strip()
+        tail = [x for x in self.log.read_text(errors="replace").splitlines() if x.strip()][-1:]
+        raise RuntimeError(f"{self.engine} worker exited (rc {self.p.wait()}): {' '.join(tail)} (log {self.log})")
+
+    def rep(self):
+        self.p.stdin.write("rep\n")
+        self.p.stdin.flush()
+        return json.loads(self._read())
+
+    def close(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write("quit\n")
+                self.p.stdin.close()
+                self.p.wait(timeout=30)
+            except Exception:
+                self.p.kill()
+
+
+# ----------------------------------------------------------------------------------------
+# Setup: derived models, each made once (tmp then rename) and timed.
+# ----------------------------------------------------------------------------------------
+
+def make_once(out: Path, build_times, what, fn):
+    if out.exists():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+    log(f"making {out} ({what})")
+    t = time.time()
+    fn(tmp)
+    tmp.rename(out)
+    build_times[out.name] = round(time.time() - t, 1)
+    return out
+
+
+def run_q(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{shlex.join(map(str, cmd))}: rc {r.returncode}: {' | '.join(tail)}")
+    return r
+
+
+def lithe_exe(args, name, pipeline, build_times):
+    exe = args.work / name
+    lwt = exe.with_name(name + ".lwt")
+    if exe.exists() and lwt.exists() and exe.stat().st_mtime >= args.onnx.stat().st_mtime:
+        return exe
+    if not Path(args.lithec).exists():
+        raise RuntimeError(f"no lithec at {args.lithec}")
+    cmd = ["nice", "-n", "10", args.lithec, str(args.onnx), "-o", str(exe)]
+    if pipeline:
+        cmd.insert(5, f"--pipeline={pipeline}")
+    log("compiling:", shlex.join(cmd))
+    t = time.time()
+    run_q(cmd)
+    build_times[name] = round(time.time() - t, 1)
+    return exe
+
+
+def prepare(engine, args, build_times):
+    """Returns ('worker', cfg) or ('cmd', callable) for one engine; raises with a reason."""
+    th, P, T = args.threads, args.prompt, args.tokens
+    base = {"threads": th, "prompt": P, "tokens": T}
+    if engine in ("lithe", "lithe-int8"):
+        exe = lithe_exe(args, "lithe-fp32" if engine == "lithe" else "lithe-int8",
+                        "" if engine == "lithe" else "lithe-quantize-weights", build_times)
+        cmd = [str(exe), "--bench", "--json", "--bench-prompt", str(P), "--bench-tokens", str(T),
+               "--bench-runs", "1", "-t", str(th)]
+
+        def once():
+            j = json.loads(run_q(cmd).stdout)
+            return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
+                    "decode_tokens_per_s": j["decode_tokens_per_s"]}
+        info = {"weight_bytes": exe.with_name(exe.name + ".lwt").stat().st_size, "cmd": shlex.join(cmd)}
+        return "cmd", once, info
+    if engine in ("ort", "ort-int8", "ov-f32", "ov-default"):
+        mod = "onnxruntime" if engine.startswith("ort") else "openvino"
+        if not have(args.python, mod):
+            raise RuntimeError(f"python package {mod} not installed in {args.python}")
+        model = args.onnx
+        if engine == "ort-int8":
+            def q(tmp):
+                run_q(["nice", "-n", "10", args.python, "-c",
+                       "import sys; from onnxruntime.quantization import quantize_dynamic, QuantType; "
+                       "quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=QuantType.QInt8)",
+                       str(args.onnx), str(tmp)])
+            model = make_once(args.work / "ort-int8.onnx", build_times, "quantize_dynamic QInt8", q)
+        return "worker", dict(base, model=str(model)), {}
+    if engine.startswith("llama-"):
+        bench = Path(args.llama_bin) / "llama-bench"
+        if not bench.exists():
+            raise RuntimeError(f"no {bench} (cmake --build /work/llama-build --target llama-bench)")
+        f32 = args.models / "gpt2s-f32.gguf"
+        if not f32.exists():
+            raise RuntimeError(f"no {f32} (bench/serve_peers.sh makes it)")
+        qt = engine.split("-", 1)[1].upper()
+        gguf = f32
+        if qt != "F32":
+            quant = Path(args.llama_bin) / "llama-quantize"
+            if not quant.exists():
+                raise RuntimeError(f"no {quant}")
+            gguf = make_once(args.work / f"gpt2s-{qt}.gguf", build_times, f"llama-quantize {qt}",
+                             lambda tmp: run_q(["nice", "-n", "10", str(quant), str(f32), str(tmp), qt, str(th)]))
+        cmd = [str(bench), "-m", str(gguf), "-p", str(P), "-n", str(T), "-t", str(th), "-r", "1",
+               "-o", "json"] + shlex.split(args.llama_extra)
+
+        def once():
+            rows = json.loads(run_q(cmd).stdout)
+            pp = [r for r in rows if r["n_prompt"] > 0 and r["n_gen"] == 0][0]
+            tg = [r for r in rows if r["n_gen"] > 0 and r["n_prompt"] == 0][0]
+            return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"]}
+        return "cmd", once, {"cmd": shlex.join(cmd)}
+    if engine in ("ct2", "ct2-int8"):
+        if not have(args.python, "ctranslate2"):
+            raise RuntimeError(f"python package ctranslate2 not installed in {args.python}")
+        q = "int8" if engine == "ct2-int8" else "float32"
+        conv = Path(args.python).with_name("ct2-transformers-converter")
+        d = make_once(args.work / f"ct2-{q}", build_times, f"ct2-transformers-converter {q}",
+                      lambda tmp: run_q(["nice", "-n", "10", str(conv), "--model", str(args.models / "hf"),
+                                         "--output_dir", str(tmp), "--quantization", q]))
+        return "worker", dict(base, model=str(d)), {}
+    if engine == "torch":
+        if not have(args.python, "transformers"):
+            raise RuntimeError("transformers not installed")
+        return "worker", dict(base, model=str(args.models / "hf")), {}
+    raise RuntimeError(f"unknown engine {engine}")
+
+
+def have(python, mod):
+    return subprocess.run([python, "-c", f"import {mod}"], capture_output=True).returncode == 0
+
+
+# ----------------------------------------------------------------------------------------
+# Memory read roof: C streaming sum over a 1 GiB float buffer, THREADS pthreads, best of 5.
+# ----------------------------------------------------------------------------------------
+
+ROOF_C = r'''
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#define N (1u << 28) /* floats = 1 GiB */
+static float *buf; static int nt; static double sums[64];
+static void *rd(void *a) {
+  long t = (long)a; size_t lo = N / nt * t, hi = t == nt - 1 ? N : N / nt * (t + 1);
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  for (size_t i = lo; i + 8 <= hi; i += 8) {
+    s0 += buf[i]; s1 += buf[i+1]; s2 += buf[i+2]; s3 += buf[i+3];
+    s4 += buf[i+4]; s5 += buf[i+5]; s6 += buf[i+6]; s7 += buf[i+7]; }
+  sums[t] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7; return 0; }
+static double now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
+int main(int argc, char **argv) {
+  nt = atoi(argv[1]); buf = aligned_alloc(64, (size_t)N * 4);
+  for (size_t i = 0; i < N; i++) buf[i] = (float)(i & 7);
+  double best = 1e9; pthread_t th[64];
+  for (int r = 0; r < 5; r++) {
+    double t0 = now();
+    for (long t = 0; t < nt; t++) pthread_create(&th[t], 0, rd, (void *)t);
+    for (int t = 0; t < nt; t++) pthread_join(th[t], 0);
+    double dt = now() - t0; if (dt < best) best = dt; }
+  double s = 0; for (int t = 0; t < nt; t++) s += sums[t];
+  printf("%.3f %g\n", (double)N * 4 / best / 1e9, s); return 0; }
+'''
+
+
+def memory_roof(work, threads):
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        return None, "no C compiler"
+    src, exe = work / "roof.c", work / "roof"
+    src.write_text(ROOF_C)
+    # -ffast-math lets the compiler vectorize the float sums (the reduction order is free)
+    run_q([cc, "-O3", "-march=native", "-ffast-math", "-pthread", str(src), "-o", str(exe)])
+    return float(run_q([str(exe), str(threads)]).stdout.split()[0]), f"C streaming sum, 1 GiB, {threads} threads, best of 5"
+
+
+# ----------------------------------------------------------------------------------------
+
+def host_info():
+    model = "?"
+    flags = set()
+    try:
+        for line in run_q(["lscpu"]).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("Flags:"):
+                flags = set(line.split(":", 1)[1].split())
+    except Exception:
+        pass
+    want = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"]
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
+            "flags": {f: f in flags for f in want}}
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prompt", type=int, default=128, help="prefill tokens P (e.g. 128 or 896)")
+    ap.add_argument("--tokens", type=int, default=64, help="greedy decode tokens T")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved rounds (after each engine's warm-up)")
+    ap.add_argument("--engines", default=",".join(ALL))
+    ap.add_argument("--models", type=Path, default=Path("/work/serve-models"))
+    ap.add_argument("--work", type=Path, default=Path("/work/peer-models"))
+    ap.add_argument("--lithec", default=os.environ.get("LITHEC", str(HERE.parent / "build/bin/lithec")))
+    ap.add_argument("--llama-bin", default="/work/llama-build/bin")
+    ap.add_argument("--llama-extra", default="", help='extra llama-bench flags, e.g. "-C 3 --cpu-strict 1"')
+    ap.add_argument("--python", default=sys.executable, help="python with the engines' packages")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.worker[0], json.loads(args.worker[1]))
+
+    command = shlex.join([sys.executable] + sys.argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.onnx = args.models / "model.onnx"
+    host = host_info()
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    load0 = os.getloadavg()
+    build_times, skipped, engines = {}, {}, {}
+    for e in [x.strip() for x in args.engines.split(",") if x.strip()]:
+        try:
+            kind, what, info = prepare(e, args, build_times)
+            if kind == "worker":
+                what["log"] = str(args.work / f"worker-{e}.log")
+                log(f"loading {e}")
+                t = time.time()
+                w = Worker(e, what, args.python)
+                info = dict(w.info, load_s=round(time.time() - t, 1))
+                engines[e] = (w.rep, w, info)
+            else:
+                what()  # warm-up run (page cache, first-run effects)
+                engines[e] = (what, None, info)
+        except Exception as ex:
+            skipped[e] = str(ex).strip().splitlines()[-1][:300] if str(ex).strip() else type(ex).__name__
+            log(f"skip {e}: {skipped[e]}")
+
+    roof, roof_how = None, ""
+    try:
+        roof, roof_how = memory_roof(args.work, args.threads)
+    except Exception as ex:
+        roof_how = f"failed: {ex}"
+
+    samples = {e: [] for e in engines}
+    for r in range(args.reps):
+        log(f"round {r + 1}/{args.reps}, load {os.getloadavg()[0]:.2f}")
+        for e, (fn, _, _) in list(engines.items()):
+            try:
+                samples[e].append(fn())
+            except Exception as ex:
+                skipped[e] = f"failed in round {r + 1}: {str(ex).strip()[-300:]}"
+                log(f"drop {e}: {skipped[e]}")
+                engines.pop(e)
+                samples.pop(e)
+    for _, w, _ in engines.values():
+        if w:
+            w.close()
+    load1 = os.getloadavg()
+
+    res = {}
+    for e, s in samples.items():
+        row = {"info": engines[e][2], "samples": s}
+        for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+            v = [x[k] for x in s]
+            row[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
+        res[e] = row
+    ref = res.get("lithe")
+    for e, row in res.items():
+        for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+            row[k]["vs_lithe_fp32"] = row[k]["median"] / ref[k]["median"] if ref else None
+    streaming = {}
+    if roof:
+        for e in ("lithe", "lithe-int8"):
+            if e in res:
+                wb = res[e]["info"]["weight_bytes"]
+                gbs = wb * res[e]["decode_tokens_per_s"]["median"] / 1e9
+                streaming[e] = {"weight_bytes": wb, "weight_GB_per_s": gbs, "fraction_of_roof": gbs / roof}
+
+    P, T = args.prompt, args.tokens
+    fl = " ".join(f"{k}={'yes' if v else 'no'}" for k, v in host["flags"].items())
+    print(f"# Lithe and CPU peers, GPT-2 small shape (seeded random), batch 1\n")
+    print(f"- date: {started}; host: {host['cpu']}, {host['cores']} cores; {fl}")
+    print(f"- threads: {args.threads}; prefill P={P}; decode T={T} (greedy); {args.reps} interleaved rounds "
+          f"after one warm-up each; median [min-max]")
+    print(f"- load average (1/5/15 min): start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
+          f"end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}")
+    print(f"- command: `{command}`\n")
+    print(f"| engine | prefill {P} tok/s | x Lithe fp32 | decode {T} tok/s | x Lithe fp32 | notes |")
+    print("|---|---:|---:|---:|---:|---|")
+    for e, row in res.items():
+        p, d = row["prefill_tokens_per_s"], row["decode_tokens_per_s"]
+        note = ", ".join(f"{k} {v}" for k, v in row["info"].items() if k in ("version", "precision", "attn"))
+        rp = f"{p['vs_lithe_fp32']:.2f}" if p["vs_lithe_fp32"] else "-"
+        rd = f"{d['vs_lithe_fp32']:.2f}" if d["vs_lithe_fp32"] else "-"
+        print(f"| {e} | {fmt(p['median'])} [{fmt(p['min'])}-{fmt(p['max'])}] | {rp} | "
+              f"{fmt(d['median'])} [{fmt(d['min'])}-{fmt(d['max'])}] | {rd} | {note} |")
+    print()
+    if roof:
+        print(f"- memory read roof: {roof:.1f} GB/s ({roof_how})")
+        for e, s in streaming.items():
+            print(f"- {e} decode streams {s['weight_bytes'] / 1e6:.0f} MB of weights per token: "
+                  f"{s['weight_GB_per_s']:.1f} GB/s = {100 * s['fraction_of_roof']:.0f}% of the roof")
+    else:
+        print(f"- memory read roof: not measured ({roof_how})")
+    for e, why in skipped.items():
+        print(f"- skipped {e}: {why}")
+    if build_times:
+        print("- made this run (s): " + ", ".join(f"{k} {v}" for k, v in build_times.items()))
+    if args.json:
+        out = {"date": started, "host": host, "threads": args.threads, "prompt": P, "tokens": T,
+               "reps": args.reps, "command": command, "load_start": load0, "load_end": load1,
+               "memory_roof_GB_per_s": roof, "memory_roof_how": roof_how, "weight_streaming": streaming,
+               "engines": res, "skipped": skipped, "build_seconds": build_times}
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
