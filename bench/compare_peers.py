@@ -109,7 +109,7 @@ def worker(engine, cfg):
             props["INFERENCE_PRECISION_HINT"] = "f32"
         cm = core.compile_model(model, "CPU", props)
         info["version"] = ov.__version__
-        info["precision"] = str(cm.get_property("INFERENCE_PRECISION_HINT"))
+        info["precision"] = cm.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         req = cm.create_infer_request()
         in_names = [i.get_any_name() for i in cm.inputs]
         out_names = [o.get_any_name() for o in cm.outputs]
@@ -137,7 +137,9 @@ def worker(engine, cfg):
                                     compute_type="int8" if engine == "ct2-int8" else "float32",
                                     intra_threads=th, inter_threads=1)
         info["version"] = ctranslate2.__version__
-        toks = [int(t) for t in ids]
+        # generate_tokens wants token strings; the converter wrote the id -> string table
+        vocab = json.loads((Path(cfg["model"]) / "vocabulary.json").read_text())
+        toks = [vocab[int(t)] for t in ids]
 
         def prefill(x):
             lg = np.asarray(gen.forward_batch([toks]))
@@ -150,6 +152,8 @@ def worker(engine, cfg):
                 n += 1
                 if n == 1:
                     t0 = time.perf_counter()
+            if n - 1 != T:
+                raise RuntimeError(f"generate_tokens gave {n - 1} decode tokens, not {T}")
             return (n - 1) / (time.perf_counter() - t0)
 
     elif engine == "torch":
@@ -241,8 +245,8 @@ def make_once(out: Path, build_times, what, fn):
     return out
 
 
-def run_q(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+def run_q(cmd, timeout=900, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if r.returncode != 0:
         tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"{shlex.join(map(str, cmd))}: rc {r.returncode}: {' | '.join(tail)}")
@@ -266,6 +270,26 @@ def lithe_exe(args, name, pipeline, build_times):
     return exe
 
 
+def weight_bytes_per_token(args, lwt):
+    """Bytes one decode step reads: every tensor of the weights file except the position
+    table (one row per token) and the f32 token table when a quantized copy of it is the
+    LM head (then only one row of the f32 table is read). Falls back to the file size."""
+    tool = Path(args.lithec).with_name("lithe-weights")
+    try:
+        rows = [l.split() for l in run_q([str(tool), "list", str(lwt)]).stdout.splitlines()
+                if l.strip() and not l.startswith("#")]
+        names = {r[0] for r in rows}
+        quant_head = any(n.startswith("m.transformer.wte.weight.") for n in names)
+        total = 0
+        for name, _, _, nbytes in (r[:4] for r in rows):
+            if name.endswith("wpe.weight") or (quant_head and name.endswith("wte.weight")):
+                continue
+            total += int(nbytes)
+        return {"weight_bytes": total, "weight_bytes_how": "lithe-weights list, less gathered tables"}
+    except Exception as ex:
+        return {"weight_bytes": lwt.stat().st_size, "weight_bytes_how": f"weights file size ({ex})"}
+
+
 def prepare(engine, args, build_times):
     """Returns ('worker', cfg) or ('cmd', callable) for one engine; raises with a reason."""
     th, P, T = args.threads, args.prompt, args.tokens
@@ -277,10 +301,10 @@ def prepare(engine, args, build_times):
                "--bench-runs", "1", "-t", str(th)]
 
         def once():
-            j = json.loads(run_q(cmd).stdout)
+            j = json.loads(run_q(cmd, timeout=args.rep_timeout).stdout)
             return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
                     "decode_tokens_per_s": j["decode_tokens_per_s"]}
-        info = {"weight_bytes": exe.with_name(exe.name + ".lwt").stat().st_size, "cmd": shlex.join(cmd)}
+        info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")), cmd=shlex.join(cmd))
         return "cmd", once, info
     if engine in ("ort", "ort-int8", "ov-f32", "ov-default"):
         mod = "onnxruntime" if engine.startswith("ort") else "openvino"
@@ -314,7 +338,7 @@ def prepare(engine, args, build_times):
                "-o", "json"] + shlex.split(args.llama_extra)
 
         def once():
-            rows = json.loads(run_q(cmd).stdout)
+            rows = json.loads(run_q(cmd, timeout=args.rep_timeout).stdout)
             pp = [r for r in rows if r["n_prompt"] > 0 and r["n_gen"] == 0][0]
             tg = [r for r in rows if r["n_gen"] > 0 and r["n_prompt"] == 0][0]
             return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"]}
@@ -417,6 +441,7 @@ def main():
     ap.add_argument("--lithec", default=os.environ.get("LITHEC", str(HERE.parent / "build/bin/lithec")))
     ap.add_argument("--llama-bin", default="/work/llama-build/bin")
     ap.add_argument("--llama-extra", default="", help='extra llama-bench flags, e.g. "-C 3 --cpu-strict 1"')
+    ap.add_argument("--rep-timeout", type=float, default=180, help="seconds per Lithe/llama-bench run")
     ap.add_argument("--python", default=sys.executable, help="python with the engines' packages")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
