@@ -16,8 +16,9 @@ Engines (each skipped with a one-line reason when its package/tool is missing or
     lithe, lithe-int8         compiled binary: --bench --json --bench-runs 1
     ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
     ov-f32, ov-default        OpenVINO on the ONNX, NUM_STREAMS 1, INFERENCE_NUM_THREADS
-    llama-f32, llama-q8_0, llama-q4_0   llama-bench -r 1 (tg is measured from an empty
-                              context, as llama-bench does; Lithe's decode follows the prompt)
+    llama-f32, llama-q8_0, llama-q4_0   llama-bench -r 1: pp P, then tg T at depth P (-d P);
+                              --llama-extra "-C 3 --cpu-strict 1" pins its threads (ggml's
+                              spinning threads collapse when a core is shared, see below)
     ct2, ct2-int8             CTranslate2 Generator (prefill: forward_batch; decode:
                               generate_tokens greedy, min_length so EOS cannot stop it)
     torch                     transformers GPT2LMHeadModel eager, KV cache
@@ -28,6 +29,18 @@ Python engines keep one worker process each (model loaded once); every repetitio
 asks each engine in turn (A, B, C, ... then again), so background load hits all alike.
 A streaming read of a 1 GiB buffer with THREADS threads (C, -O3) gives the memory roof, and
 Lithe's decode is reported as a fraction of it (weight bytes per token x tokens/s / roof).
+
+Notes:
+  * Each engine gets one warm-up before the rounds; Lithe and llama-bench run as a fresh
+    process per round (model mmapped from the page cache), Python engines stay loaded.
+  * ORT/OpenVINO run the ONNX as exported: prefill returns logits for all P positions
+    (Lithe, llama.cpp and CT2's generate compute the last one only for decoding).
+  * OpenVINO's default precision is bf16 on hosts with avx512_bf16 or AMX (the notes column
+    shows what it resolved to); ov-f32 forces f32.
+  * On a host shared with other work (e.g. niced fuzzers), unpinned ggml threads spin at a
+    barrier and llama.cpp's numbers collapse and scatter; compare with --llama-extra pinning.
+  * Lithe's int8 weights file also holds the f32 token table (for the embedding gather); the
+    per-token byte count leaves it out and counts the int8 head copy.
 """
 from __future__ import annotations
 
@@ -334,15 +347,20 @@ def prepare(engine, args, build_times):
                 raise RuntimeError(f"no {quant}")
             gguf = make_once(args.work / f"gpt2s-{qt}.gguf", build_times, f"llama-quantize {qt}",
                              lambda tmp: run_q(["nice", "-n", "10", str(quant), str(f32), str(tmp), qt, str(th)]))
-        cmd = [str(bench), "-m", str(gguf), "-p", str(P), "-n", str(T), "-t", str(th), "-r", "1",
-               "-o", "json"] + shlex.split(args.llama_extra)
+        # two runs: pp of P tokens, then tg of T tokens at depth P (-d: the KV cache already
+        # holds P tokens, as after Lithe's prompt; plain -n would decode from an empty cache)
+        common = [str(bench), "-m", str(gguf), "-t", str(th), "-r", "1", "-o", "json"] + shlex.split(args.llama_extra)
+        cmd_pp = common + ["-p", str(P), "-n", "0"]
+        cmd_tg = common + ["-p", "0", "-n", str(T), "-d", str(P)]
 
         def once():
-            rows = json.loads(run_q(cmd, timeout=args.rep_timeout).stdout)
-            pp = [r for r in rows if r["n_prompt"] > 0 and r["n_gen"] == 0][0]
-            tg = [r for r in rows if r["n_gen"] > 0 and r["n_prompt"] == 0][0]
+            pp = json.loads(run_q(cmd_pp, timeout=args.rep_timeout).stdout)[0]
+            tg = json.loads(run_q(cmd_tg, timeout=args.rep_timeout).stdout)[0]
+            assert pp["n_prompt"] == P and tg["n_gen"] == T and tg["n_depth"] == P, (pp, tg)
+            info["version"] = f"build {pp.get('build_number')} {pp.get('build_commit')}"
             return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"]}
-        return "cmd", once, {"cmd": shlex.join(cmd)}
+        info = {"cmd": shlex.join(cmd_pp) + " ; " + shlex.join(cmd_tg)}
+        return "cmd", once, info
     if engine in ("ct2", "ct2-int8"):
         if not have(args.python, "ctranslate2"):
             raise RuntimeError(f"python package ctranslate2 not installed in {args.python}")
@@ -404,7 +422,8 @@ def memory_roof(work, threads):
     src.write_text(ROOF_C)
     # -ffast-math lets the compiler vectorize the float sums (the reduction order is free)
     run_q([cc, "-O3", "-march=native", "-ffast-math", "-pthread", str(src), "-o", str(exe)])
-    return float(run_q([str(exe), str(threads)]).stdout.split()[0]), f"C streaming sum, 1 GiB, {threads} threads, best of 5"
+    return (lambda: float(run_q([str(exe), str(threads)]).stdout.split()[0])), \
+        f"C streaming sum, 1 GiB, {threads} threads, best of 5 passes, once per round"
 
 
 # ----------------------------------------------------------------------------------------
@@ -473,15 +492,20 @@ def main():
             skipped[e] = str(ex).strip().splitlines()[-1][:300] if str(ex).strip() else type(ex).__name__
             log(f"skip {e}: {skipped[e]}")
 
-    roof, roof_how = None, ""
+    roof_fn, roof_how, roofs = None, "", []
     try:
-        roof, roof_how = memory_roof(args.work, args.threads)
+        roof_fn, roof_how = memory_roof(args.work, args.threads)
     except Exception as ex:
         roof_how = f"failed: {ex}"
 
     samples = {e: [] for e in engines}
     for r in range(args.reps):
         log(f"round {r + 1}/{args.reps}, load {os.getloadavg()[0]:.2f}")
+        if roof_fn:  # the roof is interleaved too: under background load it moves as much
+            try:
+                roofs.append(roof_fn())
+            except Exception as ex:
+                roof_fn, roof_how = None, f"failed: {ex}"
         for e, (fn, _, _) in list(engines.items()):
             try:
                 samples[e].append(fn())
@@ -506,6 +530,8 @@ def main():
     for e, row in res.items():
         for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
             row[k]["vs_lithe_fp32"] = row[k]["median"] / ref[k]["median"] if ref else None
+    # the fraction is taken against the best round's roof (what the host can stream at all)
+    roof = max(roofs) if roofs else None
     streaming = {}
     if roof:
         for e in ("lithe", "lithe-int8"):
@@ -534,7 +560,8 @@ def main():
               f"{fmt(d['median'])} [{fmt(d['min'])}-{fmt(d['max'])}] | {rd} | {note} |")
     print()
     if roof:
-        print(f"- memory read roof: {roof:.1f} GB/s ({roof_how})")
+        print(f"- memory read roof: best {roof:.1f} GB/s, median {statistics.median(roofs):.1f} "
+              f"[{min(roofs):.1f}-{roof:.1f}] ({roof_how}); fractions below use the best")
         for e, s in streaming.items():
             print(f"- {e} decode streams {s['weight_bytes'] / 1e6:.0f} MB of weights per token: "
                   f"{s['weight_GB_per_s']:.1f} GB/s = {100 * s['fraction_of_roof']:.0f}% of the roof")
@@ -547,7 +574,7 @@ def main():
     if args.json:
         out = {"date": started, "host": host, "threads": args.threads, "prompt": P, "tokens": T,
                "reps": args.reps, "command": command, "load_start": load0, "load_end": load1,
-               "memory_roof_GB_per_s": roof, "memory_roof_how": roof_how, "weight_streaming": streaming,
+               "memory_roof_GB_per_s": roof, "memory_roof_rounds": roofs, "memory_roof_how": roof_how, "weight_streaming": streaming,
                "engines": res, "skipped": skipped, "build_seconds": build_times}
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 
