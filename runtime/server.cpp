@@ -56,7 +56,6 @@ struct Exchange {
   std::vector<size_t> textBytes;     // per choice: bytes streamed (logprobs' offsets)
   size_t done = 0, prompts = 0;
   std::vector<uint64_t> ids;         // the Batcher's request ids
-  std::atomic<bool> released{false};
 };
 
 struct Server {
@@ -232,7 +231,6 @@ void Server::completions(const httplib::Request &req, httplib::Response &res) {
   };
   auto release = [this, x](bool success) {
     if (!success || x->done < x->prompts) cancelAll(*x);
-    x->released = true;
   };
 
   if (!stream) {
