@@ -16,6 +16,10 @@ config.substitutions.append(("%lithe_src", config.lithe_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
 config.substitutions.append(("%runtime_core", os.path.join(config.lithe_obj_root, "lib", "libLitheRuntimeCore.a")))
+# Linking a C program against the runtime: in sanitizer builds the runtime is
+# instrumented, so the program must link the sanitizer runtimes too.
+config.substitutions.append(("%runtime_link_flags",
+    "-fsanitize=address,undefined" if getattr(config, "lithe_sanitize", False) else ""))
 config.substitutions.append(("%examples", os.path.join(config.lithe_src_root, "examples")))
 
 # bench/plot_report.py's tests need matplotlib (requirements-test.txt).
