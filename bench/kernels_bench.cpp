@@ -164,33 +164,49 @@ const Shape kShapes[] = {{"qkv  768x2304", 768, 2304},
                          {"proj 768x768 ", 768, 768},
                          {"fc2  3072x768", 3072, 768}};
 
-void bench_gemv(bool q8) {
-  std::vector<float> x(3072), y(3072);
+// Weight precisions of the linear kernels.
+enum class Prec { F32, Q8, BF16 };
+const char *prec_tag(Prec p) { return p == Prec::Q8 ? "_q8  " : p == Prec::BF16 ? "_bf16" : "     "; }
+
+std::vector<char> pack_weights(Prec prec, const std::vector<float> &W, int64_t K, int64_t N) {
+  std::vector<char> packed;
+  if (prec == Prec::F32) {
+    packed.resize(lithe_pack_linear_size(K, N));
+    lithe_pack_linear(W.data(), K, N, packed.data());
+  } else if (prec == Prec::BF16) {
+    packed.resize(lithe_pack_linear_bf16_size(K, N));
+    lithe_pack_linear_bf16(W.data(), K, N, packed.data());
+  } else {
+    std::vector<int8_t> Wq(W.size());
+    std::vector<float> sc(static_cast<size_t>(N));
+    lithe_quantize_q8(W.data(), K, N, Wq.data(), sc.data());
+    packed.resize(lithe_pack_linear_q8_size(K, N));
+    lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, packed.data());
+  }
+  return packed;
+}
+
+void linear(Prec prec, const float *x, int64_t M, int64_t K, const void *w, int64_t N,
+            const float *bias, float *y, int flags) {
+  if (prec == Prec::Q8)
+    lithe_linear_q8(x, M, K, w, N, bias, y, flags);
+  else if (prec == Prec::BF16)
+    lithe_linear_bf16(x, M, K, w, N, bias, y, flags);
+  else
+    lithe_linear(x, M, K, w, N, bias, y, flags);
+}
+
+// M rows of x: 1 is decoding, a few is batched decoding (a row per sequence).
+void bench_gemv(Prec prec, int64_t M = 1) {
+  std::vector<float> x(size_t(M) * 3072), y(size_t(M) * 3072);
   fill_rand(x.data(), x.size(), 1, 1.f);
   for (const Shape &s : kShapes) {
     std::vector<float> W(size_t(s.K * s.N));
     fill_rand(W.data(), W.size(), 2);
-    size_t bytes;
-    std::vector<char> packed;
-    if (!q8) {
-      bytes = lithe_pack_linear_size(s.K, s.N);
-      packed.resize(bytes);
-      lithe_pack_linear(W.data(), s.K, s.N, packed.data());
-    } else {
-      std::vector<int8_t> Wq(W.size());
-      std::vector<float> sc(size_t(s.N));
-      lithe_quantize_q8(W.data(), s.K, s.N, Wq.data(), sc.data());
-      bytes = lithe_pack_linear_q8_size(s.K, s.N);
-      packed.resize(bytes);
-      lithe_pack_linear_q8(Wq.data(), sc.data(), s.K, s.N, packed.data());
-    }
+    std::vector<char> packed = pack_weights(prec, W, s.K, s.N);
+    const size_t bytes = packed.size();
     Copies cp(packed.data(), bytes, g_quick ? kArena / 4 : kArena);
-    auto call = [&](const void *w) {
-      if (q8)
-        lithe_linear_q8(x.data(), 1, s.K, w, s.N, nullptr, y.data(), 0);
-      else
-        lithe_linear(x.data(), 1, s.K, w, s.N, nullptr, y.data(), 0);
-    };
+    auto call = [&](const void *w) { linear(prec, x.data(), M, s.K, w, s.N, nullptr, y.data(), 0); };
     double cold = time_min(5, [&] {
                     for (size_t i = 0; i < cp.count; ++i)
                       call(cp.at(i));
@@ -199,9 +215,11 @@ void bench_gemv(bool q8) {
                    for (int i = 0; i < 50; ++i)
                      call(cp.at(0));
                  }) / 50;
-    std::printf("  linear%s M=1 %s : cold %7.1f us %6.1f GB/s | hot %7.1f us %6.1f GB/s\n",
-                q8 ? "_q8" : "   ", s.name, cold * 1e6, bytes / cold / 1e9, hot * 1e6,
-                bytes / hot / 1e9);
+    const double gf = 2e-9 * double(M) * double(s.K) * double(s.N);
+    std::printf("  linear%s M=%lld %s : cold %7.1f us %6.1f GB/s %6.1f GFLOP/s | hot %7.1f us "
+                "%6.1f GB/s %6.1f GFLOP/s\n",
+                prec_tag(prec), (long long)M, s.name, cold * 1e6, bytes / cold / 1e9, gf / cold,
+                hot * 1e6, bytes / hot / 1e9, gf / hot);
   }
 }
 
@@ -236,34 +254,21 @@ void bench_lm_head_m1(bool q8) {
 
 // ---------------------------------------------------------------- GEMM
 
-void bench_gemm(bool q8, int64_t M) {
+void bench_gemm(Prec prec, int64_t M) {
   std::vector<float> x(size_t(M * 3072)), y(size_t(M * 3072)), b(3072);
   fill_rand(x.data(), x.size(), 5, 1.f);
   fill_rand(b.data(), b.size(), 6);
   for (const Shape &s : kShapes) {
     std::vector<float> W(size_t(s.K * s.N));
     fill_rand(W.data(), W.size(), 7);
-    std::vector<char> packed;
-    if (!q8) {
-      packed.resize(lithe_pack_linear_size(s.K, s.N));
-      lithe_pack_linear(W.data(), s.K, s.N, packed.data());
-    } else {
-      std::vector<int8_t> Wq(W.size());
-      std::vector<float> sc(size_t(s.N));
-      lithe_quantize_q8(W.data(), s.K, s.N, Wq.data(), sc.data());
-      packed.resize(lithe_pack_linear_q8_size(s.K, s.N));
-      lithe_pack_linear_q8(Wq.data(), sc.data(), s.K, s.N, packed.data());
-    }
+    std::vector<char> packed = pack_weights(prec, W, s.K, s.N);
     const int flags = s.N == 3072 ? LITHE_EPI_GELU_TANH : 0;
     double t = time_min(g_quick ? 2 : 5, [&] {
-      if (q8)
-        lithe_linear_q8(x.data(), M, s.K, packed.data(), s.N, b.data(), y.data(), flags);
-      else
-        lithe_linear(x.data(), M, s.K, packed.data(), s.N, b.data(), y.data(), flags);
+      linear(prec, x.data(), M, s.K, packed.data(), s.N, b.data(), y.data(), flags);
     });
     const double flop = 2.0 * double(M) * double(s.K) * double(s.N);
     std::printf("  linear%s M=%lld %s%s: %8.2f ms %7.1f GFLOP/s (%5.1f per thread)\n",
-                q8 ? "_q8" : "   ", (long long)M, s.name, flags ? " +gelu" : "      ", t * 1e3,
+                prec_tag(prec), (long long)M, s.name, flags ? " +gelu" : "      ", t * 1e3,
                 flop / t / 1e9, flop / t / 1e9 / lithe_threads_count());
   }
 }
@@ -273,7 +278,7 @@ void bench_lm_head_gemm(int64_t M) {
   std::vector<float> T(size_t(V * D)), x(size_t(M * D)), logits(size_t(M * V));
   fill_rand(T.data(), T.size(), 8);
   fill_rand(x.data(), x.size(), 9, 1.f);
-  double t = time_min(2, [&] { lithe_lm_head(x.data(), M, D, T.data(), V, logits.data()); });
+  double t = time_min(M < 64 ? 8 : 2, [&] { lithe_lm_head(x.data(), M, D, T.data(), V, logits.data()); });
   const double flop = 2.0 * double(M) * double(D) * double(V);
   std::printf("  lm_head    M=%lld 50257x768      : %8.2f ms %7.1f GFLOP/s\n", (long long)M,
               t * 1e3, flop / t / 1e9);
@@ -485,19 +490,28 @@ int main(int argc, char **argv) {
     if (want("dispatch"))
       bench_dispatch();
     if (want("gemv")) {
-      bench_gemv(false);
-      bench_gemv(true);
+      bench_gemv(Prec::F32);
+      bench_gemv(Prec::Q8);
+      bench_gemv(Prec::BF16);
+      bench_gemv(Prec::F32, 8);
+      bench_gemv(Prec::BF16, 8);
     }
     if (want("lmhead")) {
       bench_lm_head_m1(false);
       bench_lm_head_m1(true);
     }
     if (want("gemm")) {
-      bench_gemm(false, 896);
-      bench_gemm(true, 896);
+      bench_gemm(Prec::F32, 896);
+      bench_gemm(Prec::Q8, 896);
+      bench_gemm(Prec::BF16, 896);
     }
-    if (want("lmhead") && !g_quick)
-      bench_lm_head_gemm(256);
+    if (want("lmhead")) {
+      // batched decoding's few rows (one per sequence), then a prefill's
+      for (int64_t M : {4, 8, 16})
+        bench_lm_head_gemm(M);
+      if (!g_quick)
+        bench_lm_head_gemm(256);
+    }
     if (want("attn"))
       bench_attention();
     if (want("gpt2")) {

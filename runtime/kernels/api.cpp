@@ -97,7 +97,26 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
     return;
   }
 
+  if (M <= kBF16FewRows && bkind == kBPackedBF16) {
+    // Few rows over bf16 weights (decoding, batched or not): bandwidth bound,
+    // each panel read once for all rows and widened in registers.
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
+                           ? std::min<int64_t>(P, 4 * int64_t(pool_threads()))
+                           : 1;
+    parallel_for(nt, [&](int64_t i) {
+      int64_t p0, p1;
+      split(P, nt, i, p0, p1);
+      t->gemv_bf16_rows(x, M, K, B, N, p0, p1, bias, y, flags);
+    });
+    return;
+  }
+
   GemmArgs a{x, M, K, N, bkind, B, rscale, bias, y, flags};
+  // bf16 weights with AVX512-BF16: x rounded to bf16, vdpbf16ps products.
+  GemmTaskFn task = t->gemm_task;
+  if (bkind == kBPackedBF16)
+    if (GemmTaskFn dot = bf16dot_gemm_task())
+      task = dot;
   const int64_t mr = t->mr;
   const int nth = pool_threads();
   // Row blocks: 16 micro-tiles (each B block is re-read from memory once per
@@ -125,7 +144,7 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
     split(P, groups, g, p0, p1);
     const int64_t m0 = mb * mc, m1 = std::min(M, m0 + mc);
     if (m0 < m1 && p0 < p1)
-      t->gemm_task(a, m0, m1, p0, p1);
+      task(a, m0, m1, p0, p1);
   });
 }
 
@@ -176,6 +195,34 @@ extern "C" void lithe_pack_linear(const float *W, int64_t K, int64_t N, void *pa
 extern "C" void lithe_linear(const float *x, int64_t M, int64_t K, const void *packed,
                              int64_t N, const float *bias, float *y, int flags) {
   gemm(x, M, K, kBPackedF32, packed, nullptr, N, bias, y, flags);
+}
+
+// ------------------------------------------------------------------ bf16
+
+extern "C" void lithe_to_bf16(const float *x, int64_t n, uint16_t *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = f32_to_bf16(x[i]);
+}
+
+extern "C" size_t lithe_pack_linear_bf16_size(int64_t K, int64_t N) {
+  return size_t(ceil_div(N, kPanel) * ((K + 1) / 2) * kPanel * 2) * sizeof(uint16_t);
+}
+
+extern "C" void lithe_pack_linear_bf16(const float *W, int64_t K, int64_t N, void *packed) {
+  uint16_t *out = static_cast<uint16_t *>(packed);
+  const int64_t P = ceil_div(N, kPanel), K2 = (K + 1) / 2;
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t i = 0; i < K2; ++i)
+      for (int64_t j = 0; j < kPanel; ++j)
+        for (int64_t e = 0; e < 2; ++e) {
+          const int64_t k = 2 * i + e, n = p * kPanel + j;
+          out[((p * K2 + i) * kPanel + j) * 2 + e] = k < K && n < N ? f32_to_bf16(W[k * N + n]) : 0;
+        }
+}
+
+extern "C" void lithe_linear_bf16(const float *x, int64_t M, int64_t K, const void *packed,
+                                  int64_t N, const float *bias, float *y, int flags) {
+  gemm(x, M, K, kBPackedBF16, packed, nullptr, N, bias, y, flags);
 }
 
 // -------------------------------------------------------------------- q8
@@ -245,11 +292,12 @@ extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void
 // ---------------------------------------------------------------- LM head
 
 namespace {
-// Few rows of x: row dots over the table, 4 rows of x per pass over blocks of
-// 64 table rows (V split across threads): the table streams from memory once,
-// and for more than 4 rows of x the next pass re-reads the block from L2.
+// Few rows of x: row dots over the table in blocks of 64 table rows (V split
+// across threads): the table streams from memory once. AVX-512 takes up to 8
+// rows of x in one pass; narrower paths make 4-row passes, the later ones
+// re-reading the block from L2.
 // More rows: a GEMM over 32-row panels transposed from the table.
-constexpr int64_t kDotRowsMaxF32 = 8, kDotRowsMaxQ8 = 8, kDotRowsBlock = 64;
+constexpr int64_t kDotRowsMaxF32 = 8, kDotRowsMaxQ8 = 8, kDotRowsMaxBF16 = 8, kDotRowsBlock = 64;
 
 template <class T, class F>
 void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits, const F &dot) {
@@ -262,8 +310,7 @@ void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits
     split(V, nt, i, b, e);
     for (int64_t vb = b; vb < e; vb += kDotRowsBlock) {
       const int64_t ve = std::min(e, vb + kDotRowsBlock);
-      for (int64_t m0 = 0; m0 < M; m0 += 4)
-        dot(x + m0 * D, std::min<int64_t>(4, M - m0), vb, ve, logits + m0 * V);
+      dot(x, M, vb, ve, logits);
     }
   });
 }
@@ -282,6 +329,21 @@ extern "C" void lithe_lm_head(const float *x, int64_t M, int64_t D, const float 
     return;
   }
   gemm(x, M, D, kBRowsF32, table, nullptr, V, nullptr, logits, 0);
+}
+
+extern "C" void lithe_lm_head_bf16(const float *x, int64_t M, int64_t D, const uint16_t *table,
+                                   int64_t V, float *logits) {
+  if (M <= 0 || V <= 0)
+    return;
+  if (M <= kDotRowsMaxBF16) {
+    const KernelTable *t = active_table();
+    lm_head_rows<uint16_t>(x, M, D, V, logits,
+                           [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                             t->dot_rows_bf16(xs, mm, D, table, b, e, out, V);
+                           });
+    return;
+  }
+  gemm(x, M, D, kBRowsBF16, table, nullptr, V, nullptr, logits, 0);
 }
 
 extern "C" void lithe_lm_head_q8(const float *x, int64_t M, int64_t D, const int8_t *table,

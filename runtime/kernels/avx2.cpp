@@ -115,6 +115,22 @@ struct V {
     std::memcpy(tmp, p, size_t(n < 8 ? n : 8));
     return i8(tmp);
   }
+  // bf16 -> float32: the 16 bits become the upper half.
+  static LITHE_INLINE R bf16(const uint16_t *p) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+  }
+  static LITHE_INLINE R bf16n(const uint16_t *p, int64_t n) {
+    uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(tmp, p, size_t(n < 8 ? n : 8) * 2);
+    return bf16(tmp);
+  }
+  // W pairs (k even, k odd) of bf16 at p: the even and the odd ones widened.
+  static LITHE_INLINE void bf16pair(const uint16_t *p, R &even, R &odd) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p);
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(0xffff0000u))));
+  }
 };
 
 #include "simd_kernels.inc"

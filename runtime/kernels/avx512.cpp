@@ -110,6 +110,21 @@ struct V {
   static LITHE_INLINE R i8n(const int8_t *p, int64_t n) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask(n), p)));
   }
+  // bf16 -> float32: the 16 bits become the upper half.
+  static LITHE_INLINE R bf16(const uint16_t *p) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+  }
+  static LITHE_INLINE R bf16n(const uint16_t *p, int64_t n) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask(n), p)), 16));
+  }
+  // W pairs (k even, k odd) of bf16 at p: the even and the odd ones widened.
+  static LITHE_INLINE void bf16pair(const uint16_t *p, R &even, R &odd) {
+    const __m512i v = _mm512_loadu_si512(p);
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    odd = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(int(0xffff0000u))));
+  }
 };
 
 #include "simd_kernels.inc"
@@ -119,8 +134,115 @@ struct V {
 } // namespace lithe
 LITHE_TARGET_END
 
+// ----------------------------------------------------------- AVX512-BF16
+// lithe_linear_bf16's GEMM with vdpbf16ps: x rounded to bf16 (round to
+// nearest even) and multiplied with the packed bf16 pairs, float32
+// accumulation. Twice the multiply-adds per instruction of the fp32 FMA path.
+// Its own target region: the AVX-512 path above must run on CPUs without
+// BF16, this function is called only where CPUID reports it (dispatch.cpp).
+LITHE_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2")
+namespace lithe {
+namespace kern {
+namespace avx512_impl {
+
+// C[0..MR)[0..ncols) (+)= A . B over kc2 pairs of k: A row r is kc2 bf16
+// pairs (32-bit lanes) at A + r*lda, B is the packed panel's pairs (32
+// columns = 2 zmm per pair). 2*MR accumulators (MR = 14: 28 of 32 zmm).
+template <int MR>
+static LITHE_NOINLINE void ukr_bf16dot(int64_t kc2, const uint32_t *A, int64_t lda,
+                                       const uint16_t *B, float *C, int64_t ldc, int64_t ncols,
+                                       bool load_c) {
+  __m512 acc[MR][2];
+  LITHE_UNROLL
+  for (int r = 0; r < MR; ++r)
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < kc2; ++i) {
+    const __m512i b0 = _mm512_loadu_si512(B + i * 64), b1 = _mm512_loadu_si512(B + i * 64 + 32);
+    LITHE_UNROLL
+    for (int r = 0; r < MR; ++r) {
+      const __m512i a = _mm512_set1_epi32(int(A[r * lda + i]));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], (__m512bh)a, (__m512bh)b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], (__m512bh)a, (__m512bh)b1);
+    }
+  }
+  const __mmask16 m0 = V::mask(std::min<int64_t>(16, ncols)),
+                  m1 = V::mask(std::max<int64_t>(0, ncols - 16));
+  LITHE_UNROLL
+  for (int r = 0; r < MR; ++r) {
+    float *c = C + r * ldc;
+    if (load_c) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_maskz_loadu_ps(m0, c));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_maskz_loadu_ps(m1, c + 16));
+    }
+    _mm512_mask_storeu_ps(c, m0, acc[r][0]);
+    _mm512_mask_storeu_ps(c + 16, m1, acc[r][1]);
+  }
+}
+
+using BF16Ukr = void (*)(int64_t, const uint32_t *, int64_t, const uint16_t *, float *, int64_t,
+                         int64_t, bool);
+static const BF16Ukr kUkrBF16[MRX] = {
+    ukr_bf16dot<1>, ukr_bf16dot<2>,  ukr_bf16dot<3>,  ukr_bf16dot<4>,  ukr_bf16dot<5>,
+    ukr_bf16dot<6>, ukr_bf16dot<7>,  ukr_bf16dot<8>,  ukr_bf16dot<9>,  ukr_bf16dot<10>,
+    ukr_bf16dot<11>, ukr_bf16dot<12>, ukr_bf16dot<13>, ukr_bf16dot<14>};
+static_assert(MRX == 14, "kUkrBF16 lists one micro-kernel per row count");
+
+// Rows [m0, m1) x panels [p0, p1) of a kBPackedBF16 problem, k-blocks of
+// kKC outermost: the task's x slice is rounded to bf16 once (row-major pairs,
+// a broadcast per row and pair in the micro-kernel), each panel's block
+// (kKC/2 pairs, 16 KB) is read in place and reused from L1 by every tile.
+static void gemm_task_bf16dot(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0,
+                              int64_t p1) {
+  constexpr int64_t KC2 = kKC / 2;
+  const int64_t K = a.K, N = a.N, K2 = (K + 1) / 2, rows = m1 - m0;
+  // rows * KC2 lanes: at most 32 tiles of MRX rows (api.cpp's row blocks),
+  // within scratch_need's A (>= 32 * MRX * kAS floats).
+  uint32_t *A2 = reinterpret_cast<uint32_t *>(scratch(kScratchA, size_t(rows * KC2)));
+  const uint16_t *Bq = static_cast<const uint16_t *>(a.B);
+  const bool acc_in = (a.flags & LITHE_EPI_ACCUMULATE) != 0;
+  const bool epi = a.bias || (a.flags & (LITHE_EPI_GELU_TANH | LITHE_EPI_GELU_ERF));
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0), kc2 = (kc + 1) / 2;
+    const bool last = k0 + kc >= K;
+    // x[m0.., k0 .. k0+kc) -> bf16 pairs; past K reads as 0 (B's padding is
+    // 0 too, and 0 * garbage could be NaN).
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *src = a.x + (m0 + r) * K + k0;
+      uint32_t *dst = A2 + r * kc2;
+      for (int64_t c = 0; c < kc; c += 32) {
+        const int64_t n = std::min<int64_t>(32, kc - c);
+        const __m512 lo = _mm512_maskz_loadu_ps(V::mask(std::min<int64_t>(16, n)), src + c);
+        const __m512 hi = _mm512_maskz_loadu_ps(V::mask(std::max<int64_t>(0, n - 16)), src + c + 16);
+        const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+        _mm512_mask_storeu_epi32(dst + c / 2, V::mask((n + 1) / 2), v);
+      }
+    }
+    for (int64_t p = p0; p < p1; ++p) {
+      const uint16_t *Bp = Bq + (p * K2 + k0 / 2) * kPanel * 2;
+      const int64_t ncols = std::min<int64_t>(kPanel, N - p * kPanel);
+      for (int64_t r0 = 0; r0 < rows; r0 += MRX) {
+        const int64_t mr = std::min<int64_t>(MRX, rows - r0);
+        kUkrBF16[mr - 1](kc2, A2 + r0 * kc2, kc2, Bp, a.y + (m0 + r0) * N + p * kPanel, N, ncols,
+                         k0 > 0 || acc_in);
+      }
+      if (last && epi)
+        gemm_epilogue(a.y + m0 * N + p * kPanel, N, rows, ncols,
+                      a.bias ? a.bias + p * kPanel : nullptr, a.flags);
+    }
+  }
+}
+
+} // namespace avx512_impl
+} // namespace kern
+} // namespace lithe
+LITHE_TARGET_END
+
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return &avx512_impl::kTable; }
+lithe::kern::GemmTaskFn lithe::kern::avx512bf16_gemm_task() {
+  return &avx512_impl::gemm_task_bf16dot;
+}
 
 #else
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return nullptr; }
+lithe::kern::GemmTaskFn lithe::kern::avx512bf16_gemm_task() { return nullptr; }
 #endif

@@ -69,7 +69,30 @@ const KernelTable *initial_table() {
   return table_for(isa);
 }
 
+// AVX512-BF16 dot products: -1 undecided, 0 off, 1 on (when the CPU has them).
+std::atomic<int> g_bf16dot{-1};
+
+bool bf16dot_cpu() {
+#if LITHE_X86 && defined(__GNUC__)
+  __builtin_cpu_init();
+  return avx512bf16_gemm_task() && cpu_has(LITHE_ISA_AVX512) &&
+         __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 } // namespace
+
+GemmTaskFn bf16dot_gemm_task() {
+  int v = g_bf16dot.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char *e = std::getenv("LITHE_BF16_DOT");
+    v = bf16dot_cpu() && !(e && !std::strcmp(e, "0"));
+    g_bf16dot.store(v, std::memory_order_relaxed);
+  }
+  return v && active_table()->isa == LITHE_ISA_AVX512 ? avx512bf16_gemm_task() : nullptr;
+}
 
 const KernelTable *active_table() {
   const KernelTable *t = g_table.load(std::memory_order_acquire);
@@ -98,6 +121,14 @@ extern "C" int lithe_kernels_force_isa(int isa) {
     return -1;
   g_table.store(table_for(isa));
   return 0;
+}
+
+extern "C" int lithe_kernels_bf16_dot(int mode) {
+  if (mode == 0)
+    g_bf16dot.store(0);
+  else if (mode > 0)
+    g_bf16dot.store(bf16dot_cpu() ? 1 : 0);
+  return bf16dot_gemm_task() ? 1 : 0;
 }
 
 extern "C" const char *lithe_kernels_isa_name(int isa) {

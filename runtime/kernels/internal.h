@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <new>
 
@@ -90,12 +91,13 @@ float *shared_scratch(size_t nfloats);
 
 // --------------------------------------------------------- kernel table
 
-enum BKind : int { kBPackedF32 = 0, kBPackedQ8, kBRowsF32, kBRowsQ8 };
+enum BKind : int { kBPackedF32 = 0, kBPackedQ8, kBRowsF32, kBRowsQ8, kBPackedBF16, kBRowsBF16 };
 
 // One GEMM: y[M, N] = [y +] act(x[M, K] . B + bias), B given by kind:
 //  kBPackedF32 / kBPackedQ8: lithe_pack_linear(_q8) layouts;
 //  kBRowsF32 / kBRowsQ8: a [N, K] row-major table (B = table^T), q8 with
-//  per-row scales `rscale`.
+//  per-row scales `rscale`;
+//  kBPackedBF16 / kBRowsBF16: lithe_pack_linear_bf16 panels, a bf16 table.
 struct GemmArgs {
   const float *x;
   int64_t M, K, N;
@@ -136,7 +138,8 @@ struct KernelTable {
   // Rows [m0, m1) x panels [p0, p1) of a GemmArgs problem.
   void (*gemm_task)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // logits[m*ldl + v] = x[m] . table[v] (fp32) or scale[v] * x[m] . table[v]
-  // (q8) for m < M <= 4, v in [v0, v1): each table row is read once.
+  // (q8) for m < M <= 8, v in [v0, v1): each table row is read from memory
+  // once (keep [v0, v1) L2-sized: a path may make several passes over it).
   void (*dot_rows_f32)(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
                        int64_t v1, float *logits, int64_t ldl);
   void (*dot_rows_q8)(const float *x, int64_t M, int64_t D, const int8_t *table,
@@ -162,7 +165,35 @@ struct KernelTable {
   // Floats a thread's scratch slot needs for shapes up to `s` (written next
   // to the code that asks for them).
   size_t (*scratch_need)(int slot, const LitheWorkspaceShape &s);
+
+  // bf16 weights (float32 x times widened weights, float32 accumulation):
+  // y[M, 32p0 .. min(N, 32p1)) for 1 <= M <= kBF16FewRows over packed bf16
+  // panels, each weight read once per panel; and the LM head's row dots as
+  // dot_rows_f32 over a bf16 table.
+  void (*gemv_bf16_rows)(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                         int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+  void (*dot_rows_bf16)(const float *x, int64_t M, int64_t D, const uint16_t *table,
+                        int64_t v0, int64_t v1, float *logits, int64_t ldl);
 };
+
+// Most rows of x the few-rows bf16 path takes (more go to the GEMM).
+constexpr int64_t kBF16FewRows = 16;
+
+// bf16 <-> float32 (the upper half of the float's bits).
+inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t f32_to_bf16(float f); // round to nearest even; NaN stays NaN
+
+// The AVX512-BF16 GEMM (vdpbf16ps, x rounded to bf16): gemm_task over
+// kBPackedBF16 weights; nullptr where the CPU or the build lacks it, or
+// after lithe_kernels_bf16_dot(0).
+using GemmTaskFn = void (*)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+GemmTaskFn bf16dot_gemm_task();
+GemmTaskFn avx512bf16_gemm_task(); // the compiled kernel, nullptr if not built
 
 // Most rows of x the few-rows int8 path takes (more go to the GEMM).
 constexpr int64_t kQ8FewRows = 16;

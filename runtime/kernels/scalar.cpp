@@ -22,6 +22,15 @@ float gelu_erf_scalar(float x) {
   return float(0.5 * xd * std::erfc(-xd * 0.7071067811865476));
 }
 
+uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep it a (quiet) NaN
+    return uint16_t((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1); // round to nearest, ties to even
+  return uint16_t(u >> 16);
+}
+
 namespace {
 
 inline float epilogue(float v, float bias, float old, int flags) {
@@ -70,10 +79,44 @@ void gemv_q8(const float *x, int64_t K, const void *packed, int64_t N, int64_t p
   }
 }
 
+// Packed bf16 weight W[k][n] (lithe_pack_linear_bf16's layout).
+inline float bf16_packed(const void *packed, int64_t K, int64_t k, int64_t n) {
+  const int64_t p = n / kPanel, j = n % kPanel, K2 = (K + 1) / 2;
+  return bf16_to_f32(static_cast<const uint16_t *>(packed)[((p * K2 + k / 2) * kPanel + j) * 2 + k % 2]);
+}
+
+void gemv_bf16_rows(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                    int64_t p0, int64_t p1, const float *bias, float *y, int flags) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = p0 * kPanel; n < std::min(N, p1 * kPanel); ++n) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; ++k)
+        acc += x[m * K + k] * bf16_packed(packed, K, k, n);
+      float &out = y[m * N + n];
+      out = epilogue(acc, bias ? bias[n] : 0.f, out, flags);
+    }
+}
+
+void dot_rows_bf16(const float *x, int64_t M, int64_t D, const uint16_t *table, int64_t v0,
+                   int64_t v1, float *logits, int64_t ldl) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t v = v0; v < v1; ++v) {
+      const uint16_t *r = table + v * D;
+      float acc = 0.f;
+      for (int64_t d = 0; d < D; ++d)
+        acc += x[m * D + d] * bf16_to_f32(r[d]);
+      logits[m * ldl + v] = acc;
+    }
+}
+
 // Weight B(k, n) of a GEMM problem.
 inline float bval(const GemmArgs &a, int64_t k, int64_t n) {
   int64_t p = n / kPanel, j = n % kPanel;
   switch (a.bkind) {
+  case kBPackedBF16:
+    return bf16_packed(a.B, a.K, k, n);
+  case kBRowsBF16:
+    return bf16_to_f32(static_cast<const uint16_t *>(a.B)[n * a.K + k]);
   case kBPackedF32:
     return static_cast<const float *>(a.B)[(p * a.K + k) * kPanel + j];
   case kBPackedQ8: {
@@ -248,7 +291,7 @@ size_t scratch_need(int slot, const LitheWorkspaceShape &s) {
 const KernelTable kTable = {
     LITHE_ISA_SCALAR, "scalar", 4, 0, 1, gemv_f32, gemv_q8, gemm_task, dot_rows_f32,
     dot_rows_q8, layer_norm_rows, center_rows, softmax_rows, add, gelu, dequant,
-    attn_row, nullptr, nullptr, nullptr, scratch_need,
+    attn_row, nullptr, nullptr, nullptr, scratch_need, gemv_bf16_rows, dot_rows_bf16,
 };
 
 } // namespace

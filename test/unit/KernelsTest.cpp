@@ -106,7 +106,7 @@ struct LinCase {
 // Reference y = [y0 +] act(x W + b) and its tolerance.
 void linear_ref(const Vec &x, const std::vector<double> &W, int64_t M, int64_t K, int64_t N,
                 const float *bias, const Vec &y0, int flags, std::vector<double> &ref,
-                std::vector<double> &tol) {
+                std::vector<double> &tol, double rel = 1e-5) {
   ref.assign(size_t(M * N), 0);
   tol.assign(size_t(M * N), 0);
   for (int64_t m = 0; m < M; ++m)
@@ -121,7 +121,7 @@ void linear_ref(const Vec &x, const std::vector<double> &W, int64_t M, int64_t K
         s += bias[n];
         a += std::fabs(bias[n]);
       }
-      double t = 1e-5 * a + 1e-6;
+      double t = rel * a + 1e-6;
       if (flags & LITHE_EPI_GELU_TANH) {
         s = gelu_tanh_ref(s);
         t = 1.2 * t + 3e-6 * std::fabs(s) + 1e-7;
@@ -136,6 +136,24 @@ void linear_ref(const Vec &x, const std::vector<double> &W, int64_t M, int64_t K
       ref[m * N + n] = s;
       tol[m * N + n] = t;
     }
+}
+
+// bf16 rounding written out here, independently of the library's.
+uint16_t bf16_ref(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if (std::isnan(f))
+    return uint16_t((u >> 16) | 0x40);
+  const uint32_t lower = u & 0xffffu, upper = u >> 16;
+  if (lower > 0x8000u || (lower == 0x8000u && (upper & 1)))
+    return uint16_t(upper + 1);
+  return uint16_t(upper);
+}
+double bf16_val(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
 }
 
 const LinCase kLinCases[] = {
@@ -291,11 +309,13 @@ TEST(KernelsQuant, QuantizeQ8) {
 
 void lm_headCases(int isa) {
   struct C { int64_t M, D, V; };
-  // M <= 8: row dots, 4 rows of x per pass over 64-row table blocks; larger M: GEMM
-  // over 32-row panels transposed from the table (tails in V and D).
+  // M <= 8: row dots over 64-row table blocks (AVX-512: 5..8 rows in one pass, two
+  // table rows at a time, an odd last row by the 4-row kernel; else 4 rows of x per
+  // pass); larger M: GEMM over 32-row panels transposed from the table (tails in V, D).
   const C cases[] = {{1, 768, 50257}, {1, 13, 1001}, {1, 64, 3},    {2, 768, 1000},
                      {3, 100, 77},    {4, 768, 5003}, {8, 33, 130},  {9, 40, 66},
-                     {33, 70, 301},   {5, 5, 40},    {6, 768, 200}, {7, 20, 129}};
+                     {33, 70, 301},   {5, 5, 40},    {6, 768, 200}, {7, 20, 129},
+                     {8, 768, 1001},  {5, 48, 3},    {8, 16, 1}};
   uint32_t seed = 300;
   for (const C &c : cases) {
     if (isa == LITHE_ISA_SCALAR && c.M * c.D * c.V > 8000000)
@@ -337,6 +357,24 @@ void lm_headCases(int isa) {
         tol[m * c.V + v] = 1e-5 * a + 1e-6;
       }
     expect_close(out.data(), ref, tol, "lm_head_q8 " + name);
+    // bf16, against the rounded table
+    std::vector<uint16_t> Tb(T.size());
+    for (size_t i = 0; i < T.size(); ++i)
+      Tb[i] = bf16_ref(T[i]);
+    std::fill(out.begin(), out.end(), -7.f);
+    lithe_lm_head_bf16(x.data(), c.M, c.D, Tb.data(), c.V, out.data());
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t v = 0; v < c.V; ++v) {
+        double s = 0, a = 0;
+        for (int64_t d = 0; d < c.D; ++d) {
+          double p = double(x[m * c.D + d]) * bf16_val(Tb[v * c.D + d]);
+          s += p;
+          a += std::fabs(p);
+        }
+        ref[m * c.V + v] = s;
+        tol[m * c.V + v] = 1e-5 * a + 1e-6;
+      }
+    expect_close(out.data(), ref, tol, "lm_head_bf16 " + name);
   }
 }
 
@@ -551,8 +589,79 @@ void attentionCases(int isa) {
   }
 }
 
+// Against float32 x times the bf16-rounded weights. The AVX512-BF16 GEMM
+// rounds x to bf16 as well (relative error <= 2^-9 per product): its bound.
+void linear_bf16Cases(int isa) {
+  (void)isa;
+  uint32_t seed = 700;
+  for (const LinCase &c : kLinCases) {
+    if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+      continue;
+    Vec W = rnd(size_t(c.K * c.N), seed++), x = rnd(size_t(c.M * c.K), seed++);
+    Vec b = rnd(size_t(c.N), seed++), y0 = rnd(size_t(c.M * c.N), seed++);
+    Aligned packed(lithe_pack_linear_bf16_size(c.K, c.N));
+    lithe_pack_linear_bf16(W.data(), c.K, c.N, packed.p);
+    Vec y = y0;
+    lithe_linear_bf16(x.data(), c.M, c.K, packed.p, c.N, c.bias ? b.data() : nullptr, y.data(),
+                      c.flags);
+    std::vector<double> Wd(W.size()), ref, tol;
+    for (size_t i = 0; i < W.size(); ++i)
+      Wd[i] = bf16_val(bf16_ref(W[i]));
+    const bool dot = c.M > 16 && lithe_kernels_bf16_dot(-1);
+    linear_ref(x, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, ref, tol,
+               dot ? 4e-3 : 1e-5);
+    expect_close(y.data(), ref, tol, std::string("bf16") + (dot ? " (bf16 dot) " : " ") + lin_name(c));
+  }
+}
+
+TEST(KernelsBF16, RoundsToNearestEven) {
+  const float in[] = {1.0f, 1.00390625f /* tie, even below */, 1.01171875f /* tie, odd below */,
+                      -2.5f, 3.4028235e38f, 1e-40f, INFINITY, -INFINITY, NAN, 0.0f, -0.0f,
+                      1.0f + 1.0f / 256 + 1.0f / 65536};
+  const size_t n = sizeof(in) / sizeof(in[0]);
+  std::vector<uint16_t> out(n);
+  lithe_to_bf16(in, int64_t(n), out.data());
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(out[i], bf16_ref(in[i])) << "input " << in[i];
+    if (std::isnan(in[i]))
+      EXPECT_TRUE(std::isnan(bf16_val(out[i])));
+  }
+  EXPECT_EQ(bf16_val(out[1]), 1.0);       // 1 + 2^-8: the tie goes to the even 1.0
+  EXPECT_EQ(bf16_val(out[2]), 1.015625);  // 1 + 3*2^-8: to the even 1 + 4*2^-8
+  EXPECT_TRUE(std::isinf(bf16_val(out[4]))); // FLT_MAX rounds up to infinity
+  EXPECT_EQ(bf16_val(out[11]), 1.0078125); // just above the tie: up
+}
+
 TEST_P(Kernels, LinearF32) { linear_f32Cases(GetParam()); }
 TEST_P(Kernels, LinearQ8) { linear_q8Cases(GetParam()); }
+// Where the CPU has AVX512-BF16, the AVX-512 path uses it (so the cases below
+// test it), and it can be turned off and on again.
+TEST(KernelsBF16, DotProductsFollowTheCpu) {
+  ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  const bool cpu = lithe_kernels_isa() == LITHE_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
+#else
+  const bool cpu = false;
+#endif
+  EXPECT_EQ(lithe_kernels_bf16_dot(-1), cpu ? 1 : 0);
+  EXPECT_EQ(lithe_kernels_bf16_dot(0), 0);
+  EXPECT_EQ(lithe_kernels_bf16_dot(1), cpu ? 1 : 0);
+  if (cpu) {
+    ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AVX2), 0);
+    EXPECT_EQ(lithe_kernels_bf16_dot(-1), 0); // an AVX-512 instruction: not on the AVX2 path
+    lithe_kernels_force_isa(LITHE_ISA_AUTO);
+  }
+}
+
+TEST_P(Kernels, LinearBF16) {
+  linear_bf16Cases(GetParam());
+  if (lithe_kernels_bf16_dot(-1)) { // and the widening GEMM where the dot products are
+    lithe_kernels_bf16_dot(0);
+    linear_bf16Cases(GetParam());
+    lithe_kernels_bf16_dot(1);
+  }
+}
 TEST_P(Kernels, LmHead) { lm_headCases(GetParam()); }
 TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
 
@@ -568,6 +677,7 @@ TEST_P(Kernels, WorkspaceServesEveryCall) {
   ASSERT_EQ(lithe_workspace_bind(ws), nullptr);
   linear_f32Cases(GetParam());
   linear_q8Cases(GetParam());
+  linear_bf16Cases(GetParam());
   lm_headCases(GetParam());
   attentionCases(GetParam());
   EXPECT_EQ(lithe_workspace_bind(nullptr), ws);

@@ -54,6 +54,11 @@ int lithe_kernels_best_isa(void);
 int lithe_kernels_force_isa(int isa);
 /* "scalar", "avx2" or "avx512". */
 const char *lithe_kernels_isa_name(int isa);
+/* The AVX512-BF16 dot products in lithe_linear_bf16's GEMM (on by default
+ * where the CPU has them and the AVX-512 path is in use; LITHE_BF16_DOT=0
+ * turns them off): mode 1 asks for them, 0 turns them off, -1 only asks.
+ * Returns 1 if they are in use now, else 0. For tests and benchmarks. */
+int lithe_kernels_bf16_dot(int mode);
 
 /* ------------------------------------------------------------ workspace */
 
@@ -140,6 +145,25 @@ void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
 void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
                      int64_t N, const float *bias, float *y, int flags);
 
+/* ------------------------------------------------------- bf16 weights */
+
+/* bf16: the upper half of an IEEE float32 (8-bit exponent, 7-bit mantissa).
+ * lithe_to_bf16 rounds to nearest even (NaN stays NaN, infinities stay). */
+void lithe_to_bf16(const float *x, int64_t n, uint16_t *y);
+
+/* bf16 packed layout: the fp32 panels of 32 columns, with consecutive k in
+ * pairs, so that one 32-bit lane holds (W[2i][n], W[2i+1][n]) as the
+ * AVX512-BF16 dot product (vdpbf16ps) reads it. With K2 = ceil(K/2):
+ *     ((const uint16_t *)packed)[((p*K2 + i)*32 + j)*2 + e] = bf16(W[2i+e][32p+j])
+ * (0 past K or N). Size in bytes = P*K2*128. Half the bytes of fp32. */
+size_t lithe_pack_linear_bf16_size(int64_t K, int64_t N);
+void lithe_pack_linear_bf16(const float *W, int64_t K, int64_t N, void *packed);
+/* y = [y +] act(x . bf16(W) + bias), accumulated in float32. Paths with
+ * AVX512-BF16 round x to bf16 as well (vdpbf16ps) where that is faster (the
+ * GEMM); the others multiply float32 x by the widened weights. */
+void lithe_linear_bf16(const float *x, int64_t M, int64_t K, const void *packed,
+                       int64_t N, const float *bias, float *y, int flags);
+
 /* -------------------------------------------------------------- LM head */
 
 /* logits[M, V] = x[M, D] . table[V, D]^T (table row-major, not transposed:
@@ -154,6 +178,11 @@ void lithe_lm_head(const float *x, int64_t M, int64_t D, const float *table,
 void lithe_lm_head_q8(const float *x, int64_t M, int64_t D,
                       const int8_t *table, const float *scale, int64_t V,
                       float *logits);
+
+/* The same over a bf16 table [V, D] (lithe_to_bf16 of the float table):
+ *     logits[m][v] = sum_d x[m][d] * table[v][d] (float32 products). */
+void lithe_lm_head_bf16(const float *x, int64_t M, int64_t D,
+                        const uint16_t *table, int64_t V, float *logits);
 
 /* ------------------------------------------------------ element-wise etc. */
 
