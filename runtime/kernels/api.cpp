@@ -420,6 +420,13 @@ extern "C" void lithe_embedding(const float *table, int64_t D, const int64_t *id
     std::memcpy(y + i * D, table + ids[i] * D, size_t(D) * sizeof(float));
 }
 
+extern "C" void lithe_embedding_bf16(const uint16_t *table, int64_t D, const int64_t *ids,
+                                     int64_t n, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t d = 0; d < D; ++d)
+      y[i * D + d] = bf16_to_f32(table[ids[i] * D + d]);
+}
+
 extern "C" void lithe_embedding_q8(const int8_t *table, const float *scale, int64_t D,
                                    const int64_t *ids, int64_t n, float *y) {
   const KernelTable *t = active_table();

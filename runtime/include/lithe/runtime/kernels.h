@@ -209,6 +209,9 @@ void lithe_softmax(const float *x, int64_t M, int64_t N, float *y);
 /* y[i, :] = table[ids[i], :] for i < n; table is [*, D]. ids must be valid. */
 void lithe_embedding(const float *table, int64_t D, const int64_t *ids,
                      int64_t n, float *y);
+/* The same from a bf16 table (lithe_to_bf16), widened exactly. */
+void lithe_embedding_bf16(const uint16_t *table, int64_t D, const int64_t *ids,
+                          int64_t n, float *y);
 /* The same from an int8 table with per-row scales. */
 void lithe_embedding_q8(const int8_t *table, const float *scale, int64_t D,
                         const int64_t *ids, int64_t n, float *y);
