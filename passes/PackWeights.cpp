@@ -24,9 +24,18 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
       module.emitError() << "lithe-pack-weights: unknown target '" << target << "' (known: cpu)";
       return signalPassFailure();
     }
+    WeightPrecision prec;
+    if (!parseWeightPrecision(precision, prec)) {
+      module.emitError() << "lithe-pack-weights: unknown precision '" << precision << "' (known: " << kWeightPrecisionNames << ")";
+      return signalPassFailure();
+    }
     // Nothing to pack: no weights store needed.
     bool any = false;
     module.walk([&](k::LinearOp lin) { any |= !lin.isPacked(); });
+    if (prec == WeightPrecision::BF16)
+      module.walk([&](k::LMHeadOp head) {
+        any |= mlir::cast<k::BufferType>(head.getTable().getType()).getElementType().isF32();
+      });
     if (!any) return;
     std::string error;
     std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
@@ -34,7 +43,7 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
       module.emitError() << "lithe-pack-weights: " << error;
       return signalPassFailure();
     }
-    if (mlir::failed(packWeights(module, *store))) signalPassFailure();
+    if (mlir::failed(packWeights(module, *store, prec))) signalPassFailure();
   }
 };
 } // namespace

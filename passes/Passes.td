@@ -301,10 +301,15 @@ def LithePackWeights : Pass<"lithe-pack-weights", "mlir::ModuleOp"> {
     `<name>.packed` in the target's layout (`cpu_panels`: f32 panels, or
     int8 panels with the per-channel scales in front), added to the weights
     store as a tensor made while the weights file is written (so packing
-    never holds a second copy of the model in memory).
+    never holds a second copy of the model in memory). With
+    `precision=bf16`, f32 weights become `<name>.packed.bf16` (bf16 panels,
+    k in pairs) and each f32 LM-head table gets a row-major bf16 copy
+    `<name>.bf16`; int8 weights stay int8.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"", "Kernel target (cpu)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
+           "What f32 weights become: fp32, or bf16 (linear panels and a copy of each LM-head table)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];

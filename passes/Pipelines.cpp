@@ -125,6 +125,9 @@ struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptio
   Option<std::string> weightsDir{*this, "weights-dir",
                                  llvm::cl::desc("Directory a relative lithe.weights path is resolved against"),
                                  llvm::cl::init("")};
+  Option<std::string> precision{*this, "precision",
+                                llvm::cl::desc("What f32 weights become: fp32, or bf16 (lithe-pack-weights)"),
+                                llvm::cl::init("fp32")};
   enum class Stop { Kernel, LLVM };
   Option<Stop> emit{*this, "emit", llvm::cl::desc("Where to stop"), llvm::cl::init(Stop::LLVM),
                     llvm::cl::values(clEnumValN(Stop::Kernel, "kernel",
@@ -137,6 +140,7 @@ struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptio
     o.mainQuery = mainQuery;
     o.weights = weights;
     o.weightsDir = weightsDir;
+    o.precision = precision;
     return o;
   }
 };
@@ -150,6 +154,7 @@ void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &o) 
   pm.addPass(createLitheFuseKernels());
   LithePackWeightsOptions pack;
   pack.weightsDir = o.weightsDir;
+  pack.precision = o.precision;
   pm.addPass(createLithePackWeights(pack));
   pm.addPass(createLithePlanBuffers());
 }

@@ -60,8 +60,9 @@ LogicalResult BufferType::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
     if (!ShapedType::isDynamic(shape[i]) && shape[i] <= 0)
       return emitError() << "buffer dimension " << i << " must be positive, got " << shape[i];
   }
-  if (!elementType.isF32() && !elementType.isInteger(8) && !elementType.isInteger(64))
-    return emitError() << "buffer elements must be f32, i8 or i64, got " << elementType;
+  if (!elementType.isF32() && !elementType.isBF16() && !elementType.isInteger(8) &&
+      !elementType.isInteger(64))
+    return emitError() << "buffer elements must be f32, bf16, i8 or i64, got " << elementType;
   return success();
 }
 

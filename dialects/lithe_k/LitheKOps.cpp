@@ -52,9 +52,10 @@ LogicalResult table2(Operation *op, Value v, StringRef what) {
 LogicalResult WeightOp::verify() {
   BufferType t = getResult().getType();
   if (t.isRows()) return emitOpError("a weight has a static shape, got ") << t;
+  Type e = t.getElementType();
   if (getLayout() == Layout::cpu_panels &&
-      (t.getShape().size() != 2 || !(t.getElementType().isF32() || t.getElementType().isInteger(8))))
-    return emitOpError("cpu_panels holds an [in, out] f32 or i8 matrix, got ") << t;
+      (t.getShape().size() != 2 || !(e.isF32() || e.isBF16() || e.isInteger(8))))
+    return emitOpError("cpu_panels holds an [in, out] f32, bf16 or i8 matrix, got ") << t;
   return success();
 }
 
@@ -78,6 +79,8 @@ LogicalResult CachePlaneOp::verify() {
 
 LogicalResult EmbeddingOp::verify() {
   if (failed(table2(*this, getTable(), "table"))) return failure();
+  Type e = buf(getTable()).getElementType();
+  if (!e.isF32() && !e.isBF16()) return emitOpError("table must be f32 or bf16, got ") << buf(getTable());
   BufferType ids = buf(getIds());
   if (ids.getShape().size() != 1 || !ids.isRows() || !ids.getElementType().isInteger(64))
     return emitOpError("ids must be a [?] i64 buffer, got ") << ids;
@@ -123,8 +126,11 @@ bool LinearOp::isPacked() {
 LogicalResult LinearOp::verify() {
   BufferType w = buf(getWeight());
   if (w.getShape().size() != 2 || w.isRows() ||
-      !(w.getElementType().isF32() || w.getElementType().isInteger(8)))
-    return emitOpError("weight must be a static [in, out] f32 or i8 buffer, got ") << w;
+      !(w.getElementType().isF32() || w.getElementType().isBF16() || w.getElementType().isInteger(8)))
+    return emitOpError("weight must be a static [in, out] f32, bf16 or i8 buffer, got ") << w;
+  // bf16 exists only as lithe-pack-weights{precision=bf16}'s panels.
+  if (w.getElementType().isBF16() && !isPacked())
+    return emitOpError("a bf16 weight must be in the cpu_panels layout, got ") << w;
   int64_t K = w.getShape()[0], N = w.getShape()[1];
   // Packed int8 panels carry their scales; a row-major int8 weight needs them.
   bool needsScale = w.getElementType().isInteger(8) && !isPacked();
@@ -201,9 +207,10 @@ LogicalResult LMHeadOp::verify() {
   BufferType t = buf(getTable());
   int64_t V = t.getShape()[0], D = t.getShape()[1];
   bool q8 = t.getElementType().isInteger(8);
-  if (!q8 && !t.getElementType().isF32()) return emitOpError("table must be f32 or i8, got ") << t;
+  if (!q8 && !t.getElementType().isF32() && !t.getElementType().isBF16())
+    return emitOpError("table must be f32, bf16 or i8, got ") << t;
   if (q8 != (getTableScale() != nullptr))
-    return emitOpError(q8 ? "an i8 table needs table_scale" : "an f32 table takes no table_scale");
+    return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
   if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)) ||
       failed(vectorF32(*this, getTableScale(), "table_scale", V)))
     return failure();

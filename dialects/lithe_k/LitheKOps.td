@@ -125,9 +125,11 @@ def LitheK_AffineRowsOp : LitheK_KernelOp<"affine_rows", [AttrSizedOperandSegmen
 }
 
 def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
-  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8)";
+  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_bf16)";
   let description = [{
-    `weight` is [in, out]: f32 (lithe_linear) or int8 (lithe_linear_q8).
+    `weight` is [in, out]: f32 (lithe_linear) or int8 (lithe_linear_q8), or
+    bf16 (lithe_linear_bf16), which only lithe-pack-weights{precision=bf16}
+    makes, already in `cpu_panels`.
     As lowered it is the `row_major` tensor of the transformer level, an
     int8 one with its per-channel `weight_scale`; lithe-pack-weights turns
     it into the kernels' `cpu_panels` layout (the scales packed in), which
@@ -223,10 +225,10 @@ def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows"> {
 }
 
 def LitheK_LMHeadOp : LitheK_KernelOp<"lm_head"> {
-  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8)";
+  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8, lithe_lm_head_bf16)";
   let description = [{
-    `table` is [vocab, width], row-major: f32, or int8 with one scale per row
-    (`table_scale`).
+    `table` is [vocab, width], row-major: f32, int8 with one scale per row
+    (`table_scale`), or bf16 (lithe-pack-weights{precision=bf16}'s copy).
   }];
   let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$table,
                        Optional<LitheK_Buffer>:$table_scale, LitheK_Buffer:$out);

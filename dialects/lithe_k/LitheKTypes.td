@@ -54,7 +54,8 @@ def LitheK_Epilogue : I32EnumAttr<"Epilogue", "what a linear kernel does after i
 def LitheK_Layout : I32EnumAttr<"Layout", "how a weight is laid out in the weights file", [
     I32EnumAttrCase<"row_major", 0>,
     // The CPU linear kernels' column panels (lithe_pack_linear: f32;
-    // lithe_pack_linear_q8: per-channel scales then int8 panels).
+    // lithe_pack_linear_q8: per-channel scales then int8 panels;
+    // lithe_pack_linear_bf16: bf16 with k in pairs).
     I32EnumAttrCase<"cpu_panels", 1>
   ]> {
   let cppNamespace = "::lithe::k";

@@ -50,6 +50,9 @@ struct CodegenOptions {
   /// lithe_main_draft_query for its speculative-decoding draft (lithec
   /// --draft); empty for none.
   std::string mainQuery = "lithe_main_query";
+  /// What f32 weights become in the binary's weights file: "fp32" or "bf16"
+  /// (lithe-pack-weights{precision}).
+  std::string precision = "fp32";
 };
 
 /// What code generation decided, for reports and tests.

@@ -44,8 +44,18 @@ struct LowerToKernelsOptions {
 };
 /// lithe-lower-to-kernels on `module` (errors are emitted on it).
 mlir::LogicalResult lowerToKernels(mlir::ModuleOp module, const LowerToKernelsOptions &options);
-/// lithe-pack-weights{target=cpu}: packed copies go into `store`.
-mlir::LogicalResult packWeights(mlir::ModuleOp module, WeightStore &store);
+/// What the float weights become when packed (lithe-pack-weights{precision},
+/// lithec --precision): fp32, or bf16 (half the bytes; int8 weights stay int8).
+enum class WeightPrecision { F32, BF16 };
+/// "fp32" / "bf16"; false for anything else.
+bool parseWeightPrecision(llvm::StringRef name, WeightPrecision &out);
+/// The names parseWeightPrecision knows, for error messages.
+inline constexpr const char *kWeightPrecisionNames = "fp32, bf16";
+/// lithe-pack-weights{target=cpu}: packed copies go into `store`; with bf16,
+/// f32 linear weights become bf16 panels and each f32 LM-head table a bf16
+/// copy.
+mlir::LogicalResult packWeights(mlir::ModuleOp module, WeightStore &store,
+                                WeightPrecision precision = WeightPrecision::F32);
 
 /// One argument of a kernel call.
 struct KernelArg {

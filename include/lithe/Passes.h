@@ -30,6 +30,7 @@ struct LowerCpuOptions {
   std::string weights;           // the binary's weights file to write (default: <module's>.cpu.lwt)
   std::string weightsRef;        // what lithe.weights then says (default: the file's name)
   std::string weightsDir;        // where a relative lithe.weights is
+  std::string precision = "fp32"; // what f32 weights become: fp32 or bf16 (lithe-pack-weights)
 };
 /// The kernel level (what --emit=kernel prints): lithe-lower-to-kernels,
 /// lithe-fuse-kernels, lithe-pack-weights, lithe-plan-buffers.

@@ -77,6 +77,7 @@ LowerCpuOptions lowerOptions(const CodegenOptions &o) {
   l.mainQuery = o.mainQuery;
   l.weights = o.outputWeights;
   l.weightsRef = o.outputWeights;
+  l.precision = o.precision;
   return l;
 }
 

@@ -76,6 +76,7 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_linear_q8), LITHE_KERNEL(lithe_gelu),        LITHE_KERNEL(lithe_kv_append),
     LITHE_KERNEL(lithe_attention), LITHE_KERNEL(lithe_lm_head),     LITHE_KERNEL(lithe_lm_head_q8),
     LITHE_KERNEL(lithe_add_rows),  LITHE_KERNEL(lithe_kv_append_rows), LITHE_KERNEL(lithe_attention_rows),
+    LITHE_KERNEL(lithe_linear_bf16), LITHE_KERNEL(lithe_lm_head_bf16), LITHE_KERNEL(lithe_embedding_bf16),
 };
 #undef LITHE_KERNEL
 
@@ -129,7 +130,8 @@ std::optional<KernelCall> kernelCall(Operation *op) {
   };
   bool ok = llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](k::EmbeddingOp o) {
-        named("lithe_embedding").operand(o.getTable()).i64(cols(o.getTable())).operand(o.getIds())
+        Type e = cast<k::BufferType>(o.getTable().getType()).getElementType();
+        named(e.isBF16() ? "lithe_embedding_bf16" : "lithe_embedding").operand(o.getTable()).i64(cols(o.getTable())).operand(o.getIds())
             .operand(o.getRows()).operand(o.getOut());
         return true;
       })
@@ -155,8 +157,9 @@ std::optional<KernelCall> kernelCall(Operation *op) {
       .Case([&](k::LinearOp o) {
         if (!o.isPacked()) return false;
         auto w = shape(o.getWeight());
-        bool q8 = cast<k::BufferType>(o.getWeight().getType()).getElementType().isInteger(8);
-        named(q8 ? "lithe_linear_q8" : "lithe_linear").operand(o.getInput()).operand(o.getRows()).i64(w[0])
+        Type e = cast<k::BufferType>(o.getWeight().getType()).getElementType();
+        named(e.isInteger(8) ? "lithe_linear_q8" : e.isBF16() ? "lithe_linear_bf16" : "lithe_linear")
+            .operand(o.getInput()).operand(o.getRows()).i64(w[0])
             .operand(o.getWeight()).i64(w[1]).operand(o.getBias()).operand(o.getOut())
             .i32(static_cast<int32_t>(o.getEpilogue()));
         return true;
@@ -197,7 +200,9 @@ std::optional<KernelCall> kernelCall(Operation *op) {
           named("lithe_lm_head_q8").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
               .operand(o.getTableScale()).i64(t[0]).operand(o.getOut());
         else
-          named("lithe_lm_head").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
+          named(cast<k::BufferType>(o.getTable().getType()).getElementType().isBF16() ? "lithe_lm_head_bf16"
+                                                                                      : "lithe_lm_head")
+              .operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
               .i64(t[0]).operand(o.getOut());
         return true;
       })

@@ -20,7 +20,15 @@ namespace lithe {
 
 using namespace mlir;
 
-LogicalResult packWeights(ModuleOp module, WeightStore &store) {
+bool parseWeightPrecision(llvm::StringRef name, WeightPrecision &out) {
+  if (name == "fp32") out = WeightPrecision::F32;
+  else if (name == "bf16") out = WeightPrecision::BF16;
+  else return false;
+  return true;
+}
+
+LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision precision) {
+  const bool bf16 = precision == WeightPrecision::BF16;
   std::set<std::string> packed;
   std::string error;
   auto walked = module.walk([&](k::LinearOp lin) -> WalkResult {
@@ -34,7 +42,8 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store) {
     k::BufferType type = cast<k::BufferType>(w.getType());
     int64_t K = type.getShape()[0], N = type.getShape()[1];
     bool q8 = type.getElementType().isInteger(8);
-    std::string name = w.getName().str() + ".packed";
+    bool tobf16 = bf16 && !q8;
+    std::string name = w.getName().str() + (tobf16 ? ".packed.bf16" : ".packed");
     // Passes never change a tensor in place, so a packed copy made earlier
     // (by an earlier Evaluator, say) is still this weight's.
     if (!packed.count(name) && !store.contains(name)) {
@@ -58,6 +67,12 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store) {
           lithe_pack_linear_q8(static_cast<const int8_t *>(data), scale, K, N, out);
           return true;
         };
+      } else if (tobf16) {
+        bytes = lithe_pack_linear_bf16_size(K, N);
+        fill = [=](uint8_t *out, std::string &) {
+          lithe_pack_linear_bf16(static_cast<const float *>(data), K, N, out);
+          return true;
+        };
       } else {
         bytes = lithe_pack_linear_size(K, N);
         fill = [=](uint8_t *out, std::string &) {
@@ -69,7 +84,8 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store) {
       packed.insert(name);
     }
     OpBuilder b(lin);
-    auto pw = b.create<k::WeightOp>(w.getLoc(), type, w.getWeights(), b.getStringAttr(name),
+    k::BufferType ptype = tobf16 ? k::BufferType::get(b.getContext(), type.getShape(), b.getBF16Type()) : type;
+    auto pw = b.create<k::WeightOp>(w.getLoc(), ptype, w.getWeights(), b.getStringAttr(name),
                                     k::Layout::cpu_panels);
     lin.getWeightMutable().assign(pw);
     lin.getWeightScaleMutable().clear();
@@ -77,7 +93,59 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store) {
     if (s && s->use_empty()) s.erase();
     return WalkResult::advance();
   });
-  return failure(walked.wasInterrupted());
+  if (walked.wasInterrupted()) return failure();
+  if (!bf16) return success();
+
+  // bf16: each f32 LM-head table gets a row-major bf16 copy, which the
+  // embeddings reading the same table read too (so the f32 one is not
+  // written: a tied GPT-2 table shrinks to half).
+  walked = module.walk([&](k::LMHeadOp head) -> WalkResult {
+    auto w = head.getTable().getDefiningOp<k::WeightOp>();
+    k::BufferType type = cast<k::BufferType>(head.getTable().getType());
+    if (!type.getElementType().isF32()) return WalkResult::advance(); // i8 stays, bf16 is done
+    if (!w) {
+      head.emitError("lithe-pack-weights: the LM head's table is not a lithe_k.weight");
+      return WalkResult::interrupt();
+    }
+    int64_t V = type.getShape()[0], D = type.getShape()[1];
+    std::string name = w.getName().str() + ".bf16";
+    if (!packed.count(name) && !store.contains(name)) {
+      auto e = store.get(w.getName().str());
+      if (!e || e->dtype != DType::F32 || e->shape != std::vector<int64_t>{V, D}) {
+        head.emitError() << "lithe-pack-weights: LM-head table '" << w.getName() << "' must be an f32 ["
+                         << V << ", " << D << "] tensor of the weights";
+        return WalkResult::interrupt();
+      }
+      const size_t bytes = static_cast<size_t>(V * D) * 2;
+      const void *data = e->data;
+      store.putGenerated(name, DType::I8, {static_cast<int64_t>(bytes)}, bytes,
+                         [=](uint8_t *out, std::string &) {
+                           lithe_to_bf16(static_cast<const float *>(data), V * D,
+                                         reinterpret_cast<uint16_t *>(out));
+                           return true;
+                         });
+      packed.insert(name);
+    }
+    OpBuilder b(head);
+    auto tw = b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), {V, D}, b.getBF16Type()),
+                                    w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
+    head.getTableMutable().assign(tw);
+    if (w->use_empty()) w.erase();
+    return WalkResult::advance();
+  });
+  if (walked.wasInterrupted()) return failure();
+  module.walk([&](k::EmbeddingOp emb) {
+    auto w = emb.getTable().getDefiningOp<k::WeightOp>();
+    if (!w || !cast<k::BufferType>(w.getType()).getElementType().isF32()) return;
+    std::string name = w.getName().str() + ".bf16";
+    if (!packed.count(name)) return; // no LM head reads this table
+    OpBuilder b(emb);
+    auto tw = b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), w.getType().getShape(), b.getBF16Type()),
+                                    w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
+    emb.getTableMutable().assign(tw);
+    if (w->use_empty()) w.erase();
+  });
+  return success();
 }
 
 } // namespace lithe

@@ -3,9 +3,9 @@
 
 usage: check_approximate.py --lithec LITHEC --workdir DIR --model MODEL.onnx
            --text FILE --pipeline PASSES --name NAME [--ctx 256 --stride 128]
-           [--max-ppl-increase 0.02]
+           [--max-ppl-increase 0.02] [--precision bf16]
 
-Compiles MODEL twice (as is, and with --pipeline PASSES), runs --perplexity
+Compiles MODEL twice (as is, and with --pipeline PASSES and/or --precision), runs --perplexity
 on TEXT with both, prints both numbers and fails if the simplified model's
 perplexity is more than --max-ppl-increase (relative) above the original's.
 (For int8 weights the published GPT-2 small measurement is +2.8%.)
@@ -26,11 +26,15 @@ ap.add_argument("--stride", type=int, default=128)
 ap.add_argument("--max-ppl-increase", type=float, default=0.02)
 ap.add_argument("--pipeline", default="lithe-quantize-weights")
 ap.add_argument("--name", default="int8")
+ap.add_argument("--precision", default="", help="lithec --precision for the simplified model (e.g. bf16)")
 args = ap.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
 
 ppl = {}
-for name, pipe in (("base", []), (args.name, ["--pipeline", args.pipeline])):
+simplified = (["--pipeline", args.pipeline] if args.pipeline else []) + \
+             (["--precision", args.precision] if args.precision else [])
+what = " ".join(simplified)
+for name, pipe in (("base", []), (args.name, simplified)):
     exe = os.path.join(args.workdir, "approx-" + name)
     subprocess.run([args.lithec, args.model, "-o", exe] + pipe, check=True)
     r = subprocess.run([exe, "--perplexity", args.text, "--ctx", str(args.ctx), "--stride", str(args.stride),
@@ -38,6 +42,6 @@ for name, pipe in (("base", []), (args.name, ["--pipeline", args.pipeline])):
     ppl[name] = json.loads(r.stdout)["perplexity"]
 rel = ppl[args.name] / ppl["base"] - 1
 ok = rel <= args.max_ppl_increase
-print(f"{'ok  ' if ok else 'FAIL'} perplexity base {ppl['base']:.4f}, {args.name} ({args.pipeline}) "
+print(f"{'ok  ' if ok else 'FAIL'} perplexity base {ppl['base']:.4f}, {args.name} ({what}) "
       f"{ppl[args.name]:.4f} ({rel:+.3%}; allowed {args.max_ppl_increase:+.1%})")
 sys.exit(0 if ok else 1)

@@ -33,6 +33,9 @@ ap.add_argument("--pipeline", default="")
 ap.add_argument("--model", default="", help="model file (default: FIXTURE/model.onnx)")
 ap.add_argument("--cases", default="", help="cases directory (default: FIXTURE/cases)")
 ap.add_argument("--name", default="")
+ap.add_argument("--precision", default="", help="lithec --precision (e.g. bf16)")
+ap.add_argument("--tolerance", type=float, default=0.0,
+                help="absolute tolerance instead of the default 1e-4 + 1e-4*|x| (a lower precision's)")
 args = ap.parse_args()
 
 os.makedirs(args.workdir, exist_ok=True)
@@ -43,9 +46,11 @@ if args.capacity:
     cmd += ["--capacity", str(args.capacity)]
 if args.pipeline:
     cmd += ["--pipeline", args.pipeline]
+if args.precision:
+    cmd += ["--precision", args.precision]
 subprocess.run(cmd, check=True)
 
-ATOL = RTOL = 1e-4
+ATOL, RTOL = (args.tolerance, 0.0) if args.tolerance else (1e-4, 1e-4)
 # A fixture computed by ONNX Runtime in float16 records its own rounding
 # error: the max |ORT fp16 - torch fp32| over its cases (times 1.5), as
 # "tolerance". Lithe computes the same fp16 weights in float32, so its

@@ -17,14 +17,34 @@ ap.add_argument("--workdir", required=True)
 ap.add_argument("--model-dir", required=True)
 ap.add_argument("--wikitext", default="")
 ap.add_argument("--tolerance", type=float, default=0.005)
+ap.add_argument("--precision", default="", help="lithec --precision (e.g. bf16)")
+ap.add_argument("--greedy-prefix", type=int, default=0,
+                help="compare token ids and require only the first N to agree (a lower precision "
+                     "may break a near-tie later); default: the whole text")
 args = ap.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
-args.exe = os.path.join(args.workdir, os.path.basename(os.path.normpath(args.model_dir)))
-subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", args.exe], check=True)
+args.exe = os.path.join(args.workdir, os.path.basename(os.path.normpath(args.model_dir)) +
+                        ("-" + args.precision if args.precision else ""))
+subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", args.exe] +
+               (["--precision", args.precision] if args.precision else []), check=True)
 
 gens = json.load(open(os.path.join(args.model_dir, "generations.json")))
 for g in gens["generations"]:
     n = len(g["new_ids"])
+    if args.greedy_prefix:
+        r = subprocess.run([args.exe, "--ids", ",".join(map(str, g["prompt_ids"])), "--generate", str(n),
+                            "-t", "2"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"FAIL: {args.exe} exited {r.returncode}: {r.stderr}")
+        got = [int(t) for t in r.stdout.replace(",", " ").split()]
+        same = next((i for i, (a, b) in enumerate(zip(got, g["new_ids"])) if a != b), min(len(got), n))
+        need = min(args.greedy_prefix, n)
+        status = "ok  " if same >= need else "FAIL"
+        print(f"{status} greedy after {g['prompt']!r}: the first {same} of {n} tokens as torch's "
+              f"(at least {need} required)")
+        if status == "FAIL":
+            sys.exit(1)
+        continue
     r = subprocess.run([args.exe, "-p", g["prompt"], "-n", str(n), "-t", "2"], capture_output=True)
     if r.returncode != 0:
         sys.exit(f"FAIL: {args.exe} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
