@@ -97,26 +97,26 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
     return;
   }
 
+  const BF16Dot *dot = bkind == kBPackedBF16 ? bf16dot() : nullptr;
   if (M <= kBF16FewRows && bkind == kBPackedBF16) {
-    // Few rows over bf16 weights (decoding, batched or not): bandwidth bound,
-    // each panel read once for all rows and widened in registers.
+    // Few rows over bf16 weights (decoding, batched or not): each panel read
+    // once for all rows. One row is bandwidth bound: widened in registers.
+    // More (batched decoding) are compute bound there: dot products.
+    const RowsFn rows = M >= 2 && dot ? dot->rows : t->gemv_bf16_rows;
     const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
                            ? std::min<int64_t>(P, 4 * int64_t(pool_threads()))
                            : 1;
     parallel_for(nt, [&](int64_t i) {
       int64_t p0, p1;
       split(P, nt, i, p0, p1);
-      t->gemv_bf16_rows(x, M, K, B, N, p0, p1, bias, y, flags);
+      rows(x, M, K, B, N, p0, p1, bias, y, flags);
     });
     return;
   }
 
   GemmArgs a{x, M, K, N, bkind, B, rscale, bias, y, flags};
   // bf16 weights with AVX512-BF16: x rounded to bf16, vdpbf16ps products.
-  GemmTaskFn task = t->gemm_task;
-  if (bkind == kBPackedBF16)
-    if (GemmTaskFn dot = bf16dot_gemm_task())
-      task = dot;
+  const GemmTaskFn task = dot ? dot->gemm_task : t->gemm_task;
   const int64_t mr = t->mr;
   const int nth = pool_threads();
   // Row blocks: 16 micro-tiles (each B block is re-read from memory once per

@@ -187,6 +187,46 @@ static const BF16Ukr kUkrBF16[MRX] = {
     ukr_bf16dot<11>, ukr_bf16dot<12>, ukr_bf16dot<13>, ukr_bf16dot<14>};
 static_assert(MRX == 14, "kUkrBF16 lists one micro-kernel per row count");
 
+// x[M, K] rounded to bf16 pairs: row r at A2 + r*ld (ld >= (K+1)/2 lanes);
+// past K reads as 0 (B's padding is 0 too, and 0 * garbage could be NaN).
+static void bf16_pairs(const float *x, int64_t M, int64_t K, int64_t ldx, uint32_t *A2, int64_t ld) {
+  for (int64_t r = 0; r < M; ++r) {
+    const float *src = x + r * ldx;
+    uint32_t *dst = A2 + r * ld;
+    for (int64_t c = 0; c < K; c += 32) {
+      const int64_t n = std::min<int64_t>(32, K - c);
+      const __m512 lo = _mm512_maskz_loadu_ps(V::mask(std::min<int64_t>(16, n)), src + c);
+      const __m512 hi = _mm512_maskz_loadu_ps(V::mask(std::max<int64_t>(0, n - 16)), src + c + 16);
+      const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+      _mm512_mask_storeu_epi32(dst + c / 2, V::mask((n + 1) / 2), v);
+    }
+  }
+}
+
+// 2 <= M <= kBF16FewRows rows over panels [p0, p1) (batched decoding): all of
+// x rounded once, then each panel streamed once, whole K, for every tile of
+// rows (at most two: the panel stays in L2 for the second).
+static void gemv_rows_bf16dot(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                              int64_t p0, int64_t p1, const float *bias, float *y, int flags) {
+  const int64_t K2 = (K + 1) / 2;
+  // M * K2 lanes <= kBF16FewRows * K / 2 + 16 <= scratch_need's K * MRX floats
+  uint32_t *A2 = reinterpret_cast<uint32_t *>(scratch(kScratchA, size_t(M * K2)));
+  bf16_pairs(x, M, K, K, A2, K2);
+  const uint16_t *Bq = static_cast<const uint16_t *>(packed);
+  const bool acc_in = (flags & LITHE_EPI_ACCUMULATE) != 0;
+  const bool epi = bias || (flags & (LITHE_EPI_GELU_TANH | LITHE_EPI_GELU_ERF));
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint16_t *Bp = Bq + p * K2 * kPanel * 2;
+    const int64_t ncols = std::min<int64_t>(kPanel, N - p * kPanel);
+    for (int64_t r0 = 0; r0 < M; r0 += MRX) {
+      const int64_t mr = std::min<int64_t>(MRX, M - r0);
+      kUkrBF16[mr - 1](K2, A2 + r0 * K2, K2, Bp, y + r0 * N + p * kPanel, N, ncols, acc_in);
+    }
+    if (epi)
+      gemm_epilogue(y + p * kPanel, N, M, ncols, bias ? bias + p * kPanel : nullptr, flags);
+  }
+}
+
 // Rows [m0, m1) x panels [p0, p1) of a kBPackedBF16 problem, k-blocks of
 // kKC outermost: the task's x slice is rounded to bf16 once (row-major pairs,
 // a broadcast per row and pair in the micro-kernel), each panel's block
@@ -204,19 +244,7 @@ static void gemm_task_bf16dot(const GemmArgs &a, int64_t m0, int64_t m1, int64_t
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0), kc2 = (kc + 1) / 2;
     const bool last = k0 + kc >= K;
-    // x[m0.., k0 .. k0+kc) -> bf16 pairs; past K reads as 0 (B's padding is
-    // 0 too, and 0 * garbage could be NaN).
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *src = a.x + (m0 + r) * K + k0;
-      uint32_t *dst = A2 + r * kc2;
-      for (int64_t c = 0; c < kc; c += 32) {
-        const int64_t n = std::min<int64_t>(32, kc - c);
-        const __m512 lo = _mm512_maskz_loadu_ps(V::mask(std::min<int64_t>(16, n)), src + c);
-        const __m512 hi = _mm512_maskz_loadu_ps(V::mask(std::max<int64_t>(0, n - 16)), src + c + 16);
-        const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-        _mm512_mask_storeu_epi32(dst + c / 2, V::mask((n + 1) / 2), v);
-      }
-    }
+    bf16_pairs(a.x + m0 * K + k0, rows, kc, K, A2, kc2);
     for (int64_t p = p0; p < p1; ++p) {
       const uint16_t *Bp = Bq + (p * K2 + k0 / 2) * kPanel * 2;
       const int64_t ncols = std::min<int64_t>(kPanel, N - p * kPanel);
@@ -238,11 +266,12 @@ static void gemm_task_bf16dot(const GemmArgs &a, int64_t m0, int64_t m1, int64_t
 LITHE_TARGET_END
 
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return &avx512_impl::kTable; }
-lithe::kern::GemmTaskFn lithe::kern::avx512bf16_gemm_task() {
-  return &avx512_impl::gemm_task_bf16dot;
+const lithe::kern::BF16Dot *lithe::kern::avx512bf16_kernels() {
+  static const BF16Dot k{&avx512_impl::gemm_task_bf16dot, &avx512_impl::gemv_rows_bf16dot};
+  return &k;
 }
 
 #else
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return nullptr; }
-lithe::kern::GemmTaskFn lithe::kern::avx512bf16_gemm_task() { return nullptr; }
+const lithe::kern::BF16Dot *lithe::kern::avx512bf16_kernels() { return nullptr; }
 #endif

@@ -75,7 +75,7 @@ std::atomic<int> g_bf16dot{-1};
 bool bf16dot_cpu() {
 #if LITHE_X86 && defined(__GNUC__)
   __builtin_cpu_init();
-  return avx512bf16_gemm_task() && cpu_has(LITHE_ISA_AVX512) &&
+  return avx512bf16_kernels() && cpu_has(LITHE_ISA_AVX512) &&
          __builtin_cpu_supports("avx512bf16");
 #else
   return false;
@@ -84,14 +84,14 @@ bool bf16dot_cpu() {
 
 } // namespace
 
-GemmTaskFn bf16dot_gemm_task() {
+const BF16Dot *bf16dot() {
   int v = g_bf16dot.load(std::memory_order_relaxed);
   if (v < 0) {
     const char *e = std::getenv("LITHE_BF16_DOT");
     v = bf16dot_cpu() && !(e && !std::strcmp(e, "0"));
     g_bf16dot.store(v, std::memory_order_relaxed);
   }
-  return v && active_table()->isa == LITHE_ISA_AVX512 ? avx512bf16_gemm_task() : nullptr;
+  return v && active_table()->isa == LITHE_ISA_AVX512 ? avx512bf16_kernels() : nullptr;
 }
 
 const KernelTable *active_table() {
@@ -128,7 +128,7 @@ extern "C" int lithe_kernels_bf16_dot(int mode) {
     g_bf16dot.store(0);
   else if (mode > 0)
     g_bf16dot.store(bf16dot_cpu() ? 1 : 0);
-  return bf16dot_gemm_task() ? 1 : 0;
+  return bf16dot() ? 1 : 0;
 }
 
 extern "C" const char *lithe_kernels_isa_name(int isa) {

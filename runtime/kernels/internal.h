@@ -188,12 +188,19 @@ inline float bf16_to_f32(uint16_t h) {
 }
 uint16_t f32_to_bf16(float f); // round to nearest even; NaN stays NaN
 
-// The AVX512-BF16 GEMM (vdpbf16ps, x rounded to bf16): gemm_task over
-// kBPackedBF16 weights; nullptr where the CPU or the build lacks it, or
-// after lithe_kernels_bf16_dot(0).
+// The AVX512-BF16 kernels over kBPackedBF16 weights (vdpbf16ps, x rounded to
+// bf16): a gemm_task, and few rows (2 <= M <= kBF16FewRows) over panels
+// [p0, p1) like gemv_bf16_rows. bf16dot() is nullptr where the CPU or the
+// build lacks them, off the AVX-512 path, or after lithe_kernels_bf16_dot(0).
 using GemmTaskFn = void (*)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
-GemmTaskFn bf16dot_gemm_task();
-GemmTaskFn avx512bf16_gemm_task(); // the compiled kernel, nullptr if not built
+using RowsFn = void (*)(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                        int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+struct BF16Dot {
+  GemmTaskFn gemm_task;
+  RowsFn rows;
+};
+const BF16Dot *bf16dot();
+const BF16Dot *avx512bf16_kernels(); // the compiled kernels, nullptr if not built
 
 // Most rows of x the few-rows int8 path takes (more go to the GEMM).
 constexpr int64_t kQ8FewRows = 16;
