@@ -273,15 +273,23 @@ void bench_gemm(Prec prec, int64_t M) {
   }
 }
 
-void bench_lm_head_gemm(int64_t M) {
+void bench_lm_head_gemm(int64_t M, bool bf16 = false) {
   const int64_t V = 50257, D = 768;
   std::vector<float> T(size_t(V * D)), x(size_t(M * D)), logits(size_t(M * V));
   fill_rand(T.data(), T.size(), 8);
   fill_rand(x.data(), x.size(), 9, 1.f);
-  double t = time_min(M < 64 ? 8 : 2, [&] { lithe_lm_head(x.data(), M, D, T.data(), V, logits.data()); });
+  std::vector<uint16_t> Tb(bf16 ? T.size() : 0);
+  if (bf16)
+    lithe_to_bf16(T.data(), int64_t(T.size()), Tb.data());
+  double t = time_min(M < 64 ? 8 : 2, [&] {
+    if (bf16)
+      lithe_lm_head_bf16(x.data(), M, D, Tb.data(), V, logits.data());
+    else
+      lithe_lm_head(x.data(), M, D, T.data(), V, logits.data());
+  });
   const double flop = 2.0 * double(M) * double(D) * double(V);
-  std::printf("  lm_head    M=%lld 50257x768      : %8.2f ms %7.1f GFLOP/s\n", (long long)M,
-              t * 1e3, flop / t / 1e9);
+  std::printf("  lm_head%s M=%lld 50257x768      : %8.2f ms %7.1f GFLOP/s\n", bf16 ? "_bf16" : "     ",
+              (long long)M, t * 1e3, flop / t / 1e9);
 }
 
 // ----------------------------------------------------------- attention
@@ -509,6 +517,8 @@ int main(int argc, char **argv) {
       // batched decoding's few rows (one per sequence), then a prefill's
       for (int64_t M : {4, 8, 16})
         bench_lm_head_gemm(M);
+      for (int64_t M : {1, 8})
+        bench_lm_head_gemm(M, true);
       if (!g_quick)
         bench_lm_head_gemm(256);
     }

@@ -336,10 +336,12 @@ extern "C" void lithe_lm_head_bf16(const float *x, int64_t M, int64_t D, const u
   if (M <= 0 || V <= 0)
     return;
   if (M <= kDotRowsMaxBF16) {
-    const KernelTable *t = active_table();
+    // One row: bandwidth bound, widened. More: AVX512-BF16 dot products if any.
+    const BF16Dot *dot = M >= 2 ? bf16dot() : nullptr;
+    const DotRowsBF16Fn fn = dot ? dot->dot_rows : active_table()->dot_rows_bf16;
     lm_head_rows<uint16_t>(x, M, D, V, logits,
                            [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
-                             t->dot_rows_bf16(xs, mm, D, table, b, e, out, V);
+                             fn(xs, mm, D, table, b, e, out, V);
                            });
     return;
   }

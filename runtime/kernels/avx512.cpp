@@ -227,6 +227,66 @@ static void gemv_rows_bf16dot(const float *x, int64_t M, int64_t K, const void *
   }
 }
 
+// The LM head over a bf16 table for 2 <= MM <= 8 rows of x (batched
+// decoding): x rounded to bf16 once per call, then two table rows at a time
+// against every row of x, 32 products per vdpbf16ps (the table rows and x
+// are both pairs along D in memory order).
+template <int MM>
+static void dot_rows_bf16dot_t(const uint32_t *X, int64_t D, const uint16_t *table, int64_t v0,
+                               int64_t v1, float *logits, int64_t ldl) {
+  const int64_t ld = (D + 1) / 2, Dv = D / 32 * 32, rem = D - Dv;
+  const __mmask32 mt = rem ? __mmask32((uint64_t(1) << rem) - 1) : 0;
+  int64_t v = v0;
+  for (; v < v1; v += 2) {
+    const bool two = v + 1 < v1;
+    const uint16_t *r0 = table + v * D, *r1 = two ? r0 + D : r0;
+    const char *pf = reinterpret_cast<const char *>(r0 + (v + 8 < v1 ? 8 * D : 0));
+    __m512 a[MM][2];
+    LITHE_UNROLL
+    for (int m = 0; m < MM; ++m)
+      a[m][0] = a[m][1] = _mm512_setzero_ps();
+    int64_t d = 0;
+    for (; d < Dv; d += 32) {
+      _mm_prefetch(pf + d * 2, _MM_HINT_T1);
+      _mm_prefetch(pf + (D + d) * 2, _MM_HINT_T1);
+      const __m512i t0 = _mm512_loadu_si512(r0 + d), t1 = _mm512_loadu_si512(r1 + d);
+      LITHE_UNROLL
+      for (int m = 0; m < MM; ++m) {
+        const __m512i xv = _mm512_loadu_si512(X + m * ld + d / 2);
+        a[m][0] = _mm512_dpbf16_ps(a[m][0], (__m512bh)xv, (__m512bh)t0);
+        a[m][1] = _mm512_dpbf16_ps(a[m][1], (__m512bh)xv, (__m512bh)t1);
+      }
+    }
+    if (rem) { // x past D is 0 (bf16_pairs), the table is masked to D
+      const __m512i t0 = _mm512_maskz_loadu_epi16(mt, r0 + d), t1 = _mm512_maskz_loadu_epi16(mt, r1 + d);
+      const __mmask16 mx = V::mask((rem + 1) / 2);
+      LITHE_UNROLL
+      for (int m = 0; m < MM; ++m) {
+        const __m512i xv = _mm512_maskz_loadu_epi32(mx, X + m * ld + d / 2);
+        a[m][0] = _mm512_dpbf16_ps(a[m][0], (__m512bh)xv, (__m512bh)t0);
+        a[m][1] = _mm512_dpbf16_ps(a[m][1], (__m512bh)xv, (__m512bh)t1);
+      }
+    }
+    LITHE_UNROLL
+    for (int m = 0; m < MM; m += 2) {
+      float o[4];
+      V::hsum4(a[m][0], a[m][1], m + 1 < MM ? a[m + 1][0] : _mm512_setzero_ps(),
+               m + 1 < MM ? a[m + 1][1] : _mm512_setzero_ps(), o);
+      logits[m * ldl + v] = o[0];
+      if (two)
+        logits[m * ldl + v + 1] = o[1];
+      if (m + 1 < MM) {
+        logits[(m + 1) * ldl + v] = o[2];
+        if (two)
+          logits[(m + 1) * ldl + v + 1] = o[3];
+      }
+    }
+  }
+}
+
+static void dot_rows_bf16dot(const float *x, int64_t M, int64_t D, const uint16_t *table, int64_t v0,
+                             int64_t v1, float *logits, int64_t ldl);
+
 // Rows [m0, m1) x panels [p0, p1) of a kBPackedBF16 problem, k-blocks of
 // kKC outermost: the task's x slice is rounded to bf16 once (row-major pairs,
 // a broadcast per row and pair in the micro-kernel), each panel's block
@@ -260,6 +320,23 @@ static void gemm_task_bf16dot(const GemmArgs &a, int64_t m0, int64_t m1, int64_t
   }
 }
 
+static void dot_rows_bf16dot(const float *x, int64_t M, int64_t D, const uint16_t *table, int64_t v0,
+                             int64_t v1, float *logits, int64_t ldl) {
+  const int64_t ld = (D + 1) / 2;
+  // M * ld lanes <= 8 * (D + 1) / 2 <= scratch_need's K * MRX floats
+  uint32_t *X = reinterpret_cast<uint32_t *>(scratch(kScratchA, size_t(M * ld)));
+  bf16_pairs(x, M, D, D, X, ld);
+  switch (M) {
+  case 2: return dot_rows_bf16dot_t<2>(X, D, table, v0, v1, logits, ldl);
+  case 3: return dot_rows_bf16dot_t<3>(X, D, table, v0, v1, logits, ldl);
+  case 4: return dot_rows_bf16dot_t<4>(X, D, table, v0, v1, logits, ldl);
+  case 5: return dot_rows_bf16dot_t<5>(X, D, table, v0, v1, logits, ldl);
+  case 6: return dot_rows_bf16dot_t<6>(X, D, table, v0, v1, logits, ldl);
+  case 7: return dot_rows_bf16dot_t<7>(X, D, table, v0, v1, logits, ldl);
+  default: return dot_rows_bf16dot_t<8>(X, D, table, v0, v1, logits, ldl);
+  }
+}
+
 } // namespace avx512_impl
 } // namespace kern
 } // namespace lithe
@@ -267,7 +344,8 @@ LITHE_TARGET_END
 
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return &avx512_impl::kTable; }
 const lithe::kern::BF16Dot *lithe::kern::avx512bf16_kernels() {
-  static const BF16Dot k{&avx512_impl::gemm_task_bf16dot, &avx512_impl::gemv_rows_bf16dot};
+  static const BF16Dot k{&avx512_impl::gemm_task_bf16dot, &avx512_impl::gemv_rows_bf16dot,
+                         &avx512_impl::dot_rows_bf16dot};
   return &k;
 }
 

@@ -195,9 +195,12 @@ uint16_t f32_to_bf16(float f); // round to nearest even; NaN stays NaN
 using GemmTaskFn = void (*)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
 using RowsFn = void (*)(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
                         int64_t p0, int64_t p1, const float *bias, float *y, int flags);
+using DotRowsBF16Fn = void (*)(const float *x, int64_t M, int64_t D, const uint16_t *table,
+                               int64_t v0, int64_t v1, float *logits, int64_t ldl);
 struct BF16Dot {
   GemmTaskFn gemm_task;
   RowsFn rows;
+  DotRowsBF16Fn dot_rows; // as KernelTable::dot_rows_bf16, for 2 <= M <= 8
 };
 const BF16Dot *bf16dot();
 const BF16Dot *avx512bf16_kernels(); // the compiled kernels, nullptr if not built
