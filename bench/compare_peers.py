@@ -13,7 +13,10 @@ Lithe fp32/int8 binaries (lithec), ORT int8 (quantize_dynamic), GGUF Q8_0/Q4_0
 (llama-quantize), CTranslate2 float32/int8 (ct2-transformers-converter).
 
 Engines (each skipped with a one-line reason when its package/tool is missing or it fails):
-    lithe, lithe-int8         compiled binary: --bench --json --bench-runs 1
+    lithe, lithe-int8, lithe-bf16   compiled binary (lithec, lithec --pipeline=lithe-quantize-weights,
+                              lithec --precision=bf16): --bench --json --bench-runs 1.
+                              A suffix forces a kernel path of the same binary: @avx2, @avx512
+                              (LITHE_ISA), @nodot (bf16 without AVX512-BF16: LITHE_BF16_DOT=0)
     ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
     ov-f32, ov-default        OpenVINO on the ONNX, NUM_STREAMS 1, INFERENCE_NUM_THREADS
     llama-f32, llama-q8_0, llama-q4_0   llama-bench -r 1: pp P, then tg T at depth P (-d P);
@@ -59,7 +62,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 VOCAB = 50257
 PY_ENGINES = {"ort", "ort-int8", "ov-f32", "ov-default", "ct2", "ct2-int8", "torch"}
-ALL = ["lithe", "lithe-int8", "ort", "ort-int8", "ov-f32", "ov-default",
+ALL = ["lithe", "lithe-int8", "lithe-bf16", "ort", "ort-int8", "ov-f32", "ov-default",
        "llama-f32", "llama-q8_0", "llama-q4_0", "ct2", "ct2-int8", "torch"]
 
 
@@ -266,16 +269,23 @@ def run_q(cmd, timeout=900, **kw):
     return r
 
 
-def lithe_exe(args, name, pipeline, build_times):
+LITHE_BUILDS = {  # engine -> (binary name, extra lithec arguments)
+    "lithe": ("lithe-fp32", []),
+    "lithe-int8": ("lithe-int8", ["--pipeline=lithe-quantize-weights"]),
+    "lithe-bf16": ("lithe-bf16", ["--precision=bf16"]),
+}
+LITHE_PATHS = {"avx2": {"LITHE_ISA": "avx2"}, "avx512": {"LITHE_ISA": "avx512"},
+               "nodot": {"LITHE_BF16_DOT": "0"}}
+
+
+def lithe_exe(args, name, extra, build_times):
     exe = args.work / name
     lwt = exe.with_name(name + ".lwt")
     if exe.exists() and lwt.exists() and exe.stat().st_mtime >= args.onnx.stat().st_mtime:
         return exe
     if not Path(args.lithec).exists():
         raise RuntimeError(f"no lithec at {args.lithec}")
-    cmd = ["nice", "-n", "10", args.lithec, str(args.onnx), "-o", str(exe)]
-    if pipeline:
-        cmd.insert(5, f"--pipeline={pipeline}")
+    cmd = ["nice", "-n", "10", args.lithec, str(args.onnx), "-o", str(exe)] + extra
     log("compiling:", shlex.join(cmd))
     t = time.time()
     run_q(cmd)
@@ -307,17 +317,22 @@ def prepare(engine, args, build_times):
     """Returns ('worker', cfg) or ('cmd', callable) for one engine; raises with a reason."""
     th, P, T = args.threads, args.prompt, args.tokens
     base = {"threads": th, "prompt": P, "tokens": T}
-    if engine in ("lithe", "lithe-int8"):
-        exe = lithe_exe(args, "lithe-fp32" if engine == "lithe" else "lithe-int8",
-                        "" if engine == "lithe" else "lithe-quantize-weights", build_times)
+    if engine.split("@")[0] in LITHE_BUILDS:
+        build, _, path = engine.partition("@")
+        if path and path not in LITHE_PATHS:
+            raise RuntimeError(f"unknown kernel path @{path} (known: {', '.join(LITHE_PATHS)})")
+        env = dict(os.environ, **LITHE_PATHS.get(path, {}))
+        exe = lithe_exe(args, *LITHE_BUILDS[build], build_times)
         cmd = [str(exe), "--bench", "--json", "--bench-prompt", str(P), "--bench-tokens", str(T),
                "--bench-runs", "1", "-t", str(th)]
 
         def once():
-            j = json.loads(run_q(cmd, timeout=args.rep_timeout).stdout)
+            j = json.loads(run_q(cmd, timeout=args.rep_timeout, env=env).stdout)
             return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
                     "decode_tokens_per_s": j["decode_tokens_per_s"]}
-        info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")), cmd=shlex.join(cmd))
+        info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")),
+                    cmd=" ".join(f"{k}={v}" for k, v in LITHE_PATHS.get(path, {}).items()) +
+                    (" " if path else "") + shlex.join(cmd))
         return "cmd", once, info
     if engine in ("ort", "ort-int8", "ov-f32", "ov-default"):
         mod = "onnxruntime" if engine.startswith("ort") else "openvino"
@@ -534,8 +549,8 @@ def main():
     roof = max(roofs) if roofs else None
     streaming = {}
     if roof:
-        for e in ("lithe", "lithe-int8"):
-            if e in res:
+        for e in res:
+            if e.split("@")[0] in LITHE_BUILDS:
                 wb = res[e]["info"]["weight_bytes"]
                 gbs = wb * res[e]["decode_tokens_per_s"]["median"] / 1e9
                 streaming[e] = {"weight_bytes": wb, "weight_GB_per_s": gbs, "fraction_of_roof": gbs / roof}
