@@ -5,6 +5,7 @@
 #   bench/serve_peers.sh                 # everything: build, models, both servers, tables
 #   CONC=1,2,4 MAX_TOKENS=32 bench/serve_peers.sh
 #   ONLY=llama bench/serve_peers.sh      # or ONLY=lithe
+#   PRECISION=bf16 bench/serve_peers.sh  # Lithe compiled with --precision=bf16
 #
 # Both servers are started first, then serve_load.py loads them level by level, alternating
 # which goes first, so background load on a shared host hits both alike.
@@ -63,11 +64,12 @@ if [[ ! -f $GGUF ]]; then
   nice -n 10 "$PY" "$LLAMA_SRC/convert_hf_to_gguf.py" "$MODELS/hf" --outtype f32 --outfile "$GGUF.tmp" >&2
   mv "$GGUF.tmp" "$GGUF"
 fi
-LITHE_BIN=$MODELS/lithe-gpt2s
-if [[ $ONLY != llama && ( ! -x $LITHE_BIN || $MODELS/model.onnx -nt $LITHE_BIN ) ]]; then
+# PRECISION=bf16: Lithe's binary compiled with lithec --precision=bf16 (llama-server stays F32)
+LITHE_BIN=$MODELS/lithe-gpt2s${PRECISION:+-$PRECISION}
+if [[ $ONLY != llama && ( ! -x $LITHE_BIN || $MODELS/model.onnx -nt $LITHE_BIN || $LITHEC -nt $LITHE_BIN ) ]]; then
   [[ -x $LITHEC ]] || { log "no lithec at $LITHEC: build the repo or set LITHEC=/path/to/lithec"; exit 1; }
-  log "compiling $MODELS/model.onnx with $LITHEC"
-  nice -n 10 "$LITHEC" "$MODELS/model.onnx" -o "$LITHE_BIN" >&2
+  log "compiling $MODELS/model.onnx with $LITHEC ${PRECISION:+--precision=$PRECISION}"
+  nice -n 10 "$LITHEC" "$MODELS/model.onnx" -o "$LITHE_BIN" ${PRECISION:+--precision=$PRECISION} >&2
 fi
 
 # ---- start the servers, load them level by level (interleaved), stop them ----------------
@@ -100,7 +102,7 @@ if [[ $ONLY != llama ]]; then
       --tokenizer "$MODELS/hf" --alias gpt2s $LITHE_EXTRA > "$OUT/lithe-server.log" 2>&1 &
     PIDS+=($!)
     wait_ready "http://127.0.0.1:$LITHE_PORT" 120
-    echo "lithe: Lithe --serve, F32, --batch $SLOTS, -t $THREADS $LITHE_EXTRA"
+    echo "lithe: Lithe --serve, ${PRECISION:-F32}, --batch $SLOTS, -t $THREADS $LITHE_EXTRA"
     URLS+=(--url "lithe=http://127.0.0.1:$LITHE_PORT")
   else
     log "$LITHE_BIN has no --serve yet: Lithe not measured"

@@ -100,9 +100,10 @@ void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
   const BF16Dot *dot = bkind == kBPackedBF16 ? bf16dot() : nullptr;
   if (M <= kBF16FewRows && bkind == kBPackedBF16) {
     // Few rows over bf16 weights (decoding, batched or not): each panel read
-    // once for all rows. One row is bandwidth bound: widened in registers.
-    // More (batched decoding) are compute bound there: dot products.
-    const RowsFn rows = M >= 2 && dot ? dot->rows : t->gemv_bf16_rows;
+    // once for all rows. With AVX512-BF16, dot products for every row count
+    // (one row is bandwidth bound either way; the same rounding of x for 1
+    // and for 8 rows keeps a sequence's logits the same batched or alone).
+    const RowsFn rows = dot ? dot->rows : t->gemv_bf16_rows;
     const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
                            ? std::min<int64_t>(P, 4 * int64_t(pool_threads()))
                            : 1;
@@ -336,8 +337,9 @@ extern "C" void lithe_lm_head_bf16(const float *x, int64_t M, int64_t D, const u
   if (M <= 0 || V <= 0)
     return;
   if (M <= kDotRowsMaxBF16) {
-    // One row: bandwidth bound, widened. More: AVX512-BF16 dot products if any.
-    const BF16Dot *dot = M >= 2 ? bf16dot() : nullptr;
+    // AVX512-BF16 dot products where there are any, for every row count (as
+    // lithe_linear_bf16's few rows).
+    const BF16Dot *dot = bf16dot();
     const DotRowsBF16Fn fn = dot ? dot->dot_rows : active_table()->dot_rows_bf16;
     lm_head_rows<uint16_t>(x, M, D, V, logits,
                            [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {

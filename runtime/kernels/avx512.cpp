@@ -203,7 +203,7 @@ static void bf16_pairs(const float *x, int64_t M, int64_t K, int64_t ldx, uint32
   }
 }
 
-// 2 <= M <= kBF16FewRows rows over panels [p0, p1) (batched decoding): all of
+// 1 <= M <= kBF16FewRows rows over panels [p0, p1) (decoding): all of
 // x rounded once, then each panel streamed once, whole K, for every tile of
 // rows (at most two: the panel stays in L2 for the second).
 static void gemv_rows_bf16dot(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
@@ -227,8 +227,8 @@ static void gemv_rows_bf16dot(const float *x, int64_t M, int64_t K, const void *
   }
 }
 
-// The LM head over a bf16 table for 2 <= MM <= 8 rows of x (batched
-// decoding): x rounded to bf16 once per call, then two table rows at a time
+// The LM head over a bf16 table for 1 <= MM <= 8 rows of x (decoding): x
+// rounded to bf16 once per call, then two table rows at a time
 // against every row of x, 32 products per vdpbf16ps (the table rows and x
 // are both pairs along D in memory order).
 template <int MM>
@@ -327,6 +327,7 @@ static void dot_rows_bf16dot(const float *x, int64_t M, int64_t D, const uint16_
   uint32_t *X = reinterpret_cast<uint32_t *>(scratch(kScratchA, size_t(M * ld)));
   bf16_pairs(x, M, D, D, X, ld);
   switch (M) {
+  case 1: return dot_rows_bf16dot_t<1>(X, D, table, v0, v1, logits, ldl);
   case 2: return dot_rows_bf16dot_t<2>(X, D, table, v0, v1, logits, ldl);
   case 3: return dot_rows_bf16dot_t<3>(X, D, table, v0, v1, logits, ldl);
   case 4: return dot_rows_bf16dot_t<4>(X, D, table, v0, v1, logits, ldl);

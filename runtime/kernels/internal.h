@@ -189,7 +189,7 @@ inline float bf16_to_f32(uint16_t h) {
 uint16_t f32_to_bf16(float f); // round to nearest even; NaN stays NaN
 
 // The AVX512-BF16 kernels over kBPackedBF16 weights (vdpbf16ps, x rounded to
-// bf16): a gemm_task, and few rows (2 <= M <= kBF16FewRows) over panels
+// bf16): a gemm_task, and few rows (1 <= M <= kBF16FewRows) over panels
 // [p0, p1) like gemv_bf16_rows. bf16dot() is nullptr where the CPU or the
 // build lacks them, off the AVX-512 path, or after lithe_kernels_bf16_dot(0).
 using GemmTaskFn = void (*)(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
@@ -200,7 +200,7 @@ using DotRowsBF16Fn = void (*)(const float *x, int64_t M, int64_t D, const uint1
 struct BF16Dot {
   GemmTaskFn gemm_task;
   RowsFn rows;
-  DotRowsBF16Fn dot_rows; // as KernelTable::dot_rows_bf16, for 2 <= M <= 8
+  DotRowsBF16Fn dot_rows; // as KernelTable::dot_rows_bf16, for 1 <= M <= 8
 };
 const BF16Dot *bf16dot();
 const BF16Dot *avx512bf16_kernels(); // the compiled kernels, nullptr if not built

@@ -159,8 +159,9 @@ void lithe_to_bf16(const float *x, int64_t n, uint16_t *y);
 size_t lithe_pack_linear_bf16_size(int64_t K, int64_t N);
 void lithe_pack_linear_bf16(const float *W, int64_t K, int64_t N, void *packed);
 /* y = [y +] act(x . bf16(W) + bias), accumulated in float32. Paths with
- * AVX512-BF16 round x to bf16 as well (vdpbf16ps) where that is faster (the
- * GEMM); the others multiply float32 x by the widened weights. */
+ * AVX512-BF16 round x to bf16 as well (vdpbf16ps), whatever M, so a row gets
+ * the same result alone or batched; the others multiply float32 x by the
+ * widened weights. */
 void lithe_linear_bf16(const float *x, int64_t M, int64_t K, const void *packed,
                        int64_t N, const float *bias, float *y, int flags);
 
