@@ -217,13 +217,21 @@ static void q8i_tile(const Q8iArgs &a, int64_t m, int64_t p, int h) {
   }
   const int64_t n0 = p * kPanel + 16 * h, ncols = std::min<int64_t>(16, a.N - n0);
   const float *sc = q8_scales(a.B) + n0;
+  // Spilled once by a small unrolled loop (an epilogue loop GCC does not
+  // unroll would otherwise keep the accumulators in memory in the k loop).
+  alignas(32) int32_t out[MR][16];
   LITHE_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_si256(reinterpret_cast<__m256i *>(out[i]), acc[i][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i *>(out[i] + 8), acc[i][1]);
+  }
   for (int i = 0; i < MR; ++i) {
     const R rs = V::set1(a.qs[m + i]);
     R s[2];
     LITHE_UNROLL
     for (int j = 0; j < 2; ++j)
-      s[j] = V::mul(_mm256_cvtepi32_ps(acc[i][j]), V::mul(rs, V::load(sc + 8 * j)));
+      s[j] = V::mul(_mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i *>(out[i] + 8 * j))),
+                    V::mul(rs, V::load(sc + 8 * j)));
     store_epilogue<2>(s, a.y + (m + i) * a.N + n0, a.bias ? a.bias + n0 : nullptr, ncols, a.flags);
   }
 }

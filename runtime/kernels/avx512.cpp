@@ -179,9 +179,19 @@ static void vnni_tile(const Q8iArgs &a, int64_t m, int64_t p) {
       acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], x, b1);
     }
   }
+  // Spilled once to a buffer by a small unrolled loop; the (large, GELU
+  // inlined) epilogue then loops over it. Indexing acc in a loop GCC does
+  // not unroll would keep every accumulator in memory inside the k loop.
+  alignas(64) int32_t out[MR][2 * 16];
   LITHE_UNROLL
-  for (int i = 0; i < MR; ++i)
-    vnni_store(a, acc[i], a.qs[m + i], m + i, p);
+  for (int i = 0; i < MR; ++i) {
+    _mm512_store_si512(out[i], acc[i][0]);
+    _mm512_store_si512(out[i] + 16, acc[i][1]);
+  }
+  for (int i = 0; i < MR; ++i) {
+    const __m512i v[2] = {_mm512_load_si512(out[i]), _mm512_load_si512(out[i] + 16)};
+    vnni_store(a, v, a.qs[m + i], m + i, p);
+  }
 }
 
 constexpr int kVnniMR = 14;
@@ -239,7 +249,7 @@ static void vnni_quantize(const float *x, int64_t m0, int64_t m1, int64_t K, int
   q8i_quantize_avx2(x, m0, m1, K, Kp, q, qs, true);
 }
 
-static const Q8iRoute kQ8iVnni = {"avx512-vnni", kVnniMR, false, true, vnni_quantize, vnni_gemm,
+static const Q8iRoute kQ8iVnni = {"avx512-vnni", kVnniMR, true, true, vnni_quantize, vnni_gemm,
                                   vnni_gemv};
 
 } // namespace avx512_impl

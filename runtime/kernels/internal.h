@@ -195,7 +195,7 @@ struct Q8iArgs {
 struct Q8iRoute {
   const char *name;
   int mr;            // rows per micro-tile
-  bool gemv_auto;    // LITHE_Q8_AUTO takes the integer GEMV for M == 1
+  bool gemv_auto;    // LITHE_Q8_AUTO takes the integer GEMV for M == 1 (else weight-only)
   bool unsigned_act; // activations stored as u8 (q + 128)
   // Quantizes rows [m0, m1) of x [*, K] into q + m*Kp and qs[m].
   void (*quantize)(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,

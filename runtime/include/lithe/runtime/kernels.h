@@ -159,10 +159,14 @@ void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
 void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
                      int64_t N, const float *bias, float *y, int flags);
 
-/* How lithe_linear_q8 computes. AUTO (the default): integer for M >= 2 (a
- * prompt, a verify step, a batch) and, for M == 1, whichever this code path
- * measured faster (integer on AVX2, weight-only on AVX-512; see
- * docs/benchmarks.md). FLOAT: always weight-only. INT: always integer.
+/* How lithe_linear_q8 computes. AUTO (the default): integer wherever the
+ * route measured at least as fast, which is every M on every route today
+ * (GPT-2 small, docs/benchmarks.md: prefill 1.1-1.5x weight-only; decode
+ * equal within noise where it is memory bound). One integer numerics for
+ * every M also keeps a prompt, a decode step, a speculative verify and a
+ * batch row computing the same function, so self-speculative greedy
+ * decoding still reproduces the model alone. FLOAT: always weight-only (what
+ * ONNX Runtime computes for a weight-only QDQ export). INT: always integer.
  * The environment variable LITHE_Q8=auto|float|int sets the initial mode.
  * Returns the previous mode, or -1 (and changes nothing) for a bad mode. */
 #define LITHE_Q8_AUTO 0
