@@ -113,8 +113,10 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
     the LM head's table becomes int8 with one scale per vocabulary row. The
     token embedding keeps its f32 table (a tied head gets its own int8
-    copy): decoding reads one byte per weight instead of four. Activations
-    stay f32. Approximate: measure the cost with --perplexity.
+    copy): decoding reads one byte per weight instead of four. At run time
+    lithe_linear_q8 quantizes the activations per row and computes in int32
+    (LITHE_Q8=float keeps them f32: weight-only compute; see kernels.h).
+    Approximate: measure the cost with --perplexity.
   }];
   let options = [
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",

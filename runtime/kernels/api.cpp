@@ -3,7 +3,9 @@
 #include "internal.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -34,10 +36,104 @@ float act_scalar(float v, int flags) {
   return v;
 }
 
+// ------------------------------------------------ integer int8 (q8i) route
+
+int initial_q8_mode() {
+  if (const char *e = std::getenv("LITHE_Q8")) {
+    if (!std::strcmp(e, "float"))
+      return LITHE_Q8_FLOAT;
+    if (!std::strcmp(e, "int"))
+      return LITHE_Q8_INT;
+  }
+  return LITHE_Q8_AUTO;
+}
+std::atomic<int> g_q8_mode{initial_q8_mode()};
+
+// Rows of x one integer GEMM task covers at most (rounded to the route's
+// micro-tile): its quantized rows (K bytes each) stay in L2 while the task's
+// panels stream past them.
+constexpr int64_t kQ8iRowBlock = 128;
+
+bool q8_integer(int64_t M, const Q8iRoute *r) {
+  switch (g_q8_mode.load(std::memory_order_relaxed)) {
+  case LITHE_Q8_FLOAT:
+    return false;
+  case LITHE_Q8_INT:
+    return true;
+  default:
+    return M >= 2 || r->gemv_auto;
+  }
+}
+
+// y = [y +] act(x . B + bias) with x quantized per row and int32 dot
+// products (kernels.h). The quantized rows go to the shared scratch (every
+// task reads them), quantized in parallel first; then tasks over (row block,
+// panel group) as in the float GEMM, or panel runs for M == 1.
+void gemm_q8i(const Q8iRoute *r, const float *x, int64_t M, int64_t K, const void *B, int64_t N,
+              const float *bias, float *y, int flags) {
+  const int64_t Kp = 4 * q8_k4(K), P = ceil_div(N, kPanel);
+  float *ws = shared_scratch(size_t(M * (Kp / 4) + M + 16));
+  int8_t *q = reinterpret_cast<int8_t *>(ws);
+  float *qs = ws + M * (Kp / 4);
+  const int nth = pool_threads();
+  {
+    const int64_t nt = threads_for(double(M) * double(K), 1 << 16, M);
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(M, nt, i, b, e);
+      if (b < e)
+        r->quantize(x, b, e, K, Kp, q, qs);
+    });
+  }
+  const Q8iArgs a{q, qs, M, K, Kp, N, B, bias, y, flags};
+  const double macs = double(M) * double(K) * double(N);
+  if (M == 1) {
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
+                           ? std::min<int64_t>(P, 4 * int64_t(nth))
+                           : 1;
+    parallel_for(nt, [&](int64_t i) {
+      int64_t p0, p1;
+      split(P, nt, i, p0, p1);
+      if (p0 < p1)
+        r->gemv(a, p0, p1);
+    });
+    return;
+  }
+  const int64_t mr = r->mr;
+  int64_t nmb = ceil_div(M, kQ8iRowBlock);
+  const int64_t rb = round_up(ceil_div(M, nmb), mr);
+  nmb = ceil_div(M, rb);
+  // ~8 tasks per thread (a descheduled thread holds back little); a short
+  // M is bandwidth bound: one contiguous panel run per thread.
+  int64_t groups;
+  if (macs < kParallelMacs)
+    groups = 1;
+  else if (M <= 4 * mr)
+    groups = std::min<int64_t>(P, 4 * int64_t(nth));
+  else
+    groups = std::min<int64_t>(P, std::max<int64_t>(1, ceil_div(8 * int64_t(nth), nmb)));
+  parallel_for(nmb * groups, [&](int64_t i) {
+    const int64_t mb = i / groups, g = i % groups;
+    int64_t p0, p1;
+    split(P, groups, g, p0, p1);
+    const int64_t m0 = mb * rb, m1 = std::min(M, m0 + rb);
+    if (m0 < m1 && p0 < p1)
+      r->gemm(a, m0, m1, p0, p1);
+  });
+}
+
 void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
           const float *rscale, int64_t N, const float *bias, float *y, int flags) {
   if (M <= 0 || N <= 0)
     return;
+  if (bkind == kBPackedQ8 && K > 0) {
+    const Q8iRoute *r = active_q8i();
+    if (q8_integer(M, r)) {
+      // One epilogue per output (no partial sums in y): any flags together.
+      gemm_q8i(r, x, M, K, B, N, bias, y, flags);
+      return;
+    }
+  }
   const bool gelu = flags & (LITHE_EPI_GELU_TANH | LITHE_EPI_GELU_ERF);
   if (gelu && (flags & LITHE_EPI_ACCUMULATE)) {
     // y += gelu(...): the GEMM accumulates into y across k-blocks, so compute
@@ -265,29 +361,49 @@ extern "C" void lithe_quantize_rows_q8(const float *T, int64_t R, int64_t C, int
 
 extern "C" size_t lithe_pack_linear_q8_size(int64_t K, int64_t N) {
   const int64_t npad = round_up(N, kPanel);
-  return size_t(4 * npad + npad * K);
+  return size_t(8 * npad + npad * 4 * q8_k4(K));
 }
 
 extern "C" void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
                                      int64_t N, void *packed) {
-  const int64_t npad = round_up(N, kPanel), P = npad / kPanel;
+  const int64_t npad = round_up(N, kPanel), P = npad / kPanel, K4 = q8_k4(K);
   float *sc = static_cast<float *>(packed);
   std::memcpy(sc, scale, size_t(N) * sizeof(float));
   std::fill(sc + N, sc + npad, 0.f);
-  int8_t *q = static_cast<int8_t *>(packed) + 4 * npad;
+  int32_t *cs = static_cast<int32_t *>(packed) + npad;
+  std::fill(cs, cs + npad, 0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      cs[n] += Wq[k * N + n];
+  int8_t *q = static_cast<int8_t *>(packed) + 8 * npad;
+  std::memset(q, 0, size_t(P * K4 * 4 * kPanel));
   for (int64_t p = 0; p < P; ++p) {
     const int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
-    for (int64_t k = 0; k < K; ++k) {
-      int8_t *dst = q + (p * K + k) * kPanel;
-      std::memcpy(dst, Wq + k * N + p * kPanel, size_t(nc));
-      std::memset(dst + nc, 0, size_t(kPanel - nc));
-    }
+    int8_t *panel = q + p * K4 * 4 * kPanel;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < nc; ++j)
+        panel[((k / 4) * kPanel + j) * 4 + k % 4] = Wq[k * N + p * kPanel + j];
   }
 }
 
 extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
                                 int64_t N, const float *bias, float *y, int flags) {
   gemm(x, M, K, kBPackedQ8, packed, nullptr, N, bias, y, flags);
+}
+
+extern "C" int lithe_kernels_set_q8_compute(int mode) {
+  if (mode != LITHE_Q8_AUTO && mode != LITHE_Q8_FLOAT && mode != LITHE_Q8_INT)
+    return -1;
+  return g_q8_mode.exchange(mode);
+}
+
+extern "C" int lithe_kernels_q8_compute(void) { return g_q8_mode.load(); }
+
+extern "C" const char *lithe_kernels_q8_route(void) { return active_q8i()->name; }
+
+size_t lithe::kern::q8i_shared_need(const LitheWorkspaceShape &s) {
+  const int64_t rows = std::max<int64_t>(s.rows, 1), Kp = 4 * q8_k4(std::max<int64_t>(s.max_k, 1));
+  return size_t(rows * (Kp / 4) + rows + 16);
 }
 
 // ---------------------------------------------------------------- LM head

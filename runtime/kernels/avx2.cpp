@@ -107,6 +107,8 @@ struct V {
       r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
     }
   }
+  // x[0..3] repeated across the lanes
+  static LITHE_INLINE R bcast4(const float *x) { return _mm256_broadcast_ps((const __m128 *)x); }
   static LITHE_INLINE R i8(const int8_t *p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
   }
@@ -135,13 +137,213 @@ struct V {
 
 #include "simd_kernels.inc"
 
+// ------------------------------------------------ integer int8 (q8i) route
+//
+// Without VNNI: vpmaddubsw multiplies u8 x s8 byte pairs into saturating
+// int16. With the activation's sign moved onto the weight,
+// maddubs(|q|, sign(w, q)), both factors are in [-127, 127] and a pair sums
+// to at most 2 * 127 * 127 = 32258 < 32767: nothing saturates (llama.cpp's
+// trick). vpmaddwd with ones then adds the pairs into int32 lanes, one per
+// column (4 k per lane: the packed layout's groups of 4).
+
+template <bool U>
+static void q8i_quantize_t(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                           float *qs) {
+  const __m256 signbit = _mm256_set1_ps(-0.f);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i off = _mm256_set1_epi8(U ? char(-128) : char(0));
+  const int8_t offb = U ? int8_t(-128) : int8_t(0);
+  for (int64_t m = m0; m < m1; ++m) {
+    const float *xr = x + m * K;
+    int8_t *qr = q + m * Kp;
+    __m256 mx = _mm256_setzero_ps(), nan = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+      const __m256 v = _mm256_loadu_ps(xr + k);
+      mx = _mm256_max_ps(mx, _mm256_andnot_ps(signbit, v));
+      nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    float amax = V::hmax(mx);
+    bool finite = _mm256_movemask_ps(nan) == 0;
+    for (; k < K; ++k) {
+      amax = std::max(amax, std::fabs(xr[k]));
+      finite = finite && !std::isnan(xr[k]);
+    }
+    if (!finite || !std::isfinite(amax) || amax < kQ8iTiny) {
+      qs[m] = q8i_quantize_row_ref(xr, K, Kp, qr, U); // NaN scale, or a zero row
+      continue;
+    }
+    const float inv = 127.f / amax;
+    const __m256 iv = _mm256_set1_ps(inv);
+    k = 0;
+    for (; k + 32 <= K; k += 32) {
+      // x * inv rounds to nearest even (MXCSR default), like nearbyint
+      const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + k), iv));
+      const __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + k + 8), iv));
+      const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + k + 16), iv));
+      const __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + k + 24), iv));
+      // packs work per 128-bit lane: dwords come out as a0 b0 c0 d0 a1 b1 c1 d1
+      __m256i r = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+      r = _mm256_xor_si256(_mm256_permutevar8x32_epi32(r, perm), off);
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(qr + k), r);
+    }
+    for (; k < K; ++k) {
+      const float v = std::min(127.f, std::max(-127.f, std::nearbyint(xr[k] * inv)));
+      qr[k] = int8_t(int8_t(v) ^ offb);
+    }
+    for (; k < Kp; ++k)
+      qr[k] = offb;
+    qs[m] = amax / 127.f;
+  }
+}
+
+static LITHE_INLINE __m256i q8i_bcast4(const int8_t *p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// acc += q . w over 8 columns x 4 k (x: 4 bytes of activations broadcast).
+static LITHE_INLINE __m256i q8i_dot(__m256i acc, __m256i ax, __m256i x, __m256i w, __m256i ones) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x)), ones));
+}
+
+// y rows [m, m+MR) x 16 columns (half h of panel p): float(acc) * (s_row *
+// scale_col), then the epilogue. 4 x 2 accumulators + 2 weight rows +
+// activations, |activations|, ones, a temporary: 14 of 16 ymm.
+template <int MR>
+static void q8i_tile(const Q8iArgs &a, int64_t m, int64_t p, int h) {
+  const int64_t K4 = q8_k4(a.K);
+  const int8_t *w = q8_panel(a.B, a.N, a.K, p) + 64 * h;
+  const int8_t *A = a.q + m * a.Kp;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[MR][2];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + k4 * 128));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + k4 * 128 + 32));
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m256i x = q8i_bcast4(A + i * a.Kp + 4 * k4), ax = _mm256_abs_epi8(x);
+      acc[i][0] = q8i_dot(acc[i][0], ax, x, b0, ones);
+      acc[i][1] = q8i_dot(acc[i][1], ax, x, b1, ones);
+    }
+  }
+  const int64_t n0 = p * kPanel + 16 * h, ncols = std::min<int64_t>(16, a.N - n0);
+  const float *sc = q8_scales(a.B) + n0;
+  // Spilled once by a small unrolled loop (an epilogue loop GCC does not
+  // unroll would otherwise keep the accumulators in memory in the k loop).
+  alignas(32) int32_t out[MR][16];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_si256(reinterpret_cast<__m256i *>(out[i]), acc[i][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i *>(out[i] + 8), acc[i][1]);
+  }
+  for (int i = 0; i < MR; ++i) {
+    const R rs = V::set1(a.qs[m + i]);
+    R s[2];
+    LITHE_UNROLL
+    for (int j = 0; j < 2; ++j)
+      s[j] = V::mul(_mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i *>(out[i] + 8 * j))),
+                    V::mul(rs, V::load(sc + 8 * j)));
+    store_epilogue<2>(s, a.y + (m + i) * a.N + n0, a.bias ? a.bias + n0 : nullptr, ncols, a.flags);
+  }
+}
+
+constexpr int kQ8iMR = 4;
+
+static void q8i_gemm(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int h = 0; h < 2 && p * kPanel + 16 * h < a.N; ++h) {
+      int64_t m = m0;
+      for (; m + kQ8iMR <= m1; m += kQ8iMR)
+        q8i_tile<kQ8iMR>(a, m, p, h);
+      switch (m1 - m) {
+      case 3: q8i_tile<3>(a, m, p, h); break;
+      case 2: q8i_tile<2>(a, m, p, h); break;
+      case 1: q8i_tile<1>(a, m, p, h); break;
+      default: break;
+      }
+    }
+}
+
+// M == 1: one weight stream per panel run, two groups of 4 k per step (8
+// independent accumulators).
+static void q8i_gemv(const Q8iArgs &a, int64_t p0, int64_t p1) {
+  const int64_t K4 = q8_k4(a.K);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t *w = q8_panel(a.B, a.N, a.K, p);
+    __m256i acc[2][4];
+    LITHE_UNROLL
+    for (int u = 0; u < 2; ++u)
+      LITHE_UNROLL
+      for (int v = 0; v < 4; ++v)
+        acc[u][v] = _mm256_setzero_si256();
+    int64_t k4 = 0;
+    for (; k4 + 2 <= K4; k4 += 2) {
+      _mm_prefetch(reinterpret_cast<const char *>(w + k4 * 128) + kPfDist, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(w + k4 * 128) + kPfDist + 64, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(w + k4 * 128) + kPfDist + 128, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(w + k4 * 128) + kPfDist + 192, _MM_HINT_T0);
+      LITHE_UNROLL
+      for (int u = 0; u < 2; ++u) {
+        const __m256i x = q8i_bcast4(a.q + 4 * (k4 + u)), ax = _mm256_abs_epi8(x);
+        LITHE_UNROLL
+        for (int v = 0; v < 4; ++v)
+          acc[u][v] = q8i_dot(acc[u][v], ax, x,
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + (k4 + u) * 128 + 32 * v)),
+                              ones);
+      }
+    }
+    if (k4 < K4) {
+      const __m256i x = q8i_bcast4(a.q + 4 * k4), ax = _mm256_abs_epi8(x);
+      LITHE_UNROLL
+      for (int v = 0; v < 4; ++v)
+        acc[0][v] = q8i_dot(acc[0][v], ax, x,
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + k4 * 128 + 32 * v)),
+                            ones);
+    }
+    const float *sc = q8_scales(a.B) + p * kPanel;
+    const R rs = V::set1(a.qs[0]);
+    R s[4];
+    LITHE_UNROLL
+    for (int v = 0; v < 4; ++v)
+      s[v] = V::mul(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[0][v], acc[1][v])),
+                    V::mul(rs, V::load(sc + 8 * v)));
+    store_epilogue<4>(s, a.y + p * kPanel, a.bias ? a.bias + p * kPanel : nullptr,
+                      std::min<int64_t>(kPanel, a.N - p * kPanel), a.flags);
+  }
+}
+
+static const Q8iRoute kQ8iRoute = {"avx2", kQ8iMR, true, false, q8i_quantize_t<false>, q8i_gemm,
+                                   q8i_gemv};
+
+} // namespace avx2_impl
+
+void q8i_quantize_avx2(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                       float *qs, bool unsigned_act) {
+  if (unsigned_act)
+    avx2_impl::q8i_quantize_t<true>(x, m0, m1, K, Kp, q, qs);
+  else
+    avx2_impl::q8i_quantize_t<false>(x, m0, m1, K, Kp, q, qs);
+}
+
+namespace avx2_impl {
+
 } // namespace avx2_impl
 } // namespace kern
 } // namespace lithe
 LITHE_TARGET_END
 
 const lithe::kern::KernelTable *lithe::kern::avx2_table() { return &avx2_impl::kTable; }
+const lithe::kern::Q8iRoute *lithe::kern::q8i_avx2() { return &avx2_impl::kQ8iRoute; }
 
 #else
 const lithe::kern::KernelTable *lithe::kern::avx2_table() { return nullptr; }
+const lithe::kern::Q8iRoute *lithe::kern::q8i_avx2() { return nullptr; }
+void lithe::kern::q8i_quantize_avx2(const float *, int64_t, int64_t, int64_t, int64_t, int8_t *,
+                                    float *, bool) {}
 #endif

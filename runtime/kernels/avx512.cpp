@@ -104,6 +104,8 @@ struct V {
       r[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
     }
   }
+  // x[0..3] repeated across the lanes
+  static LITHE_INLINE R bcast4(const float *x) { return _mm512_broadcast_f32x4(_mm_loadu_ps(x)); }
   static LITHE_INLINE R i8(const int8_t *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
   }
@@ -350,7 +352,144 @@ const lithe::kern::BF16Dot *lithe::kern::avx512bf16_kernels() {
   return &k;
 }
 
+// ------------------------------------------------ integer int8 (q8i) route
+//
+// AVX512-VNNI: vpdpbusd adds 4 u8 x s8 products per int32 lane (no
+// saturation). Activations are stored as u8 = q + 128 (its unsigned
+// operand), so every dot carries 128 * sum_k w, taken back with the
+// packed column sums. Compiled in its own target region: used only where
+// CPUID reports VNNI (dispatch.cpp), never implied by AVX-512F.
+LITHE_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c,bmi,bmi2")
+namespace lithe {
+namespace kern {
+namespace avx512_impl {
+
+static LITHE_INLINE __m512i vnni_bcast4(const int8_t *p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// float(acc - 128 colsum) * (s_row * scale_col) for the 32 columns of panel
+// p, then the epilogue.
+static LITHE_INLINE void vnni_store(const Q8iArgs &a, const __m512i *acc, float rs, int64_t m,
+                                    int64_t p) {
+  const int64_t n0 = p * kPanel;
+  const int32_t *cs = q8_colsums(a.B, a.N) + n0;
+  const float *sc = q8_scales(a.B) + n0;
+  R s[2];
+  LITHE_UNROLL
+  for (int j = 0; j < 2; ++j) {
+    const __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512(cs + 16 * j), 7);
+    s[j] = V::mul(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[j], comp)),
+                  V::mul(V::set1(rs), V::load(sc + 16 * j)));
+  }
+  store_epilogue<2>(s, a.y + m * a.N + n0, a.bias ? a.bias + n0 : nullptr,
+                    std::min<int64_t>(kPanel, a.N - n0), a.flags);
+}
+
+// y rows [m, m+MR) x panel p: MR x 2 accumulators + 2 weight rows + the
+// broadcast (like the fp32 14 x 32 micro-kernel, 4 k per instruction).
+template <int MR>
+static void vnni_tile(const Q8iArgs &a, int64_t m, int64_t p) {
+  const int64_t K4 = q8_k4(a.K);
+  const int8_t *w = q8_panel(a.B, a.N, a.K, p);
+  const int8_t *A = a.q + m * a.Kp;
+  __m512i acc[MR][2];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    const __m512i b0 = _mm512_loadu_si512(w + k4 * 128), b1 = _mm512_loadu_si512(w + k4 * 128 + 64);
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512i x = vnni_bcast4(A + i * a.Kp + 4 * k4);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], x, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], x, b1);
+    }
+  }
+  // Spilled once to a buffer by a small unrolled loop; the (large, GELU
+  // inlined) epilogue then loops over it. Indexing acc in a loop GCC does
+  // not unroll would keep every accumulator in memory inside the k loop.
+  alignas(64) int32_t out[MR][2 * 16];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    _mm512_store_si512(out[i], acc[i][0]);
+    _mm512_store_si512(out[i] + 16, acc[i][1]);
+  }
+  for (int i = 0; i < MR; ++i) {
+    const __m512i v[2] = {_mm512_load_si512(out[i]), _mm512_load_si512(out[i] + 16)};
+    vnni_store(a, v, a.qs[m + i], m + i, p);
+  }
+}
+
+constexpr int kVnniMR = 14;
+using VnniTileFn = void (*)(const Q8iArgs &, int64_t, int64_t);
+template <std::size_t... I>
+static constexpr std::array<VnniTileFn, sizeof...(I)> vnni_tiles(std::index_sequence<I...>) {
+  return {{&vnni_tile<int(I) + 1>...}};
+}
+static const std::array<VnniTileFn, kVnniMR> kVnniTiles =
+    vnni_tiles(std::make_index_sequence<kVnniMR>());
+
+static void vnni_gemm(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t m = m0; m < m1; m += kVnniMR)
+      kVnniTiles[size_t(std::min<int64_t>(kVnniMR, m1 - m) - 1)](a, m, p);
+}
+
+// M == 1: 4 groups of 4 k per step (8 independent accumulators).
+static void vnni_gemv(const Q8iArgs &a, int64_t p0, int64_t p1) {
+  const int64_t K4 = q8_k4(a.K);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t *w = q8_panel(a.B, a.N, a.K, p);
+    __m512i acc[4][2];
+    LITHE_UNROLL
+    for (int u = 0; u < 4; ++u)
+      acc[u][0] = acc[u][1] = _mm512_setzero_si512();
+    int64_t k4 = 0;
+    for (; k4 + 4 <= K4; k4 += 4) {
+      LITHE_UNROLL
+      for (int l = 0; l < 8; ++l)
+        _mm_prefetch(reinterpret_cast<const char *>(w + k4 * 128) + kPfDist + 64 * l, _MM_HINT_T0);
+      LITHE_UNROLL
+      for (int u = 0; u < 4; ++u) {
+        const __m512i x = vnni_bcast4(a.q + 4 * (k4 + u));
+        acc[u][0] = _mm512_dpbusd_epi32(acc[u][0], x, _mm512_loadu_si512(w + (k4 + u) * 128));
+        acc[u][1] = _mm512_dpbusd_epi32(acc[u][1], x, _mm512_loadu_si512(w + (k4 + u) * 128 + 64));
+      }
+    }
+    for (; k4 < K4; ++k4) {
+      const __m512i x = vnni_bcast4(a.q + 4 * k4);
+      acc[0][0] = _mm512_dpbusd_epi32(acc[0][0], x, _mm512_loadu_si512(w + k4 * 128));
+      acc[0][1] = _mm512_dpbusd_epi32(acc[0][1], x, _mm512_loadu_si512(w + k4 * 128 + 64));
+    }
+    __m512i sum[2];
+    LITHE_UNROLL
+    for (int j = 0; j < 2; ++j)
+      sum[j] = _mm512_add_epi32(_mm512_add_epi32(acc[0][j], acc[1][j]),
+                                _mm512_add_epi32(acc[2][j], acc[3][j]));
+    vnni_store(a, sum, a.qs[0], 0, p);
+  }
+}
+
+static void vnni_quantize(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                          float *qs) {
+  q8i_quantize_avx2(x, m0, m1, K, Kp, q, qs, true);
+}
+
+static const Q8iRoute kQ8iVnni = {"avx512-vnni", kVnniMR, true, true, vnni_quantize, vnni_gemm,
+                                  vnni_gemv};
+
+} // namespace avx512_impl
+} // namespace kern
+} // namespace lithe
+LITHE_TARGET_END
+
+const lithe::kern::Q8iRoute *lithe::kern::q8i_avx512vnni() { return &avx512_impl::kQ8iVnni; }
+
 #else
 const lithe::kern::KernelTable *lithe::kern::avx512_table() { return nullptr; }
 const lithe::kern::BF16Dot *lithe::kern::avx512bf16_kernels() { return nullptr; }
+const lithe::kern::Q8iRoute *lithe::kern::q8i_avx512vnni() { return nullptr; }
 #endif

@@ -82,6 +82,25 @@ bool bf16dot_cpu() {
 #endif
 }
 
+// AVX512-VNNI (vpdpbusd) is not implied by AVX-512F: checked by itself.
+// LITHE_VNNI=0 takes AVX2's vpmaddubsw route instead (tests, benchmarks).
+bool vnni_usable() {
+  static const bool ok = [] {
+    if (!q8i_avx512vnni())
+      return false;
+#if LITHE_X86 && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512vnni"))
+      return false;
+#else
+    return false;
+#endif
+    const char *e = std::getenv("LITHE_VNNI");
+    return !(e && !std::strcmp(e, "0"));
+  }();
+  return ok;
+}
+
 } // namespace
 
 const BF16Dot *bf16dot() {
@@ -92,6 +111,21 @@ const BF16Dot *bf16dot() {
     g_bf16dot.store(v, std::memory_order_relaxed);
   }
   return v && active_table()->isa == LITHE_ISA_AVX512 ? avx512bf16_kernels() : nullptr;
+}
+
+const Q8iRoute *active_q8i() {
+  switch (active_table()->isa) {
+  case LITHE_ISA_AVX512:
+    if (vnni_usable())
+      return q8i_avx512vnni();
+    [[fallthrough]];
+  case LITHE_ISA_AVX2:
+    if (const Q8iRoute *r = q8i_avx2())
+      return r;
+    [[fallthrough]];
+  default:
+    return q8i_scalar();
+  }
 }
 
 const KernelTable *active_table() {

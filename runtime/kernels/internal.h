@@ -205,6 +205,65 @@ struct BF16Dot {
 const BF16Dot *bf16dot();
 const BF16Dot *avx512bf16_kernels(); // the compiled kernels, nullptr if not built
 
+// ---------------------------------------------------------- q8 layout
+
+// The lithe_pack_linear_q8 layout (kernels.h): scales, column sums, then
+// panels of K4 = ceil(K/4) groups of [32 columns][4 k] bytes.
+inline int64_t q8_k4(int64_t K) { return (K + 3) / 4; }
+inline const float *q8_scales(const void *packed) { return static_cast<const float *>(packed); }
+inline const int32_t *q8_colsums(const void *packed, int64_t N) {
+  return static_cast<const int32_t *>(packed) + round_up(N, kPanel);
+}
+inline const int8_t *q8_panel(const void *packed, int64_t N, int64_t K, int64_t p) {
+  return static_cast<const int8_t *>(packed) + 8 * round_up(N, kPanel) + p * q8_k4(K) * 4 * kPanel;
+}
+
+// ------------------------------------------------ integer int8 (q8i) route
+
+// One integer lithe_linear_q8: the rows of x already quantized (kernels.h:
+// symmetric per row), q row m at q + m * Kp (Kp = 4 * K4 bytes, zero-valued
+// padding), its scale qs[m]; B the q8 packed weights.
+struct Q8iArgs {
+  const int8_t *q; // s8, or u8 = s8 + 128 when the route's `unsigned_act`
+  const float *qs;
+  int64_t M, K, Kp, N;
+  const void *B;
+  const float *bias;
+  float *y;
+  int flags; // any LITHE_EPI_* (one epilogue per output, after the whole K)
+};
+
+struct Q8iRoute {
+  const char *name;
+  int mr;            // rows per micro-tile
+  bool gemv_auto;    // LITHE_Q8_AUTO takes the integer GEMV for M == 1 (else weight-only)
+  bool unsigned_act; // activations stored as u8 (q + 128)
+  // Quantizes rows [m0, m1) of x [*, K] into q + m*Kp and qs[m].
+  void (*quantize)(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                   float *qs);
+  // Rows [m0, m1) x panels [p0, p1).
+  void (*gemm)(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // M == 1, panels [p0, p1): one weight stream, latency hidden by k-unrolling.
+  void (*gemv)(const Q8iArgs &a, int64_t p0, int64_t p1);
+};
+
+const Q8iRoute *q8i_scalar();
+const Q8iRoute *q8i_avx2();       // nullptr when not compiled in
+const Q8iRoute *q8i_avx512vnni(); // nullptr when not compiled in
+// The route for the active code path (AVX-512 without VNNI: AVX2's).
+const Q8iRoute *active_q8i();
+// Shared scratch (floats) the integer route needs for shapes up to `s`.
+size_t q8i_shared_need(const LitheWorkspaceShape &s);
+// Rows whose largest |x| is below this quantize to zero (127 / max must not
+// overflow).
+constexpr float kQ8iTiny = 1e-30f;
+// AVX2 quantization of rows [m0, m1) (the scalar reference's numbers, 32
+// floats at a time); also the VNNI route's, with unsigned_act.
+void q8i_quantize_avx2(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                       float *qs, bool unsigned_act);
+// The reference quantization of one row (kernels.h); returns its scale.
+float q8i_quantize_row_ref(const float *x, int64_t K, int64_t Kp, int8_t *q, bool unsigned_act);
+
 // Most rows of x the few-rows int8 path takes (more go to the GEMM).
 constexpr int64_t kQ8FewRows = 16;
 

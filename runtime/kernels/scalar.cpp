@@ -62,15 +62,13 @@ void gemv_f32(const float *x, int64_t K, const float *packed, int64_t N, int64_t
 
 void gemv_q8(const float *x, int64_t K, const void *packed, int64_t N, int64_t p0,
              int64_t p1, const float *bias, float *y, int flags) {
-  int64_t npad = round_up(N, kPanel);
-  const float *sc = static_cast<const float *>(packed);
-  const int8_t *q = static_cast<const int8_t *>(packed) + 4 * npad;
+  const float *sc = q8_scales(packed);
   for (int64_t p = p0; p < p1; ++p) {
-    const int8_t *w = q + p * K * kPanel;
+    const int8_t *w = q8_panel(packed, N, K, p);
     float acc[kPanel] = {};
     for (int64_t k = 0; k < K; ++k)
       for (int j = 0; j < kPanel; ++j)
-        acc[j] += x[k] * float(w[k * kPanel + j]);
+        acc[j] += x[k] * float(w[((k / 4) * kPanel + j) * 4 + k % 4]);
     int64_t nc = std::min<int64_t>(kPanel, N - p * kPanel);
     for (int64_t j = 0; j < nc; ++j) {
       int64_t n = p * kPanel + j;
@@ -120,9 +118,8 @@ inline float bval(const GemmArgs &a, int64_t k, int64_t n) {
   case kBPackedF32:
     return static_cast<const float *>(a.B)[(p * a.K + k) * kPanel + j];
   case kBPackedQ8: {
-    int64_t npad = round_up(a.N, kPanel);
-    const int8_t *q = static_cast<const int8_t *>(a.B) + 4 * npad;
-    return float(q[(p * a.K + k) * kPanel + j]) * static_cast<const float *>(a.B)[n];
+    const int8_t *q = q8_panel(a.B, a.N, a.K, p);
+    return float(q[((k / 4) * kPanel + j) * 4 + k % 4]) * q8_scales(a.B)[n];
   }
   case kBRowsF32:
     return static_cast<const float *>(a.B)[n * a.K + k];
@@ -282,6 +279,41 @@ void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
 }
 
 // attn_row's accumulator (A) and score block (B); the GEMM uses none.
+// ------------------------------------------------ integer int8 (q8i) route
+
+// The reference: int32 sums of q * Wq in k order, then the float epilogue.
+void q8i_quantize(const float *x, int64_t m0, int64_t m1, int64_t K, int64_t Kp, int8_t *q,
+                  float *qs) {
+  for (int64_t m = m0; m < m1; ++m)
+    qs[m] = q8i_quantize_row_ref(x + m * K, K, Kp, q + m * Kp, false);
+}
+
+void q8i_gemm(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  const int64_t K4 = q8_k4(a.K);
+  const float *sc = q8_scales(a.B);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t *w = q8_panel(a.B, a.N, a.K, p);
+    const int64_t nc = std::min<int64_t>(kPanel, a.N - p * kPanel);
+    for (int64_t m = m0; m < m1; ++m) {
+      const int8_t *xq = a.q + m * a.Kp;
+      int32_t acc[kPanel] = {};
+      for (int64_t k4 = 0; k4 < K4; ++k4)
+        for (int j = 0; j < kPanel; ++j)
+          for (int r = 0; r < 4; ++r)
+            acc[j] += int32_t(xq[4 * k4 + r]) * int32_t(w[(k4 * kPanel + j) * 4 + r]);
+      for (int64_t j = 0; j < nc; ++j) {
+        const int64_t n = p * kPanel + j;
+        float &o = a.y[m * a.N + n];
+        o = epilogue(float(acc[j]) * (a.qs[m] * sc[n]), a.bias ? a.bias[n] : 0.f, o, a.flags);
+      }
+    }
+  }
+}
+
+void q8i_gemv(const Q8iArgs &a, int64_t p0, int64_t p1) { q8i_gemm(a, 0, 1, p0, p1); }
+
+const Q8iRoute kQ8iRoute = {"scalar", 4, false, false, q8i_quantize, q8i_gemm, q8i_gemv};
+
 size_t scratch_need(int slot, const LitheWorkspaceShape &s) {
   if (slot == kScratchA) return size_t(std::max<int64_t>(s.head_dim, 1));
   if (slot == kScratchB) return 256;
@@ -297,6 +329,32 @@ const KernelTable kTable = {
 } // namespace
 
 const KernelTable *scalar_table() { return &kTable; }
+const Q8iRoute *q8i_scalar() { return &kQ8iRoute; }
+
+float q8i_quantize_row_ref(const float *x, int64_t K, int64_t Kp, int8_t *q, bool unsigned_act) {
+  float amax = 0.f;
+  bool finite = true;
+  for (int64_t k = 0; k < K; ++k) {
+    amax = std::max(amax, std::fabs(x[k]));
+    finite = finite && std::isfinite(x[k]);
+  }
+  const int8_t off = unsigned_act ? int8_t(-128) : int8_t(0); // xor 0x80 = +128 as u8
+  if (!finite || amax < kQ8iTiny) {
+    // A non-finite input makes the row's outputs NaN (scale NaN), as the
+    // float paths would; an all-zero (or below 1e-30: 127 / max would
+    // overflow) row gives bias only.
+    std::fill(q, q + Kp, off);
+    return finite ? 0.f : std::numeric_limits<float>::quiet_NaN();
+  }
+  const float inv = 127.f / amax;
+  for (int64_t k = 0; k < K; ++k) {
+    float v = std::nearbyint(x[k] * inv);
+    v = std::min(127.f, std::max(-127.f, v));
+    q[k] = int8_t(int8_t(v) ^ off);
+  }
+  std::fill(q + K, q + Kp, off);
+  return amax / 127.f;
+}
 
 } // namespace kern
 } // namespace lithe

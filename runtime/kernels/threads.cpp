@@ -362,6 +362,8 @@ extern "C" LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape,
                (hdp != hd ? size_t(shape->heads * T * hdp) : 0) + 16;
     shared = std::max(shared, n);
   }
+  // api.cpp's integer int8 GEMM: the quantized rows of x.
+  shared = std::max(shared, q8i_shared_need(*shape));
   w->sharedCap = shared;
   w->bytes = (size_t(threads) * w->stride + shared) * sizeof(float);
   w->base = static_cast<float *>(std::aligned_alloc(64, (w->bytes + 63) / 64 * 64 + 64));

@@ -23,7 +23,7 @@
 // CHECK: lithe_k.lm_head %{{.*}} rows %arg1, %[[TH]] -> 
 // CHECK-NOT: ["t"]
 // FILE-DAG: w.packed.bf16 i8 1024 1024
-// FILE-DAG: q.packed i8 384 384
+// FILE-DAG: q.packed i8 512 512
 // FILE-DAG: t.bf16 i8 800 800
 // FILE-NOT: {{^t f32}}
 // PREC: error: lithe-pack-weights: unknown precision 'fp16' (known: fp32, bf16)

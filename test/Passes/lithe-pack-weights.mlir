@@ -7,7 +7,8 @@
 // Linear weights point at their packed copies (the int8 one with its
 // scales inside); the packed tensors are made while the file is written:
 // f32 panels of 32 columns (8 x 64 x 4 bytes for 40 columns), int8 panels
-// after 32 scales (4 x 32 + 8 x 32).
+// (k grouped by 4: 2 x 128 bytes) after 32 scales and 32 column sums
+// (4 x 32 + 4 x 32 + 2 x 128).
 // CHECK: %[[W:.*]] = lithe_k.weight %arg2["w.packed"] cpu_panels : <8x40xf32>
 // CHECK: lithe_k.linear %{{.*}} rows %arg1, %[[W]] bias
 // CHECK: %[[Q:.*]] = lithe_k.weight %arg2["q.packed"] cpu_panels : <8x8xi8>
@@ -15,7 +16,7 @@
 // CHECK-NOT: weight_scale
 // CHECK-NOT: "w"]
 // FILE-DAG: w.packed i8 2048 2048
-// FILE-DAG: q.packed i8 384 384
+// FILE-DAG: q.packed i8 512 512
 // FILE-DAG: b f32 40 160
 // TARGET: error: lithe-pack-weights: unknown target 'gpu' (known: cpu)
 module attributes {lithe.weights = "w.lwt"} {

@@ -104,7 +104,8 @@ struct LinCase {
 };
 
 // Reference y = [y0 +] act(x W + b) and its tolerance.
-void linear_ref(const Vec &x, const std::vector<double> &W, int64_t M, int64_t K, int64_t N,
+template <class XV>
+void linear_ref(const XV &x, const std::vector<double> &W, int64_t M, int64_t K, int64_t N,
                 const float *bias, const Vec &y0, int flags, std::vector<double> &ref,
                 std::vector<double> &tol, double rel = 1e-5) {
   ref.assign(size_t(M * N), 0);
@@ -201,7 +202,17 @@ void linear_f32Cases(int isa) {
   }
 }
 
+// Sets the int8 compute mode for a scope.
+struct Q8Mode {
+  explicit Q8Mode(int m) : prev(lithe_kernels_set_q8_compute(m)) {}
+  ~Q8Mode() { lithe_kernels_set_q8_compute(prev); }
+  int prev;
+};
+
+// Weight-only int8 (LITHE_Q8_FLOAT): exact up to float rounding w.r.t. the
+// dequantized weights.
 void linear_q8Cases(int isa) {
+  Q8Mode mode(LITHE_Q8_FLOAT);
   uint32_t seed = 100;
   for (const LinCase &c : kLinCases) {
     if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
@@ -225,6 +236,112 @@ void linear_q8Cases(int isa) {
   }
 }
 
+// ------------------------------------------------- integer int8 (q8i)
+
+// The activation quantization kernels.h defines (per row, symmetric).
+double quantize_row(const float *x, int64_t K, std::vector<double> &q) {
+  float amax = 0.f;
+  for (int64_t k = 0; k < K; ++k)
+    amax = std::max(amax, std::fabs(x[k]));
+  q.assign(size_t(K), 0.0);
+  if (amax < 1e-30f)
+    return 0.0;
+  const float inv = 127.f / amax;
+  for (int64_t k = 0; k < K; ++k)
+    q[k] = std::min(127.f, std::max(-127.f, std::nearbyint(x[k] * inv)));
+  return double(amax / 127.f);
+}
+
+// Rows of x with extreme values: all zeros, huge, tiny (below the 1e-30
+// floor: a zero row), one spike (everything else rounds to 0), the
+// saturation worst case for vpmaddubsw (|q| = 127 against |w| = 127).
+void extreme_rows(Vec &x, int64_t M, int64_t K) {
+  for (int64_t m = 0; m < M; ++m) {
+    float *r = x.data() + m * K;
+    switch (m % 7) {
+    case 1: std::fill(r, r + K, 0.f); break;
+    case 2: for (int64_t k = 0; k < K; ++k) r[k] *= 1e30f; break;
+    case 3: for (int64_t k = 0; k < K; ++k) r[k] *= 1e-32f; break;
+    case 4: r[K / 2] = 1e6f; break;
+    case 5: for (int64_t k = 0; k < K; ++k) r[k] = k % 3 ? 5.f : -5.f; break;
+    default: break;
+    }
+  }
+}
+
+struct Q8iResult {
+  Vec y;
+  std::vector<double> ref, tol;
+};
+
+// One integer lithe_linear_q8 and its reference: the exact integer dot of
+// the quantized row with Wq, times s_row * scale (double), bias, epilogue.
+Q8iResult run_q8i(const LinCase &c, uint32_t seed, bool extremes) {
+  Vec W = rnd(size_t(c.K * c.N), seed), x = rnd(size_t(c.M * c.K), seed + 1);
+  Vec b = rnd(size_t(c.N), seed + 2), y0 = rnd(size_t(c.M * c.N), seed + 3);
+  if (extremes) {
+    extreme_rows(x, c.M, c.K);
+    for (int64_t k = 0; k < c.K; ++k) // column 0: +-127 weights against row 5's +-5
+      W[k * c.N] = k % 3 ? 1.f : -1.f;
+  }
+  std::vector<int8_t> Wq(size_t(c.K * c.N));
+  Vec scale(size_t(c.N));
+  lithe_quantize_q8(W.data(), c.K, c.N, Wq.data(), scale.data());
+  Aligned packed(lithe_pack_linear_q8_size(c.K, c.N));
+  lithe_pack_linear_q8(Wq.data(), scale.data(), c.K, c.N, packed.p);
+  Q8iResult r;
+  r.y = y0;
+  {
+    Q8Mode mode(LITHE_Q8_INT);
+    lithe_linear_q8(x.data(), c.M, c.K, packed.p, c.N, c.bias ? b.data() : nullptr, r.y.data(),
+                    c.flags);
+  }
+  // dequantized activations and weights in double: the products are exact
+  std::vector<double> xd(size_t(c.M * c.K)), Wd(Wq.size()), q;
+  for (int64_t m = 0; m < c.M; ++m) {
+    const double s = quantize_row(x.data() + m * c.K, c.K, q);
+    for (int64_t k = 0; k < c.K; ++k)
+      xd[m * c.K + k] = q[k] * s;
+  }
+  for (int64_t k = 0; k < c.K; ++k)
+    for (int64_t n = 0; n < c.N; ++n)
+      Wd[k * c.N + n] = double(Wq[k * c.N + n]) * double(scale[n]);
+  linear_ref(xd, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, r.ref, r.tol);
+  return r;
+}
+
+const LinCase kQ8iCases[] = {
+    {1, 768, 2304, LITHE_EPI_NONE, true},        // decode (integer GEMV)
+    {1, 3072, 768, LITHE_EPI_ACCUMULATE, true},
+    {1, 17, 50, LITHE_EPI_GELU_ERF, false},      // K % 4 != 0, N % 32 != 0
+    {1, 1, 1, LITHE_EPI_NONE, true},
+    {1, 6, 40, LITHE_EPI_GELU_TANH, true},       // K4 tail in the GEMV's unrolled loop
+    {2, 5, 3, LITHE_EPI_NONE, true},
+    {5, 768, 512, LITHE_EPI_NONE, true},         // few rows (verify step)
+    {7, 3072, 70, LITHE_EPI_GELU_TANH | LITHE_EPI_ACCUMULATE, true},
+    {13, 3, 17, LITHE_EPI_ACCUMULATE, false},
+    {14, 31, 32, LITHE_EPI_NONE, true},          // one VNNI tile exactly
+    {15, 40, 16, LITHE_EPI_GELU_TANH | LITHE_EPI_ACCUMULATE, true},
+    {33, 600, 70, LITHE_EPI_ACCUMULATE, true},
+    {100, 257, 129, LITHE_EPI_GELU_TANH, true},  // tails everywhere
+    {130, 64, 97, LITHE_EPI_GELU_ERF, true},     // two row blocks
+    {150, 768, 320, LITHE_EPI_NONE, true},       // a prompt
+};
+
+void linear_q8iCases(int isa) {
+  uint32_t seed = 700;
+  for (const LinCase &c : kQ8iCases) {
+    seed += 10;
+    if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+      continue;
+    for (bool extremes : {false, true}) {
+      Q8iResult r = run_q8i(c, seed, extremes);
+      expect_close(r.y.data(), r.ref, r.tol,
+                   std::string("q8i ") + (extremes ? "extreme " : "") + lin_name(c));
+    }
+  }
+}
+
 // The packed layouts are stored in weights files: pin them down.
 TEST(KernelsLayout, PackedF32Layout) {
   const int64_t K = 3, N = 40;
@@ -243,7 +360,7 @@ TEST(KernelsLayout, PackedF32Layout) {
 }
 
 TEST(KernelsLayout, PackedQ8Layout) {
-  const int64_t K = 2, N = 33, Npad = 64;
+  const int64_t K = 6, N = 33, Npad = 64, K4 = 2;
   std::vector<int8_t> Wq(K * N);
   Vec sc(N);
   for (int64_t i = 0; i < K * N; ++i)
@@ -251,20 +368,28 @@ TEST(KernelsLayout, PackedQ8Layout) {
   for (int64_t n = 0; n < N; ++n)
     sc[n] = 0.5f + float(n);
   const size_t size = lithe_pack_linear_q8_size(K, N);
-  ASSERT_EQ(size, size_t(4 * Npad + 2 * K * 32));
+  ASSERT_EQ(size, size_t(8 * Npad + 2 * K4 * 128));
   EXPECT_EQ(size % 128, 0u);
   std::vector<char> buf(size, 'x');
   lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, buf.data());
   const float *s = reinterpret_cast<const float *>(buf.data());
-  const int8_t *q = reinterpret_cast<const int8_t *>(buf.data()) + 4 * Npad;
-  for (int64_t n = 0; n < Npad; ++n)
+  const int32_t *cs = reinterpret_cast<const int32_t *>(buf.data()) + Npad;
+  const int8_t *q = reinterpret_cast<const int8_t *>(buf.data()) + 8 * Npad;
+  for (int64_t n = 0; n < Npad; ++n) {
     EXPECT_EQ(s[n], n < N ? sc[n] : 0.f);
+    int32_t sum = 0;
+    for (int64_t k = 0; k < K && n < N; ++k)
+      sum += Wq[k * N + n];
+    EXPECT_EQ(cs[n], sum) << n;
+  }
   for (int64_t p = 0; p < 2; ++p)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < 32; ++j) {
-        int64_t n = p * 32 + j;
-        EXPECT_EQ(q[(p * K + k) * 32 + j], n < N ? Wq[k * N + n] : 0);
-      }
+    for (int64_t k4 = 0; k4 < K4; ++k4)
+      for (int64_t j = 0; j < 32; ++j)
+        for (int64_t r = 0; r < 4; ++r) {
+          const int64_t n = p * 32 + j, k = 4 * k4 + r;
+          EXPECT_EQ(q[((p * K4 + k4) * 32 + j) * 4 + r], n < N && k < K ? Wq[k * N + n] : 0)
+              << p << " " << k << " " << j;
+        }
 }
 
 TEST(KernelsQuant, QuantizeQ8) {
@@ -701,13 +826,75 @@ TEST_P(Kernels, LmHead) {
     lithe_kernels_bf16_dot(1);
   }
 }
+
+TEST_P(Kernels, LinearQ8Integer) { linear_q8iCases(GetParam()); }
+
+// Every integer route computes the same integers as the scalar reference:
+// outputs agree to float rounding of the epilogue (~1e-7 relative).
+TEST_P(Kernels, LinearQ8IntegerMatchesScalar) {
+  for (const LinCase &c : {LinCase{1, 768, 2304, LITHE_EPI_GELU_TANH, true},
+                           LinCase{37, 333, 75, LITHE_EPI_ACCUMULATE, true},
+                           LinCase{16, 3072, 64, LITHE_EPI_GELU_ERF | LITHE_EPI_ACCUMULATE, false}})
+    for (bool extremes : {false, true}) {
+      Q8iResult got = run_q8i(c, 900, extremes);
+      ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_SCALAR), 0);
+      ASSERT_STREQ(lithe_kernels_q8_route(), "scalar");
+      Q8iResult ref = run_q8i(c, 900, extremes);
+      ASSERT_EQ(lithe_kernels_force_isa(GetParam()), 0);
+      for (size_t i = 0; i < got.y.size(); ++i)
+        ASSERT_NEAR(got.y[i], ref.y[i], 2e-6 * std::fabs(ref.y[i]) + 1e-6)
+            << lin_name(c) << (extremes ? " extreme" : "") << " at " << i;
+    }
+}
+
+// A non-finite activation makes its row NaN (as the float paths would), not
+// a finite wrong answer; the other rows are unaffected.
+TEST_P(Kernels, LinearQ8IntegerNonFinite) {
+  const int64_t M = 3, K = 40, N = 33;
+  Vec W = rnd(K * N, 31), x = rnd(M * K, 32);
+  x[1 * K + 7] = std::numeric_limits<float>::quiet_NaN();
+  x[2 * K + 39] = std::numeric_limits<float>::infinity();
+  std::vector<int8_t> Wq(K * N);
+  Vec sc(N);
+  lithe_quantize_q8(W.data(), K, N, Wq.data(), sc.data());
+  Aligned packed(lithe_pack_linear_q8_size(K, N));
+  lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, packed.p);
+  Q8Mode mode(LITHE_Q8_INT);
+  for (int64_t rows : {int64_t(1), M}) {
+    Vec y(M * N, 0.f);
+    for (int64_t m = 0; m < M; m += rows)
+      lithe_linear_q8(x.data() + m * K, rows, K, packed.p, N, nullptr, y.data() + m * N, 0);
+    for (int64_t n = 0; n < N; ++n) {
+      EXPECT_TRUE(std::isfinite(y[n])) << n;
+      EXPECT_TRUE(std::isnan(y[N + n])) << n;
+      EXPECT_TRUE(std::isnan(y[2 * N + n])) << n;
+    }
+  }
+}
+
+// The route each code path takes: VNNI only where CPUID says so.
+TEST_P(Kernels, Q8IntegerRoute) {
+  const std::string route = lithe_kernels_q8_route();
+  if (GetParam() == LITHE_ISA_SCALAR)
+    EXPECT_EQ(route, "scalar");
+  else if (GetParam() == LITHE_ISA_AVX2)
+    EXPECT_EQ(route, "avx2");
+  else {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    const char *e = std::getenv("LITHE_VNNI");
+    const bool vnni = __builtin_cpu_supports("avx512vnni") && !(e && std::string(e) == "0");
+    EXPECT_EQ(route, vnni ? "avx512-vnni" : "avx2");
+#endif
+  }
+}
 TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
 
 // The same cases with a workspace bound (what a model's context does): the
 // workspace sized for the largest shapes serves every scratch request (no
 // kernel allocates), and the results are the references' as before.
 TEST_P(Kernels, WorkspaceServesEveryCall) {
-  LitheWorkspaceShape shape{100, 3072, 50257, 12, 130, 1030};
+  LitheWorkspaceShape shape{150, 3072, 50257, 12, 130, 1030};
   LitheWorkspace *ws = lithe_workspace_new(&shape, 0);
   ASSERT_NE(ws, nullptr);
   EXPECT_GT(lithe_workspace_bytes(ws), 0u);
@@ -716,6 +903,7 @@ TEST_P(Kernels, WorkspaceServesEveryCall) {
   linear_f32Cases(GetParam());
   linear_q8Cases(GetParam());
   linear_bf16Cases(GetParam());
+  linear_q8iCases(GetParam());
   lm_headCases(GetParam());
   attentionCases(GetParam());
   EXPECT_EQ(lithe_workspace_bind(nullptr), ws);
@@ -847,6 +1035,50 @@ TEST(KernelsThreads, ManyDispatches) {
     ASSERT_EQ(0, std::memcmp(y.data(), ref.data(), N * 4)) << it;
   }
   lithe_threads_init(0);
+}
+
+TEST(KernelsQ8Mode, SetAndGet) {
+  const int m0 = lithe_kernels_q8_compute();
+  EXPECT_EQ(lithe_kernels_set_q8_compute(LITHE_Q8_INT), m0);
+  EXPECT_EQ(lithe_kernels_q8_compute(), LITHE_Q8_INT);
+  EXPECT_EQ(lithe_kernels_set_q8_compute(7), -1);
+  EXPECT_EQ(lithe_kernels_q8_compute(), LITHE_Q8_INT);
+  EXPECT_EQ(lithe_kernels_set_q8_compute(m0), LITHE_Q8_INT);
+}
+
+// The default (AUTO) mode: integer for M >= 2, so a prompt's int8 linear
+// differs from weight-only by activation rounding only (a few 1e-3 relative
+// on random data), and the thread count does not change a bit of it.
+TEST(KernelsQ8Mode, AutoUsesIntegerForPrompts) {
+  const int64_t M = 45, K = 300, N = 200;
+  Vec W = rnd(K * N, 41), x = rnd(M * K, 42);
+  std::vector<int8_t> Wq(K * N);
+  Vec sc(N);
+  lithe_quantize_q8(W.data(), K, N, Wq.data(), sc.data());
+  Aligned packed(lithe_pack_linear_q8_size(K, N));
+  lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, packed.p);
+  auto run = [&](int mode) {
+    Q8Mode m(mode);
+    Vec y(M * N);
+    lithe_linear_q8(x.data(), M, K, packed.p, N, nullptr, y.data(), 0);
+    return y;
+  };
+  const Vec a = run(LITHE_Q8_AUTO), i = run(LITHE_Q8_INT), f = run(LITHE_Q8_FLOAT);
+  EXPECT_EQ(0, std::memcmp(a.data(), i.data(), a.size() * 4));
+  double err = 0, mag = 0;
+  for (size_t j = 0; j < a.size(); ++j) {
+    err += std::fabs(double(a[j]) - f[j]);
+    mag += std::fabs(double(f[j]));
+  }
+  EXPECT_GT(err, 0.0);
+  EXPECT_LT(err / mag, 0.01);
+  const int n0 = lithe_threads_count();
+  for (int n : {1, 3}) {
+    lithe_threads_init(n);
+    const Vec b = run(LITHE_Q8_INT);
+    EXPECT_EQ(0, std::memcmp(b.data(), i.data(), b.size() * 4)) << n;
+  }
+  lithe_threads_init(n0);
 }
 
 TEST(KernelsIsa, ForceIsa) {

@@ -14,7 +14,9 @@
  *    (required for speed, not for correctness).
  *  - Code paths: AVX-512 (F/BW/DQ/VL), AVX2+FMA and portable scalar, chosen at
  *    run time from CPUID; override with lithe_kernels_force_isa() or the
- *    environment variable LITHE_ISA=scalar|avx2|avx512.
+ *    environment variable LITHE_ISA=scalar|avx2|avx512. Integer int8 dot
+ *    products use AVX512-VNNI only where CPUID reports it (else AVX2's
+ *    vpmaddubsw route).
  *  - Threads: LITHE_NUM_THREADS sets the default pool size (else all CPUs this
  *    process may run on); LITHE_SPIN_US (default 200) is how long idle workers
  *    spin before sleeping.
@@ -132,16 +134,33 @@ void lithe_quantize_q8(const float *W, int64_t K, int64_t N, int8_t *Wq,
 void lithe_quantize_rows_q8(const float *T, int64_t R, int64_t C, int8_t *Tq,
                             float *scale);
 
-/* q8 packed layout: Npad = 32*ceil(N/32) float scales (0 past N), then the
- * int8 panels laid out like the fp32 ones:
- *     ((const float *)packed)[n]                      = scale[n]
- *     ((const int8_t *)packed)[4*Npad + (p*K + k)*32 + j] = Wq[k][32p + j]
- * Size in bytes = 4*Npad + P*K*32 (a multiple of 128, so the int8 part keeps
- * the buffer's 64-byte alignment). The M=1 kernel reads one byte per weight. */
+/* q8 packed layout: Npad = 32*ceil(N/32) float scales (0 past N), Npad int32
+ * column sums, then the int8 panels with k grouped by 4 (K4 = ceil(K/4); the
+ * 4 weights of one column at k = 4*k4 .. 4*k4+3 are adjacent bytes, which is
+ * what vpdpbusd / vpmaddubsw read; rows past K are 0):
+ *     ((const float *)packed)[n]                              = scale[n]
+ *     ((const int32_t *)packed)[Npad + n]                     = sum_k Wq[k][n]
+ *     ((const int8_t *)packed)[8*Npad + ((p*K4 + k4)*32 + j)*4 + r]
+ *                                                  = Wq[4*k4 + r][32p + j]
+ * One layout for every code path (scalar included), so weights files do not
+ * depend on the host. Each panel is one contiguous K4*128-byte stream. The
+ * column sums serve the u8 x s8 path (activations offset by +128 for VNNI's
+ * unsigned operand: sum (q+128) w = sum q w + 128 colsum).
+ * Size in bytes = 8*Npad + P*K4*128 (a multiple of 128, so the int8 part keeps
+ * the buffer's 64-byte alignment). */
 size_t lithe_pack_linear_q8_size(int64_t K, int64_t N);
 void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
                           int64_t N, void *packed);
-/* y = [y +] act(x . (Wq . diag(scale)) + bias). */
+/* y = [y +] act(x . (Wq . diag(scale)) + bias), computed one of two ways:
+ *  - weight-only: each weight widened to f32 and multiplied with the f32
+ *    activations (exact up to float rounding w.r.t. the dequantized weights);
+ *  - integer: each row of x quantized on the fly, symmetric per row,
+ *        s = max_k |x[m][k]| / 127,  q[k] = round_half_even(x[m][k] * (127 / max))
+ *    (clamped to [-127, 127]; an all-zero row has s = 0, q = 0), then int32
+ *    dot products of q with Wq (vpdpbusd on AVX512-VNNI, vpmaddubsw +
+ *    vpmaddwd on AVX2, plain loops on scalar; the same integers on every
+ *    path) and  y = float(dot) * (s * scale[n]) + bias.
+ * Which one is set by lithe_kernels_set_q8_compute (below). */
 void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
                      int64_t N, const float *bias, float *y, int flags);
 
@@ -164,6 +183,27 @@ void lithe_pack_linear_bf16(const float *W, int64_t K, int64_t N, void *packed);
  * widened weights. */
 void lithe_linear_bf16(const float *x, int64_t M, int64_t K, const void *packed,
                        int64_t N, const float *bias, float *y, int flags);
+
+/* How lithe_linear_q8 computes. AUTO (the default): integer wherever the
+ * route measured at least as fast, which is every M on every route today
+ * (GPT-2 small, docs/benchmarks.md: prefill 1.1-1.5x weight-only; decode
+ * equal within noise where it is memory bound). One integer numerics for
+ * every M also keeps a prompt, a decode step, a speculative verify and a
+ * batch row computing the same function, so self-speculative greedy
+ * decoding still reproduces the model alone. FLOAT: always weight-only (what
+ * ONNX Runtime computes for a weight-only QDQ export). INT: always integer.
+ * The environment variable LITHE_Q8=auto|float|int sets the initial mode.
+ * Returns the previous mode, or -1 (and changes nothing) for a bad mode. */
+#define LITHE_Q8_AUTO 0
+#define LITHE_Q8_FLOAT 1
+#define LITHE_Q8_INT 2
+int lithe_kernels_set_q8_compute(int mode);
+int lithe_kernels_q8_compute(void);
+/* The integer route the active code path uses: "avx512-vnni", "avx2"
+ * (vpmaddubsw; also AVX-512 CPUs without VNNI) or "scalar". The environment
+ * variable LITHE_VNNI=0 makes an AVX-512 path use the AVX2 route (tests,
+ * benchmarks). */
+const char *lithe_kernels_q8_route(void);
 
 /* -------------------------------------------------------------- LM head */
 
