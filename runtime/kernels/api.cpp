@@ -414,9 +414,9 @@ namespace {
 // rows of x in one pass; narrower paths make 4-row passes, the later ones
 // re-reading the block from L2.
 // More rows: a GEMM over 32-row panels transposed from the table.
-constexpr int64_t kDotRowsMaxF32 = 8, kDotRowsMaxQ8 = 8, kDotRowsMaxBF16 = 8, kDotRowsBlock = 64;
+constexpr int64_t kDotRowsBlock = 64;
 
-template <class T, class F>
+template <class F>
 void lm_head_rows(const float *x, int64_t M, int64_t D, int64_t V, float *logits, const F &dot) {
   const int64_t nt = threads_for(double(D) * double(V) * double(M), kParallelMacs,
                                  ceil_div(V, 64)) > 1
@@ -437,12 +437,12 @@ extern "C" void lithe_lm_head(const float *x, int64_t M, int64_t D, const float 
                               int64_t V, float *logits) {
   if (M <= 0 || V <= 0)
     return;
-  if (M <= kDotRowsMaxF32) {
+  if (M <= kDotRowsMax) {
     const KernelTable *t = active_table();
-    lm_head_rows<float>(x, M, D, V, logits,
-                        [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
-                          t->dot_rows_f32(xs, mm, D, table, b, e, out, V);
-                        });
+    lm_head_rows(x, M, D, V, logits,
+                 [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                   t->dot_rows_f32(xs, mm, D, table, b, e, out, V);
+                 });
     return;
   }
   gemm(x, M, D, kBRowsF32, table, nullptr, V, nullptr, logits, 0);
@@ -452,15 +452,15 @@ extern "C" void lithe_lm_head_bf16(const float *x, int64_t M, int64_t D, const u
                                    int64_t V, float *logits) {
   if (M <= 0 || V <= 0)
     return;
-  if (M <= kDotRowsMaxBF16) {
+  if (M <= kDotRowsMax) {
     // AVX512-BF16 dot products where there are any, for every row count (as
     // lithe_linear_bf16's few rows).
     const BF16Dot *dot = bf16dot();
     const DotRowsBF16Fn fn = dot ? dot->dot_rows : active_table()->dot_rows_bf16;
-    lm_head_rows<uint16_t>(x, M, D, V, logits,
-                           [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
-                             fn(xs, mm, D, table, b, e, out, V);
-                           });
+    lm_head_rows(x, M, D, V, logits,
+                 [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                   fn(xs, mm, D, table, b, e, out, V);
+                 });
     return;
   }
   gemm(x, M, D, kBRowsBF16, table, nullptr, V, nullptr, logits, 0);
@@ -470,12 +470,12 @@ extern "C" void lithe_lm_head_q8(const float *x, int64_t M, int64_t D, const int
                                  const float *scale, int64_t V, float *logits) {
   if (M <= 0 || V <= 0)
     return;
-  if (M <= kDotRowsMaxQ8) {
+  if (M <= kDotRowsMax) {
     const KernelTable *t = active_table();
-    lm_head_rows<int8_t>(x, M, D, V, logits,
-                         [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
-                           t->dot_rows_q8(xs, mm, D, table, scale, b, e, out, V);
-                         });
+    lm_head_rows(x, M, D, V, logits,
+                 [&](const float *xs, int64_t mm, int64_t b, int64_t e, float *out) {
+                   t->dot_rows_q8(xs, mm, D, table, scale, b, e, out, V);
+                 });
     return;
   }
   gemm(x, M, D, kBRowsQ8, table, scale, V, nullptr, logits, 0);

@@ -140,6 +140,7 @@ struct KernelTable {
   // logits[m*ldl + v] = x[m] . table[v] (fp32) or scale[v] * x[m] . table[v]
   // (q8) for m < M <= 8, v in [v0, v1): each table row is read from memory
   // once (keep [v0, v1) L2-sized: a path may make several passes over it).
+  // (M <= kDotRowsMax)
   void (*dot_rows_f32)(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
                        int64_t v1, float *logits, int64_t ldl);
   void (*dot_rows_q8)(const float *x, int64_t M, int64_t D, const int8_t *table,
@@ -175,6 +176,10 @@ struct KernelTable {
   void (*dot_rows_bf16)(const float *x, int64_t M, int64_t D, const uint16_t *table,
                         int64_t v0, int64_t v1, float *logits, int64_t ldl);
 };
+
+// Most rows of x the dot_rows kernels take (the LM head's few rows; more go
+// to the GEMM).
+constexpr int64_t kDotRowsMax = 8;
 
 // Most rows of x the few-rows bf16 path takes (more go to the GEMM).
 constexpr int64_t kBF16FewRows = 16;

@@ -83,29 +83,7 @@ inline float bf16_packed(const void *packed, int64_t K, int64_t k, int64_t n) {
   return bf16_to_f32(static_cast<const uint16_t *>(packed)[((p * K2 + k / 2) * kPanel + j) * 2 + k % 2]);
 }
 
-void gemv_bf16_rows(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
-                    int64_t p0, int64_t p1, const float *bias, float *y, int flags) {
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = p0 * kPanel; n < std::min(N, p1 * kPanel); ++n) {
-      float acc = 0.f;
-      for (int64_t k = 0; k < K; ++k)
-        acc += x[m * K + k] * bf16_packed(packed, K, k, n);
-      float &out = y[m * N + n];
-      out = epilogue(acc, bias ? bias[n] : 0.f, out, flags);
-    }
-}
 
-void dot_rows_bf16(const float *x, int64_t M, int64_t D, const uint16_t *table, int64_t v0,
-                   int64_t v1, float *logits, int64_t ldl) {
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t v = v0; v < v1; ++v) {
-      const uint16_t *r = table + v * D;
-      float acc = 0.f;
-      for (int64_t d = 0; d < D; ++d)
-        acc += x[m * D + d] * bf16_to_f32(r[d]);
-      logits[m * ldl + v] = acc;
-    }
-}
 
 // Weight B(k, n) of a GEMM problem.
 inline float bval(const GemmArgs &a, int64_t k, int64_t n) {
@@ -142,28 +120,39 @@ void gemm_task(const GemmArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1
   }
 }
 
-void dot_rows_f32(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
-                  int64_t v1, float *logits, int64_t ldl) {
+// logits[m*ldl + v] = scale[v] (or 1) * x[m] . table[v], any element type.
+template <class T, class Widen>
+void dot_rows_ref(const float *x, int64_t M, int64_t D, const T *table, const float *scale,
+                  int64_t v0, int64_t v1, float *logits, int64_t ldl, Widen widen) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t v = v0; v < v1; ++v) {
-      const float *r = table + v * D;
+      const T *r = table + v * D;
       float acc = 0.f;
       for (int64_t d = 0; d < D; ++d)
-        acc += x[m * D + d] * r[d];
-      logits[m * ldl + v] = acc;
+        acc += x[m * D + d] * widen(r[d]);
+      logits[m * ldl + v] = scale ? acc * scale[v] : acc;
     }
+}
+
+void dot_rows_f32(const float *x, int64_t M, int64_t D, const float *table, int64_t v0,
+                  int64_t v1, float *logits, int64_t ldl) {
+  dot_rows_ref(x, M, D, table, nullptr, v0, v1, logits, ldl, [](float w) { return w; });
 }
 
 void dot_rows_q8(const float *x, int64_t M, int64_t D, const int8_t *table, const float *scale,
                  int64_t v0, int64_t v1, float *logits, int64_t ldl) {
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t v = v0; v < v1; ++v) {
-      const int8_t *r = table + v * D;
-      float acc = 0.f;
-      for (int64_t d = 0; d < D; ++d)
-        acc += x[m * D + d] * float(r[d]);
-      logits[m * ldl + v] = acc * scale[v];
-    }
+  dot_rows_ref(x, M, D, table, scale, v0, v1, logits, ldl, [](int8_t w) { return float(w); });
+}
+
+void dot_rows_bf16(const float *x, int64_t M, int64_t D, const uint16_t *table, int64_t v0,
+                   int64_t v1, float *logits, int64_t ldl) {
+  dot_rows_ref(x, M, D, table, nullptr, v0, v1, logits, ldl, bf16_to_f32);
+}
+
+// Few rows over bf16 panels: the reference GEMM over those panels.
+void gemv_bf16_rows(const float *x, int64_t M, int64_t K, const void *packed, int64_t N,
+                    int64_t p0, int64_t p1, const float *bias, float *y, int flags) {
+  gemm_task(GemmArgs{x, M, K, N, kBPackedBF16, packed, nullptr, bias, y, flags}, 0, M, p0, p1);
 }
 
 void layer_norm_rows(const float *x, int64_t m0, int64_t m1, int64_t D, const float *g,

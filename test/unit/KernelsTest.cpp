@@ -718,9 +718,8 @@ void attentionCases(int isa) {
 
 // Against float32 x times the bf16-rounded weights. With AVX512-BF16 every
 // row count rounds x to bf16 as well (relative error <= 2^-9 per product):
-// its bound. And a row gets the same result alone or among others.
+// its bound.
 void linear_bf16Cases(int isa) {
-  (void)isa;
   uint32_t seed = 700;
   for (const LinCase &c : kLinCases) {
     if (isa == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
