@@ -96,6 +96,7 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
   if (walked.wasInterrupted()) return failure();
   if (!bf16) return success();
 
+  std::set<std::string> headTables; // the bf16 tables the LM heads now read
   // bf16: each f32 LM-head table gets a row-major bf16 copy, which the
   // embeddings reading the same table read too (so the f32 one is not
   // written: a tied GPT-2 table shrinks to half).
@@ -130,6 +131,7 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
     auto tw = b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), {V, D}, b.getBF16Type()),
                                     w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
     head.getTableMutable().assign(tw);
+    headTables.insert(name);
     if (w->use_empty()) w.erase();
     return WalkResult::advance();
   });
@@ -138,7 +140,7 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
     auto w = emb.getTable().getDefiningOp<k::WeightOp>();
     if (!w || !cast<k::BufferType>(w.getType()).getElementType().isF32()) return;
     std::string name = w.getName().str() + ".bf16";
-    if (!packed.count(name)) return; // no LM head reads this table
+    if (!headTables.count(name)) return; // no LM head reads this table
     OpBuilder b(emb);
     auto tw = b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), w.getType().getShape(), b.getBF16Type()),
                                     w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
