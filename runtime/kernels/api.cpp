@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 using namespace lithe::kern;
@@ -556,38 +557,47 @@ extern "C" void lithe_embedding_q8(const int8_t *table, const float *scale, int6
 
 // -------------------------------------------------------------- attention
 
-extern "C" int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
-                               int64_t head_dim, int64_t capacity, int64_t past,
-                               const float *k, const float *v, int64_t S) {
+namespace {
+
+// Appends S positions to a [heads][capacity][head_dim] plane pair of E
+// (float32, or f16 as uint16_t).
+template <class E>
+int kv_append(E *kcache, E *vcache, int64_t heads, int64_t head_dim, int64_t capacity,
+              int64_t past, const float *k, const float *v, int64_t S) {
   if (past < 0 || S < 0 || past + S > capacity)
     return -1;
-  const size_t bytes = size_t(head_dim) * sizeof(float);
+  const KernelTable *t = std::is_same<E, float>::value ? nullptr : active_table();
   for (int64_t s = 0; s < S; ++s)
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t src = (s * heads + h) * head_dim;
       const int64_t dst = (h * capacity + past + s) * head_dim;
-      std::memcpy(kcache + dst, k + src, bytes);
-      std::memcpy(vcache + dst, v + src, bytes);
+      if constexpr (std::is_same<E, float>::value) {
+        std::memcpy(kcache + dst, k + src, size_t(head_dim) * sizeof(float));
+        std::memcpy(vcache + dst, v + src, size_t(head_dim) * sizeof(float));
+      } else {
+        t->to_f16(k + src, head_dim, kcache + dst);
+        t->to_f16(v + src, head_dim, vcache + dst);
+      }
     }
   return 0;
 }
 
-extern "C" int lithe_kv_append_rows(float *const *kcaches, float *const *vcaches, int64_t cache,
-                                    int64_t caches, int64_t heads, int64_t head_dim,
-                                    int64_t capacity, const int64_t *pasts, const float *k,
-                                    const float *v, int64_t B) {
-  const int64_t E = heads * head_dim;
+template <class E>
+int kv_append_rows(E *const *kcaches, E *const *vcaches, int64_t cache, int64_t caches,
+                   int64_t heads, int64_t head_dim, int64_t capacity, const int64_t *pasts,
+                   const float *k, const float *v, int64_t B) {
+  const int64_t E_ = heads * head_dim;
   int status = 0;
   for (int64_t b = 0; b < B; ++b)
-    status |= lithe_kv_append(kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
-                              head_dim, capacity, pasts[b], k + b * E, v + b * E, 1);
+    status |= kv_append<E>(kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
+                           head_dim, capacity, pasts[b], k + b * E_, v + b * E_, 1);
   return status;
 }
 
-extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches,
-                                     const float *const *vcaches, int64_t cache, int64_t caches,
-                                     int64_t heads, int64_t head_dim, int64_t capacity,
-                                     const int64_t *pasts, float scale, float *out) {
+void attention_rows(const float *q, int64_t B, const void *const *kcaches,
+                    const void *const *vcaches, int64_t cache, int64_t caches, int64_t heads,
+                    int64_t head_dim, int64_t capacity, const int64_t *pasts, float scale,
+                    float *out, int kv_f16) {
   if (B <= 0 || heads <= 0 || head_dim <= 0)
     return;
   const KernelTable *t = active_table();
@@ -596,7 +606,8 @@ extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *con
   // lithe_attention on its own caches, tasks over (row, head).
   auto one = [&](int64_t b, int64_t h) {
     AttnArgs a{q + b * E, 1, kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
-               head_dim, capacity, pasts[b], scale, 1, out + b * E, nullptr, nullptr, head_dim};
+               head_dim, capacity, pasts[b], scale, 1, out + b * E, nullptr, nullptr, head_dim,
+               kv_f16};
     t->attn_row(a, h, 0);
   };
   double work = 0;
@@ -610,15 +621,14 @@ extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *con
   parallel_for(B * heads, [&](int64_t i) { one(i / heads, i % heads); });
 }
 
-extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
-                                const float *vcache, int64_t heads, int64_t head_dim,
-                                int64_t capacity, int64_t past, float scale, int causal,
-                                float *out) {
+void attention(const float *q, int64_t S, const void *kcache, const void *vcache, int64_t heads,
+               int64_t head_dim, int64_t capacity, int64_t past, float scale, int causal,
+               float *out, int kv_f16) {
   if (S <= 0 || heads <= 0 || head_dim <= 0)
     return;
   const KernelTable *t = active_table();
   AttnArgs a{q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out,
-             nullptr, nullptr, head_dim};
+             nullptr, nullptr, head_dim, kv_f16};
   const int64_t T = past + S;
   if (S < 8 || !t->attn_block) {
     // Per-query path (decode): tasks over (query, head).
@@ -634,12 +644,13 @@ extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
     return;
   }
   // Prefill: per head, K transposed into 32-key panels (and V padded when
-  // head_dim is not a multiple of the micro-kernel width), then tasks over
-  // (query block, head), the longest (last) query blocks first.
+  // head_dim is not a multiple of the micro-kernel width, or widened from
+  // f16), then tasks over (query block, head), the longest (last) query
+  // blocks first.
   const int64_t npan = ceil_div(T, kPanel);
   a.hdp = round_up(head_dim, t->attn_uw);
   const size_t kt_n = size_t(heads * npan * head_dim * kPanel);
-  const size_t vp_n = a.hdp != head_dim ? size_t(heads * T * a.hdp) : 0;
+  const size_t vp_n = a.hdp != head_dim || kv_f16 ? size_t(heads * T * a.hdp) : 0;
   float *ws = shared_scratch(kt_n + vp_n + 16);
   a.kt = ws;
   a.vp = vp_n ? ws + kt_n : nullptr;
@@ -648,4 +659,77 @@ extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
   parallel_for(heads * nqb, [&](int64_t i) {
     t->attn_block(a, i % heads, nqb - 1 - i / heads);
   });
+}
+
+} // namespace
+
+extern "C" int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
+                               int64_t head_dim, int64_t capacity, int64_t past,
+                               const float *k, const float *v, int64_t S) {
+  return kv_append<float>(kcache, vcache, heads, head_dim, capacity, past, k, v, S);
+}
+
+extern "C" int lithe_kv_append_f16(uint16_t *kcache, uint16_t *vcache, int64_t heads,
+                                   int64_t head_dim, int64_t capacity, int64_t past,
+                                   const float *k, const float *v, int64_t S) {
+  return kv_append<uint16_t>(kcache, vcache, heads, head_dim, capacity, past, k, v, S);
+}
+
+extern "C" int lithe_kv_append_rows(float *const *kcaches, float *const *vcaches, int64_t cache,
+                                    int64_t caches, int64_t heads, int64_t head_dim,
+                                    int64_t capacity, const int64_t *pasts, const float *k,
+                                    const float *v, int64_t B) {
+  return kv_append_rows<float>(kcaches, vcaches, cache, caches, heads, head_dim, capacity, pasts,
+                               k, v, B);
+}
+
+extern "C" int lithe_kv_append_rows_f16(uint16_t *const *kcaches, uint16_t *const *vcaches,
+                                        int64_t cache, int64_t caches, int64_t heads,
+                                        int64_t head_dim, int64_t capacity, const int64_t *pasts,
+                                        const float *k, const float *v, int64_t B) {
+  return kv_append_rows<uint16_t>(kcaches, vcaches, cache, caches, heads, head_dim, capacity,
+                                  pasts, k, v, B);
+}
+
+extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches,
+                                     const float *const *vcaches, int64_t cache, int64_t caches,
+                                     int64_t heads, int64_t head_dim, int64_t capacity,
+                                     const int64_t *pasts, float scale, float *out) {
+  attention_rows(q, B, reinterpret_cast<const void *const *>(kcaches),
+                 reinterpret_cast<const void *const *>(vcaches), cache, caches, heads, head_dim,
+                 capacity, pasts, scale, out, 0);
+}
+
+extern "C" void lithe_attention_rows_f16(const float *q, int64_t B,
+                                         const uint16_t *const *kcaches,
+                                         const uint16_t *const *vcaches, int64_t cache,
+                                         int64_t caches, int64_t heads, int64_t head_dim,
+                                         int64_t capacity, const int64_t *pasts, float scale,
+                                         float *out) {
+  attention_rows(q, B, reinterpret_cast<const void *const *>(kcaches),
+                 reinterpret_cast<const void *const *>(vcaches), cache, caches, heads, head_dim,
+                 capacity, pasts, scale, out, 1);
+}
+
+extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
+                                const float *vcache, int64_t heads, int64_t head_dim,
+                                int64_t capacity, int64_t past, float scale, int causal,
+                                float *out) {
+  attention(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, 0);
+}
+
+extern "C" void lithe_attention_f16(const float *q, int64_t S, const uint16_t *kcache,
+                                    const uint16_t *vcache, int64_t heads, int64_t head_dim,
+                                    int64_t capacity, int64_t past, float scale, int causal,
+                                    float *out) {
+  attention(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, 1);
+}
+
+extern "C" void lithe_to_f16(const float *x, int64_t n, uint16_t *y) {
+  active_table()->to_f16(x, n, y);
+}
+
+extern "C" void lithe_from_f16(const uint16_t *x, int64_t n, float *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = f16_to_f32(x[i]);
 }

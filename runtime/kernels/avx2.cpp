@@ -127,6 +127,19 @@ struct V {
     std::memcpy(tmp, p, size_t(n < 8 ? n : 8) * 2);
     return bf16(tmp);
   }
+  // IEEE f16 <-> float32 (F16C); to_f16h rounds to nearest even, and the
+  // caller saturates first (kernels.h: the f16 KV cache).
+  static LITHE_INLINE R f16(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+  }
+  static LITHE_INLINE R f16n(const uint16_t *p, int64_t n) {
+    uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(tmp, p, size_t(n < 8 ? n : 8) * 2);
+    return f16(tmp);
+  }
+  static LITHE_INLINE void to_f16h(R v, uint16_t *p) {
+    _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
   // W pairs (k even, k odd) of bf16 at p: the even and the odd ones widened.
   static LITHE_INLINE void bf16pair(const uint16_t *p, R &even, R &odd) {
     const __m256i v = _mm256_loadu_si256((const __m256i *)p);

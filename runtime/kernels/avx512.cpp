@@ -121,6 +121,17 @@ struct V {
     return _mm512_castsi512_ps(
         _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask(n), p)), 16));
   }
+  // IEEE f16 <-> float32; to_f16h rounds to nearest even, and the caller
+  // saturates first (kernels.h: the f16 KV cache).
+  static LITHE_INLINE R f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+  }
+  static LITHE_INLINE R f16n(const uint16_t *p, int64_t n) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask(n), p));
+  }
+  static LITHE_INLINE void to_f16h(R v, uint16_t *p) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
   // W pairs (k even, k odd) of bf16 at p: the even and the odd ones widened.
   static LITHE_INLINE void bf16pair(const uint16_t *p, R &even, R &odd) {
     const __m512i v = _mm512_loadu_si512(p);

@@ -112,15 +112,16 @@ struct GemmArgs {
 struct AttnArgs {
   const float *q;
   int64_t S;
-  const float *kc, *vc;
+  const void *kc, *vc; // float32, or IEEE f16 (uint16_t) when kv_f16
   int64_t heads, hd, cap, past;
   float scale;
   int causal;
   float *out;
   // prefill workspace (built by attn_prep, read by attn_block)
   float *kt;   // [heads][ceil(T/32)][hd][32]
-  float *vp;   // [heads][T][hdp] or nullptr when V is used in place
+  float *vp;   // [heads][T][hdp] or nullptr when V is used in place (f32)
   int64_t hdp; // padded head dim used by the PV micro-kernel
+  int kv_f16;  // the cache planes hold f16 (lithe_kv_append_f16)
 };
 
 struct KernelTable {
@@ -175,6 +176,9 @@ struct KernelTable {
                          int64_t p0, int64_t p1, const float *bias, float *y, int flags);
   void (*dot_rows_bf16)(const float *x, int64_t M, int64_t D, const uint16_t *table,
                         int64_t v0, int64_t v1, float *logits, int64_t ldl);
+  // y = f16(x) over n values, saturated to +-65504, rounded to nearest even
+  // (f32_to_f16's numbers on every path: F16C where the path has it).
+  void (*to_f16)(const float *x, int64_t n, uint16_t *y);
 };
 
 // Most rows of x the dot_rows kernels take (the LM head's few rows; more go
@@ -192,6 +196,13 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 uint16_t f32_to_bf16(float f); // round to nearest even; NaN stays NaN
+
+// IEEE binary16 <-> float32 (the f16 KV cache). f32_to_f16 saturates to
+// +-65504 (the largest f16; infinities too: an overflowing key must not
+// become inf, whose softmax is NaN), rounds to nearest even and keeps NaN a
+// NaN.
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
 
 // The AVX512-BF16 kernels over kBPackedBF16 weights (vdpbf16ps, x rounded to
 // bf16): a gemm_task, and few rows (1 <= M <= kBF16FewRows) over panels

@@ -31,6 +31,44 @@ uint16_t f32_to_bf16(float f) {
   return uint16_t(u >> 16);
 }
 
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu;
+  uint32_t u;
+  if (e == 0x1f)
+    u = sign | 0x7f800000u | (m << 13); // inf, NaN
+  else if (e != 0)
+    u = sign | ((e + 112) << 23) | (m << 13);
+  else if (m == 0)
+    u = sign;
+  else { // subnormal: m * 2^-24, exact in float32
+    float f = float(m) * 0x1p-24f;
+    std::memcpy(&u, &f, 4);
+    u |= sign;
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint16_t f32_to_f16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
+  const uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) // NaN: a quiet NaN
+    return uint16_t(sign | 0x7e00u);
+  if (a >= 0x477fe000u) // 65504 or more (inf too): saturate to 65504
+    return uint16_t(sign | 0x7bffu);
+  if (a >= 0x38800000u) { // normal f16: drop 13 mantissa bits, ties to even
+    const uint32_t r = a + 0xfffu + ((a >> 13) & 1u);
+    return uint16_t(sign | ((r - 0x38000000u) >> 13));
+  }
+  // subnormal f16 (or zero): a multiple of 2^-24, rounded to nearest even
+  float af;
+  std::memcpy(&af, &a, 4);
+  return uint16_t(sign | uint16_t(std::nearbyint(af * 0x1p24f)));
+}
+
 namespace {
 
 inline float epilogue(float v, float bias, float old, int flags) {
@@ -225,13 +263,17 @@ void dequant(const int8_t *q, float s, int64_t n, float *y) {
     y[i] = float(q[i]) * s;
 }
 
-// Online softmax over key blocks for one (head, query).
-void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
+// Online softmax over key blocks for one (head, query); the cache holds E
+// (float, or f16 as uint16_t).
+inline float kv_value(float x) { return x; }
+inline float kv_value(uint16_t x) { return f16_to_f32(x); }
+
+template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
   const int64_t hd = a.hd, T = a.past + a.S;
   const int64_t nk = a.causal ? a.past + s + 1 : T;
   const float *q = a.q + (s * a.heads + h) * hd;
-  const float *K = a.kc + h * a.cap * hd;
-  const float *V = a.vc + h * a.cap * hd;
+  const E *K = static_cast<const E *>(a.kc) + h * a.cap * hd;
+  const E *V = static_cast<const E *>(a.vc) + h * a.cap * hd;
   float *acc = scratch(kScratchA, size_t(hd));
   float *sc = scratch(kScratchB, 256);
   std::fill(acc, acc + hd, 0.f);
@@ -240,10 +282,10 @@ void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
     int64_t n = std::min<int64_t>(256, nk - t0);
     float bm = -std::numeric_limits<float>::infinity();
     for (int64_t t = 0; t < n; ++t) {
-      const float *kr = K + (t0 + t) * hd;
+      const E *kr = K + (t0 + t) * hd;
       float d = 0.f;
       for (int64_t i = 0; i < hd; ++i)
-        d += q[i] * kr[i];
+        d += q[i] * kv_value(kr[i]);
       sc[t] = d * a.scale;
       bm = std::max(bm, sc[t]);
     }
@@ -255,9 +297,9 @@ void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
     for (int64_t t = 0; t < n; ++t) {
       float p = std::exp(sc[t] - mnew);
       l += p;
-      const float *vr = V + (t0 + t) * hd;
+      const E *vr = V + (t0 + t) * hd;
       for (int64_t i = 0; i < hd; ++i)
-        acc[i] += p * vr[i];
+        acc[i] += p * kv_value(vr[i]);
     }
     mx = mnew;
   }
@@ -265,6 +307,18 @@ void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
   float inv = 1.f / l;
   for (int64_t i = 0; i < hd; ++i)
     o[i] = acc[i] * inv;
+}
+
+void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
+  if (a.kv_f16)
+    attn_row_t<uint16_t>(a, h, s);
+  else
+    attn_row_t<float>(a, h, s);
+}
+
+void to_f16(const float *x, int64_t n, uint16_t *y) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = f32_to_f16(x[i]);
 }
 
 // attn_row's accumulator (A) and score block (B); the GEMM uses none.
@@ -313,6 +367,7 @@ const KernelTable kTable = {
     LITHE_ISA_SCALAR, "scalar", 4, 0, 1, gemv_f32, gemv_q8, gemm_task, dot_rows_f32,
     dot_rows_q8, layer_norm_rows, center_rows, softmax_rows, add, gelu, dequant,
     attn_row, nullptr, nullptr, nullptr, scratch_need, gemv_bf16_rows, dot_rows_bf16,
+    to_f16,
 };
 
 } // namespace

@@ -351,7 +351,8 @@ extern "C" LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape,
     w->stride += w->cap[s];
   }
   // Attention prefill: key panels of every head, and values padded to the
-  // micro-kernel width (api.cpp's lithe_attention), over the whole context.
+  // micro-kernel width or widened from f16 (api.cpp's lithe_attention), over
+  // the whole context.
   size_t shared = 0;
   const int64_t T = std::max<int64_t>(shape->capacity, 1), hd = std::max<int64_t>(shape->head_dim, 1);
   for (const KernelTable *t : {scalar_table(), avx2_table(), avx512_table()}) {
@@ -359,7 +360,7 @@ extern "C" LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape,
       continue;
     const int64_t hdp = round_up(hd, t->attn_uw);
     size_t n = size_t(shape->heads * ceil_div(T, kPanel) * hd * kPanel) +
-               (hdp != hd ? size_t(shape->heads * T * hdp) : 0) + 16;
+               (hdp != hd || shape->kv_f16 ? size_t(shape->heads * T * hdp) : 0) + 16;
     shared = std::max(shared, n);
   }
   // api.cpp's integer int8 GEMM: the quantized rows of x.

@@ -650,22 +650,34 @@ struct AttnCase {
   int causal;
 };
 
-void attention_check(const AttnCase &c, uint32_t seed) {
+// With f16, the caches are f16 (lithe_kv_append_f16) and the reference
+// attends over the rounded values: the same bound as float32.
+void attention_check(const AttnCase &c, uint32_t seed, bool f16 = false) {
   const int64_t cap = c.past + c.S + 5, E = c.heads * c.hd;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   // Unused cache slots hold NaN: reading them would poison the output.
   Vec kc(size_t(c.heads * cap * c.hd), nan), vc(kc.size(), nan);
+  std::vector<uint16_t> kh(kc.size(), 0x7e00), vh(kc.size(), 0x7e00); // f16 NaN
+  auto append = [&](int64_t past, const Vec &k, const Vec &v, int64_t S) {
+    return f16 ? lithe_kv_append_f16(kh.data(), vh.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S)
+               : lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S);
+  };
   Vec kpast = rnd(size_t(c.past * E), seed), vpast = rnd(size_t(c.past * E), seed + 1);
-  ASSERT_EQ(0, lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, 0, kpast.data(),
-                               vpast.data(), c.past));
+  ASSERT_EQ(0, append(0, kpast, vpast, c.past));
   Vec k = rnd(size_t(c.S * E), seed + 2, -2.f, 2.f), v = rnd(size_t(c.S * E), seed + 3);
   Vec q = rnd(size_t(c.S * E), seed + 4, -2.f, 2.f);
-  ASSERT_EQ(0, lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, c.past, k.data(),
-                               v.data(), c.S));
+  ASSERT_EQ(0, append(c.past, k, v, c.S));
   const float scale = 1.f / std::sqrt(float(c.hd));
   Vec out(size_t(c.S * E), nan);
-  lithe_attention(q.data(), c.S, kc.data(), vc.data(), c.heads, c.hd, cap, c.past, scale,
-                  c.causal, out.data());
+  if (f16) {
+    lithe_attention_f16(q.data(), c.S, kh.data(), vh.data(), c.heads, c.hd, cap, c.past, scale,
+                        c.causal, out.data());
+    lithe_from_f16(kh.data(), int64_t(kh.size()), kc.data());
+    lithe_from_f16(vh.data(), int64_t(vh.size()), vc.data());
+  } else {
+    lithe_attention(q.data(), c.S, kc.data(), vc.data(), c.heads, c.hd, cap, c.past, scale,
+                    c.causal, out.data());
+  }
   std::vector<double> ref(out.size()), tol(out.size());
   for (int64_t s = 0; s < c.S; ++s)
     for (int64_t h = 0; h < c.heads; ++h) {
@@ -695,23 +707,23 @@ void attention_check(const AttnCase &c, uint32_t seed) {
       }
     }
   expect_close(out.data(), ref, tol,
-               "attention heads" + std::to_string(c.heads) + " hd" + std::to_string(c.hd) +
-                   " past" + std::to_string(c.past) + " S" + std::to_string(c.S) +
+               std::string(f16 ? "f16 " : "") + "attention heads" + std::to_string(c.heads) + " hd" +
+                   std::to_string(c.hd) + " past" + std::to_string(c.past) + " S" + std::to_string(c.S) +
                    (c.causal ? " causal" : ""));
 }
 
-void attentionCases(int isa) {
+void attentionCases(int isa, bool f16 = false) {
   const AttnCase cases[] = {
       {12, 64, 0, 1, 1},    {12, 64, 128, 1, 1},  {12, 64, 1024, 1, 1}, // decode
       {3, 8, 5, 1, 1},      {2, 12, 300, 1, 0},   {1, 130, 40, 1, 1},   // odd head dims
       {4, 64, 0, 3, 1},     {4, 12, 7, 5, 1},     {2, 64, 10, 3, 0},    // small S
       {12, 64, 0, 61, 1},   {3, 64, 100, 70, 1},  {2, 8, 0, 200, 1},    // prefill
       {2, 12, 33, 129, 1},  {1, 80, 0, 57, 1},    {2, 64, 5, 40, 0},
-      {1, 130, 3, 20, 1},   {1, 48, 250, 9, 1},
+      {1, 130, 3, 20, 1},   {1, 48, 250, 9, 1},   {1, 7, 4, 9, 1},
   };
   uint32_t seed = 600;
   for (const AttnCase &c : cases) {
-    attention_check(c, seed);
+    attention_check(c, seed, f16);
     seed += 10;
   }
 }
@@ -889,12 +901,50 @@ TEST_P(Kernels, Q8IntegerRoute) {
   }
 }
 TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
+TEST_P(Kernels, AttentionF16) { attentionCases(GetParam(), true); }
+
+// f32 -> f16 on this path: round to nearest even (the compiler's _Float16
+// conversion is the reference), saturated to +-65504 (infinities too), NaN
+// a NaN; and back exactly.
+TEST_P(Kernels, F16Conversion) {
+  Vec x = {0.f, -0.f, 1.f, 1.00048828125f /* tie, even below */, 1.00146484375f /* tie, odd below */,
+           65504.f, 65519.f, 65520.f, -1e9f, 3.4e38f, 6.1035156e-05f, 5.9604645e-08f /* 2^-24 */,
+           2.9802322e-08f /* 2^-25: tie to 0 */, 8.940697e-08f /* 1.5 * 2^-24: tie to 2^-23 */,
+           1e-10f, -3.0517578e-05f /* subnormal */, std::numeric_limits<float>::infinity(),
+           -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  Vec r = rnd(4000, 77, -3.f, 3.f);
+  for (size_t i = 0; i < r.size(); ++i) // every exponent from 2^-30 to 2^20
+    x.push_back(r[i] * std::ldexp(1.f, int(i % 51) - 30));
+  std::vector<uint16_t> h(x.size()), h1(1);
+  lithe_to_f16(x.data(), int64_t(x.size()), h.data());
+  Vec back(x.size());
+  lithe_from_f16(h.data(), int64_t(h.size()), back.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    lithe_to_f16(&x[i], 1, h1.data()); // the tail code gives the same
+    EXPECT_EQ(h1[0], h[i]) << x[i];
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(back[i]));
+      continue;
+    }
+    uint16_t want;
+    if (std::fabs(x[i]) >= 65504.f) {
+      want = x[i] > 0 ? 0x7bff : 0xfbff;
+    } else {
+      _Float16 f = static_cast<_Float16>(x[i]);
+      std::memcpy(&want, &f, 2);
+    }
+    EXPECT_EQ(h[i], want) << x[i];
+    _Float16 w;
+    std::memcpy(&w, &want, 2);
+    EXPECT_EQ(back[i], static_cast<float>(w)) << x[i];
+  }
+}
 
 // The same cases with a workspace bound (what a model's context does): the
 // workspace sized for the largest shapes serves every scratch request (no
 // kernel allocates), and the results are the references' as before.
 TEST_P(Kernels, WorkspaceServesEveryCall) {
-  LitheWorkspaceShape shape{150, 3072, 50257, 12, 130, 1030};
+  LitheWorkspaceShape shape{150, 3072, 50257, 12, 130, 1030, /*kv_f16=*/1};
   LitheWorkspace *ws = lithe_workspace_new(&shape, 0);
   ASSERT_NE(ws, nullptr);
   EXPECT_GT(lithe_workspace_bytes(ws), 0u);
@@ -906,6 +956,7 @@ TEST_P(Kernels, WorkspaceServesEveryCall) {
   linear_q8iCases(GetParam());
   lm_headCases(GetParam());
   attentionCases(GetParam());
+  attentionCases(GetParam(), true);
   EXPECT_EQ(lithe_workspace_bind(nullptr), ws);
   EXPECT_EQ(lithe_workspace_misses(), misses);
   lithe_workspace_free(ws);
@@ -978,6 +1029,41 @@ TEST_P(Kernels, AttentionRowsMatchPerSequence) {
   const int64_t full[B] = {0, 0, 0, cap};
   EXPECT_EQ(-1, lithe_kv_append_rows(kt.data(), vt.data(), 0, caches, heads, hd, cap, full, k.data(),
                                      v.data(), B));
+}
+
+// The same over f16 caches.
+TEST_P(Kernels, AttentionRowsF16MatchPerSequence) {
+  const int64_t heads = 2, hd = 24, cap = 33, caches = 2, E = heads * hd, B = 3;
+  const int64_t pasts[B] = {0, 9, 32};
+  std::vector<std::vector<uint16_t>> kc(B * caches), vc(B * caches);
+  std::vector<uint16_t *> kt, vt;
+  for (int64_t i = 0; i < B * caches; ++i) {
+    Vec hk = rnd(heads * cap * hd, 150 + uint32_t(i)), hv = rnd(heads * cap * hd, 190 + uint32_t(i));
+    kc[i].resize(hk.size());
+    vc[i].resize(hv.size());
+    lithe_to_f16(hk.data(), int64_t(hk.size()), kc[i].data());
+    lithe_to_f16(hv.data(), int64_t(hv.size()), vc[i].data());
+    kt.push_back(kc[i].data());
+    vt.push_back(vc[i].data());
+  }
+  auto kc1 = kc, vc1 = vc;
+  Vec k = rnd(B * E, 17), v = rnd(B * E, 18), q = rnd(B * E, 19, -2.f, 2.f);
+  ASSERT_EQ(0, lithe_kv_append_rows_f16(kt.data(), vt.data(), 1, caches, heads, hd, cap, pasts, k.data(),
+                                        v.data(), B));
+  Vec out(B * E), ref(B * E);
+  lithe_attention_rows_f16(q.data(), B, kt.data(), vt.data(), 1, caches, heads, hd, cap, pasts, 0.25f,
+                           out.data());
+  for (int64_t b = 0; b < B; ++b) {
+    uint16_t *K = kc1[b * caches + 1].data(), *V = vc1[b * caches + 1].data();
+    ASSERT_EQ(0, lithe_kv_append_f16(K, V, heads, hd, cap, pasts[b], k.data() + b * E, v.data() + b * E, 1));
+    lithe_attention_f16(q.data() + b * E, 1, K, V, heads, hd, cap, pasts[b], 0.25f, 1, ref.data() + b * E);
+    EXPECT_EQ(kc[b * caches + 1], kc1[b * caches + 1]);
+    EXPECT_EQ(vc[b * caches + 1], vc1[b * caches + 1]);
+  }
+  EXPECT_EQ(out, ref);
+  const int64_t full[B] = {0, 0, cap};
+  EXPECT_EQ(-1, lithe_kv_append_rows_f16(kt.data(), vt.data(), 0, caches, heads, hd, cap, full, k.data(),
+                                         v.data(), B));
 }
 
 TEST(KernelsAttention, KvAppendBounds) {

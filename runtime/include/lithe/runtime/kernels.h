@@ -74,6 +74,7 @@ typedef struct LitheWorkspaceShape {
   int64_t heads;    /* attention: most heads */
   int64_t head_dim; /* attention: largest head size */
   int64_t capacity; /* attention: KV cache capacity (longest context) */
+  int64_t kv_f16;   /* attention: the caches hold f16 (the prefill widens V) */
 } LitheWorkspaceShape;
 typedef struct LitheWorkspace LitheWorkspace;
 
@@ -292,6 +293,26 @@ void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches
                           const float *const *vcaches, int64_t cache, int64_t caches,
                           int64_t heads, int64_t head_dim, int64_t capacity,
                           const int64_t *pasts, float scale, float *out);
+
+/* The same over an f16 KV cache (IEEE binary16, half the bytes): the planes
+ * are uint16_t, appended values are rounded to nearest even and saturated to
+ * +-65504, infinities too (lithe_to_f16), and attention widens them to float32 as it reads
+ * them (F16C on the AVX2 and AVX-512 paths), accumulating in float32. */
+int lithe_kv_append_f16(uint16_t *kcache, uint16_t *vcache, int64_t heads, int64_t head_dim,
+                        int64_t capacity, int64_t past, const float *k, const float *v, int64_t S);
+void lithe_attention_f16(const float *q, int64_t S, const uint16_t *kcache, const uint16_t *vcache,
+                         int64_t heads, int64_t head_dim, int64_t capacity, int64_t past, float scale,
+                         int causal, float *out);
+int lithe_kv_append_rows_f16(uint16_t *const *kcaches, uint16_t *const *vcaches, int64_t cache,
+                             int64_t caches, int64_t heads, int64_t head_dim, int64_t capacity,
+                             const int64_t *pasts, const float *k, const float *v, int64_t B);
+void lithe_attention_rows_f16(const float *q, int64_t B, const uint16_t *const *kcaches,
+                              const uint16_t *const *vcaches, int64_t cache, int64_t caches,
+                              int64_t heads, int64_t head_dim, int64_t capacity,
+                              const int64_t *pasts, float scale, float *out);
+/* y = f16(x) over n values (the f16 cache's rounding) and back. */
+void lithe_to_f16(const float *x, int64_t n, uint16_t *y);
+void lithe_from_f16(const uint16_t *x, int64_t n, float *y);
 
 #ifdef __cplusplus
 } /* extern "C" */
