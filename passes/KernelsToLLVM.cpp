@@ -189,6 +189,9 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
         shared.maxLinear = std::max(shared.maxLinear, d);
     });
     int64_t vocab = cast<k::BufferType>(head.getArgument(3).getType()).getCols();
+    auto caches = dyn_cast<k::CachesType>(fwd.getArgument(2).getType());
+    if (!caches) return fail(module, "@forward's third argument is not a !lithe_k.caches table");
+    int64_t cacheBytes = caches.getElementBytes();
 
     // Every slot placed, every linear packed, every weight in the file.
     auto weightsAttr = module->getAttrOfType<StringAttr>(LitheDialect::kWeightsAttrName);
@@ -274,6 +277,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     config[kCfgArenaBytes] = arenaBytes.getInt();
     config[kCfgLayers] = layers.getInt();
     config[kCfgMaxLinear] = shared.maxLinear;
+    config[kCfgCacheElementBytes] = cacheBytes;
     global(prefix + "config", config);
     std::vector<int64_t> shapes(cacheShapes.asArrayRef());
     if (shapes.empty()) shapes = {0, 0};

@@ -220,6 +220,22 @@ def LitheShareKV : Pass<"lithe-share-kv", "mlir::ModuleOp"> {
   ];
 }
 
+def LitheKVPrecision : Pass<"lithe-kv-precision", "mlir::ModuleOp"> {
+  let summary = "Store the KV caches as f16 (half the bytes per cached position)";
+  let description = [{
+    Gives every `!lithe.kv_cache` argument of the model function the element
+    type `type` (f16 or f32). With f16 the attention kernels round each
+    appended key and value to nearest even (saturated to +-65504) and widen
+    them to f32 as they read them, accumulating in f32: a cached position
+    takes half the bytes, and a decoded token at a long context reads half
+    the cache. Approximate (keys and values keep 11 significant bits):
+    measure the cost with --perplexity.
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"", "Cache element type: f16 or f32">,
+  ];
+}
+
 def LitheWriteWeights : Pass<"lithe-write-weights", "mlir::ModuleOp"> {
   let summary = "Write the weights the module references to a new weights file";
   let description = [{

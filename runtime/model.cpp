@@ -10,16 +10,38 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/mman.h>
+
 namespace lithe {
 namespace rt {
+
+LazyPlane::LazyPlane(size_t bytes) : bytes_(bytes) {
+  if (bytes == 0) return;
+  void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  p_ = p == MAP_FAILED ? nullptr : p;
+}
+
+LazyPlane &LazyPlane::operator=(LazyPlane &&o) noexcept {
+  if (this != &o) {
+    if (p_) munmap(p_, bytes_);
+    p_ = o.p_, bytes_ = o.bytes_;
+    o.p_ = nullptr, o.bytes_ = 0;
+  }
+  return *this;
+}
+
+LazyPlane::~LazyPlane() {
+  if (p_) munmap(p_, bytes_);
+}
 
 void KVState::copyFrom(const KVState &o, int64_t upTo) {
   for (size_t c = 0; c < k.size(); ++c) {
     int64_t heads = shapes[2 * c], hd = shapes[2 * c + 1];
     for (int64_t h = 0; h < heads; ++h) {
-      size_t off = static_cast<size_t>(h * capacity * hd), n = static_cast<size_t>(upTo * hd);
-      std::memcpy(k[c].data() + off, o.k[c].data() + off, n * sizeof(float));
-      std::memcpy(v[c].data() + off, o.v[c].data() + off, n * sizeof(float));
+      size_t off = static_cast<size_t>(h * capacity * hd * elementBytes),
+             n = static_cast<size_t>(upTo * hd * elementBytes);
+      std::memcpy(static_cast<uint8_t *>(kptr[c]) + off, static_cast<const uint8_t *>(o.kptr[c]) + off, n);
+      std::memcpy(static_cast<uint8_t *>(vptr[c]) + off, static_cast<const uint8_t *>(o.vptr[c]) + off, n);
     }
   }
   past = o.past;
@@ -102,7 +124,8 @@ std::unique_ptr<Context> Model::newContext(std::string &error) const {
   }
   // The kernels' scratch for the largest shapes this model runs.
   LitheWorkspaceShape shape{capacity(), std::max(desc_.config[kCfgMaxLinear], width()),
-                            std::max(desc_.config[kCfgMaxLinear], vocab()), 0, 0, capacity()};
+                            std::max(desc_.config[kCfgMaxLinear], vocab()), 0, 0, capacity(),
+                            cacheElementBytes() == 2};
   for (int64_t k = 0; k < numCaches(); ++k) {
     shape.heads = std::max(shape.heads, desc_.cacheShapes[2 * k]);
     shape.head_dim = std::max(shape.head_dim, desc_.cacheShapes[2 * k + 1]);
@@ -118,7 +141,8 @@ std::unique_ptr<Context> Model::newContext(std::string &error) const {
 
 int64_t Model::kvBytesPerPosition() const {
   int64_t b = 0;
-  for (int64_t c = 0; c < numCaches(); ++c) b += 2 * desc_.cacheShapes[2 * c] * desc_.cacheShapes[2 * c + 1] * 4;
+  for (int64_t c = 0; c < numCaches(); ++c)
+    b += 2 * desc_.cacheShapes[2 * c] * desc_.cacheShapes[2 * c + 1] * cacheElementBytes();
   return b;
 }
 
@@ -126,10 +150,12 @@ KVState Model::newState() const {
   KVState s;
   s.shapes = desc_.cacheShapes;
   s.capacity = capacity();
+  s.elementBytes = cacheElementBytes();
   for (int64_t c = 0; c < numCaches(); ++c) {
-    size_t n = static_cast<size_t>(desc_.cacheShapes[2 * c] * capacity() * desc_.cacheShapes[2 * c + 1]);
-    s.k.emplace_back(n, 0.0f);
-    s.v.emplace_back(n, 0.0f);
+    size_t n = static_cast<size_t>(desc_.cacheShapes[2 * c] * capacity() * desc_.cacheShapes[2 * c + 1] *
+                                   s.elementBytes);
+    s.k.emplace_back(n);
+    s.v.emplace_back(n);
   }
   for (auto &x : s.k) s.kptr.push_back(x.data());
   for (auto &x : s.v) s.vptr.push_back(x.data());
@@ -141,6 +167,10 @@ bool Model::forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n,
   if (n < 0 || state.past < 0 || state.past + n > capacity()) {
     error = "the context of " + std::to_string(capacity()) + " tokens is full (" +
             std::to_string(state.past) + " cached, " + std::to_string(n) + " more)";
+    return false;
+  }
+  if (!state.ok()) {
+    error = "cannot allocate the KV cache (" + std::to_string(kvBytesPerPosition() * capacity()) + " bytes)";
     return false;
   }
   // The kernels take their scratch from the context's workspace.
@@ -168,10 +198,14 @@ bool Model::decodeBatch(Context &ctx, KVState *const *states, const int64_t *ids
     return false;
   }
   const int64_t caches = numCaches();
-  std::vector<float *> kt(static_cast<size_t>(B * caches)), vt(kt.size());
+  std::vector<void *> kt(static_cast<size_t>(B * caches)), vt(kt.size());
   std::vector<int64_t> pasts(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     const KVState &s = *states[b];
+    if (!s.ok()) {
+      error = "cannot allocate the KV cache of sequence " + std::to_string(b);
+      return false;
+    }
     if (s.past + 1 > capacity()) {
       error = "the context of " + std::to_string(capacity()) + " tokens is full (sequence " + std::to_string(b) + ")";
       return false;

@@ -60,9 +60,28 @@ LogicalResult BufferType::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
     if (!ShapedType::isDynamic(shape[i]) && shape[i] <= 0)
       return emitError() << "buffer dimension " << i << " must be positive, got " << shape[i];
   }
-  if (!elementType.isF32() && !elementType.isBF16() && !elementType.isInteger(8) &&
+  if (!elementType.isF32() && !elementType.isBF16() && !elementType.isF16() && !elementType.isInteger(8) &&
       !elementType.isInteger(64))
-    return emitError() << "buffer elements must be f32, bf16, i8 or i64, got " << elementType;
+    return emitError() << "buffer elements must be f32, bf16, f16, i8 or i64, got " << elementType;
+  return success();
+}
+
+// !lithe_k.caches (f32 planes) or !lithe_k.caches<f16>
+Type CachesType::parse(AsmParser &parser) {
+  Type elementType = Float32Type::get(parser.getContext());
+  llvm::SMLoc loc = parser.getCurrentLocation();
+  if (succeeded(parser.parseOptionalLess()) && (parser.parseType(elementType) || parser.parseGreater()))
+    return {};
+  return parser.getChecked<CachesType>(loc, parser.getContext(), elementType);
+}
+
+void CachesType::print(AsmPrinter &printer) const {
+  if (!getElementType().isF32()) printer << "<" << getElementType() << ">";
+}
+
+LogicalResult CachesType::verify(llvm::function_ref<InFlightDiagnostic()> emitError, Type elementType) {
+  if (!elementType || !(elementType.isF32() || elementType.isF16()))
+    return emitError() << "cache planes hold f32 or f16, got " << elementType;
   return success();
 }
 

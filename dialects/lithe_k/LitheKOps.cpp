@@ -71,8 +71,10 @@ LogicalResult TableRowsOp::verify() {
 
 LogicalResult CachePlaneOp::verify() {
   BufferType t = getResult().getType();
-  if (t.getShape().size() != 3 || t.isRows() || !t.getElementType().isF32())
-    return emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 buffer, got ") << t;
+  Type e = cast<CachesType>(getCaches().getType()).getElementType();
+  if (t.getShape().size() != 3 || t.isRows() || t.getElementType() != e)
+    return emitOpError("a cache plane is a static [heads, capacity, head_dim] buffer of its caches' ")
+           << e << ", got " << t;
   if (getIndex() < 0) return emitOpError("negative cache index");
   return success();
 }
@@ -154,8 +156,8 @@ LogicalResult GeluOp::verify() {
 namespace {
 LogicalResult planeMatches(Operation *op, Value plane, int64_t cols) {
   BufferType p = buf(plane);
-  if (p.getShape().size() != 3 || p.isRows() || !p.getElementType().isF32())
-    return op->emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 buffer, got ") << p;
+  if (p.getShape().size() != 3 || p.isRows() || !(p.getElementType().isF32() || p.getElementType().isF16()))
+    return op->emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 or f16 buffer, got ") << p;
   if (p.getShape()[0] * p.getShape()[2] != cols)
     return op->emitOpError() << "rows of " << cols << " values do not fill " << p.getShape()[0]
                              << " heads of " << p.getShape()[2];

@@ -74,7 +74,7 @@ def LitheK_CachePlaneOp : LitheK_Op<"cache_plane", [Pure]> {
   let summary = "the keys or values of one KV cache: [heads, capacity, head_dim]";
   let arguments = (ins LitheK_CachesType:$caches, I64Attr:$index);
   let results = (outs LitheK_Buffer:$result);
-  let assemblyFormat = "$caches `[` $index `]` attr-dict `:` type($result)";
+  let assemblyFormat = "$caches `[` $index `]` attr-dict `:` qualified(type($caches)) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -193,7 +193,8 @@ def LitheK_AttentionOp : LitheK_KernelOp<"attention",
   }];
 }
 
-def LitheK_KVAppendRowsOp : LitheK_KernelOp<"kv_append_rows", [AllTypesMatch<["key", "value"]>]> {
+def LitheK_KVAppendRowsOp : LitheK_KernelOp<"kv_append_rows",
+    [AllTypesMatch<["key", "value"]>, AllTypesMatch<["key_caches", "value_caches"]>]> {
   let summary = "batched decode: row b's key and value into sequence b's cache (lithe_kv_append_rows)";
   let description = [{
     Row b of `key` and `value` is the one new token of sequence b, appended
@@ -208,11 +209,12 @@ def LitheK_KVAppendRowsOp : LitheK_KernelOp<"kv_append_rows", [AllTypesMatch<["k
   let results = (outs I32:$status);
   let assemblyFormat = [{
     $key `,` $value `rows` $rows `->` $key_caches `,` $value_caches `[` $pasts `]` attr-dict `:`
-    type($key) `,` type($pasts)
+    type($key) `,` type($pasts) `,` qualified(type($key_caches))
   }];
 }
 
-def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows"> {
+def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows",
+    [AllTypesMatch<["key_caches", "value_caches"]>]> {
   let summary = "batched decode: row b attends over sequence b's cache (lithe_attention_rows)";
   let arguments = (ins LitheK_Buffer:$query, Index:$rows, LitheK_CachesType:$key_caches,
                        LitheK_CachesType:$value_caches, LitheK_Buffer:$pasts, I64Attr:$cache,
@@ -220,7 +222,7 @@ def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows"> {
                        F32Attr:$scale, LitheK_Buffer:$out);
   let assemblyFormat = [{
     $query `rows` $rows `,` $key_caches `,` $value_caches `[` $pasts `]` `scale` $scale `->` $out
-    attr-dict `:` type($query) `,` type($pasts) `->` type($out)
+    attr-dict `:` type($query) `,` type($pasts) `,` qualified(type($key_caches)) `->` type($out)
   }];
 }
 

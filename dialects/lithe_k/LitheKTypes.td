@@ -40,6 +40,18 @@ def LitheK_ArenaType : TypeDef<LitheK_Dialect, "Arena"> {
 def LitheK_CachesType : TypeDef<LitheK_Dialect, "Caches"> {
   let mnemonic = "caches";
   let summary = "one plane (keys or values) per KV cache of the context";
+  let description = [{
+    A table of plane pointers. `!lithe_k.caches` holds f32 planes,
+    `!lithe_k.caches<f16>` f16 ones (lithe-kv-precision): what the
+    attention kernels read and append.
+  }];
+  let parameters = (ins "mlir::Type":$elementType);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Bytes of one cached value (4 or 2).
+    int64_t getElementBytes() const { return getElementType().getIntOrFloatBitWidth() / 8; }
+  }];
 }
 
 def LitheK_Epilogue : I32EnumAttr<"Epilogue", "what a linear kernel does after its product", [

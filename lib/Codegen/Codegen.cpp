@@ -108,7 +108,11 @@ bool toKernelLevel(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
   report.capacity = module->getAttrOfType<IntegerAttr>(k::kCapacityAttr).getInt();
   report.arenaBytes = module->getAttrOfType<IntegerAttr>(k::kArenaBytesAttr).getInt();
   ArrayRef<int64_t> shapes = module->getAttrOfType<DenseI64ArrayAttr>(k::kCacheShapesAttr).asArrayRef();
-  for (size_t i = 0; i + 1 < shapes.size(); i += 2) report.kvBytesPerPosition += 2 * shapes[i] * shapes[i + 1] * 4;
+  int64_t cacheBytes = 4;
+  if (auto f = module.lookupSymbol<func::FuncOp>(k::kForward); f && f.getNumArguments() > 2)
+    if (auto c = dyn_cast<k::CachesType>(f.getArgument(2).getType())) cacheBytes = c.getElementBytes();
+  for (size_t i = 0; i + 1 < shapes.size(); i += 2)
+    report.kvBytesPerPosition += 2 * shapes[i] * shapes[i + 1] * cacheBytes;
   module.walk([&](k::LinearOp l) {
     if (l.getEpilogue() != k::Epilogue::none) ++report.fusedEpilogues;
   });

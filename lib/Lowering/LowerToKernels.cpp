@@ -125,10 +125,14 @@ bool Lowering::checkForward() {
     return fail(fn, "@forward takes a batch of " + std::to_string(ids.getDimSize(0)) +
                         " sequences; a compiled model runs one sequence per context (batch 1): "
                         "export with a dynamic or unit batch");
+  // One cache element type for the whole model: the caches table's.
   for (size_t a = 2; a < args.size(); ++a) {
     auto c = dyn_cast<KVCacheType>(args[a].getType());
-    if (!c || !c.getElementType().isF32())
-      return fail(fn, "@forward argument " + std::to_string(a) + " is not an f32 !lithe.kv_cache");
+    if (!c || !(c.getElementType().isF32() || c.getElementType().isF16()))
+      return fail(fn, "@forward argument " + std::to_string(a) + " is not an f32 or f16 !lithe.kv_cache");
+    if (c.getElementType() != cast<KVCacheType>(args[2].getType()).getElementType())
+      return fail(fn, "@forward's KV caches mix element types (argument " + std::to_string(a) +
+                          "): run lithe-kv-precision to give them one");
   }
   for (Operation &op : body) {
     if (isa<WeightOp, func::ReturnOp, PositionIdsOp>(op)) continue;
@@ -254,7 +258,7 @@ bool Lowering::lowerOp(Operation &op) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointAfter(zero);
       auto planeType = k::BufferType::get(ctx, {cacheType.getHeads(), capacity, cacheType.getHeadDim()},
-                                          b.getF32Type());
+                                          cacheType.getElementType());
       kp = b.create<k::CachePlaneOp>(loc, planeType, keysArg, idx);
       vp = b.create<k::CachePlaneOp>(loc, planeType, valuesArg, idx);
     }
@@ -293,7 +297,9 @@ bool Lowering::run() {
   auto headTable = cast<RankedTensorType>(head.getTable().getType());
   int64_t vocab = headTable.getDimSize(0), width = headTable.getDimSize(1);
   Type f32 = b.getF32Type(), index = b.getIndexType();
-  Type weightsT = k::WeightsType::get(ctx), arenaT = k::ArenaType::get(ctx), cachesT = k::CachesType::get(ctx);
+  Type cacheElement = fn.getNumArguments() > 2 ? cast<KVCacheType>(fn.getArgument(2).getType()).getElementType() : f32;
+  Type weightsT = k::WeightsType::get(ctx), arenaT = k::ArenaType::get(ctx),
+       cachesT = k::CachesType::get(ctx, cacheElement);
   Type idsT = k::BufferType::get(ctx, {ShapedType::kDynamic}, b.getI64Type());
 
   // @forward(weights, arena, keys, values, ids, rows, past, hidden) -> i32:

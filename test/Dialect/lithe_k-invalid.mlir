@@ -20,7 +20,7 @@ func.func @linear_scale(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: ind
 // -----
 
 func.func @attention_heads(%x: !lithe_k.buf<?x8xf32>, %c: !lithe_k.caches, %r: index, %p: index) {
-  %kp = lithe_k.cache_plane %c[0] : <3x8x4xf32>
+  %kp = lithe_k.cache_plane %c[0] : !lithe_k.caches -> <3x8x4xf32>
   // expected-error @+1 {{rows of 8 values do not fill 3 heads of 4}}
   lithe_k.attention %x rows %r, %kp, %kp[%p] scale 5.000000e-01 -> %x : <?x8xf32>, <3x8x4xf32> -> <?x8xf32>
   return

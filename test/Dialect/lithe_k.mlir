@@ -2,7 +2,7 @@
 // Every lithe_k op prints and parses back.
 
 // CHECK-LABEL: func.func @all
-// CHECK: lithe_k.cache_plane %{{.*}}[1] : <2x8x4xf32>
+// CHECK: lithe_k.cache_plane %{{.*}}[1] : !lithe_k.caches -> <2x8x4xf32>
 // CHECK: lithe_k.arena %{{.*}}[128] : <?x8xf32>
 // CHECK: lithe_k.arena %{{.*}} : <?x16xf32>
 // CHECK: lithe_k.weight %{{.*}}["t"] : <16x8xf32>
@@ -23,7 +23,7 @@
 // CHECK: lithe_k.add_rows
 func.func @all(%w: !lithe_k.weights, %arena: !lithe_k.arena, %ks: !lithe_k.caches, %ids: !lithe_k.buf<?xi64>,
                %rows: index, %past: index, %logits: !lithe_k.buf<?x16xf32>) -> i32 {
-  %kp = lithe_k.cache_plane %ks[1] : <2x8x4xf32>
+  %kp = lithe_k.cache_plane %ks[1] : !lithe_k.caches -> <2x8x4xf32>
   %x = lithe_k.arena %arena[128] : <?x8xf32>
   %h = lithe_k.arena %arena : <?x16xf32>
   %t = lithe_k.weight %w["t"] : <16x8xf32>

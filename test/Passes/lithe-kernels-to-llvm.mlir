@@ -31,7 +31,7 @@
 // CHECK: llvm.call @lithe_lm_head_q8(
 // CHECK: llvm.call @lithe_add_rows(
 // The ABI: private constants, one exported query, the weak main alias.
-// CHECK: llvm.mlir.global internal constant @lithe_tiny_config(dense<[4, 16, 8, 1, 8, 2048, 1, 8]> : tensor<8xi64>)
+// CHECK: llvm.mlir.global internal constant @lithe_tiny_config(dense<[5, 16, 8, 1, 8, 2048, 1, 8, 4]> : tensor<9xi64>)
 // CHECK: llvm.mlir.global internal constant @lithe_tiny_cache_shapes(dense<[2, 4]> : tensor<2xi64>)
 // CHECK: llvm.func @lithe_tiny_query(
 // CHECK: llvm.func weak @lithe_main_query(
@@ -47,8 +47,8 @@ module attributes {lithe.weights = "k.lwt", lithe_k.arena_bytes = 2048 : i64, li
   func.func @forward(%w: !lithe_k.weights, %arena: !lithe_k.arena, %ks: !lithe_k.caches, %vs: !lithe_k.caches,
                      %ids: !lithe_k.buf<?xi64>, %rows: index, %past: index, %hidden: !lithe_k.buf<?x8xf32>) -> i32 {
     %zero = arith.constant 0 : i32
-    %kp = lithe_k.cache_plane %ks[0] : <2x8x4xf32>
-    %vp = lithe_k.cache_plane %vs[0] : <2x8x4xf32>
+    %kp = lithe_k.cache_plane %ks[0] : !lithe_k.caches -> <2x8x4xf32>
+    %vp = lithe_k.cache_plane %vs[0] : !lithe_k.caches -> <2x8x4xf32>
     %x = lithe_k.arena %arena[0] : <?x8xf32>
     %wte = lithe_k.weight %w["wte"] : <16x8xf32>
     lithe_k.embedding %wte[%ids] rows %rows -> %x : <16x8xf32>, <?xi64> -> <?x8xf32>

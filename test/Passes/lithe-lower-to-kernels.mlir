@@ -11,8 +11,8 @@
 // CHECK: module attributes {lithe.weights = "one-block.lwt", lithe_k.cache_shapes = array<i64: 2, 4>, lithe_k.capacity = 8 : i64, lithe_k.layers = 1 : i64}
 // CHECK: func.func @forward(%[[W:[a-z0-9_]+]]: !lithe_k.weights, %[[ARENA:[a-z0-9_]+]]: !lithe_k.arena, %[[KS:[a-z0-9_]+]]: !lithe_k.caches, %[[VS:[a-z0-9_]+]]: !lithe_k.caches, %[[IDS:[a-z0-9_]+]]: !lithe_k.buf<?xi64>, %[[ROWS:[a-z0-9_]+]]: index, %[[PAST:[a-z0-9_]+]]: index, %[[HIDDEN:[a-z0-9_]+]]: !lithe_k.buf<?x8xf32>) -> i32
 // CHECK: %[[ZERO:[a-z0-9_]+]] = arith.constant 0 : i32
-// CHECK: %[[KP:[a-z0-9_]+]] = lithe_k.cache_plane %[[KS]][0] : <2x8x4xf32>
-// CHECK: %[[VP:[a-z0-9_]+]] = lithe_k.cache_plane %[[VS]][0] : <2x8x4xf32>
+// CHECK: %[[KP:[a-z0-9_]+]] = lithe_k.cache_plane %[[KS]][0] : !lithe_k.caches -> <2x8x4xf32>
+// CHECK: %[[VP:[a-z0-9_]+]] = lithe_k.cache_plane %[[VS]][0] : !lithe_k.caches -> <2x8x4xf32>
 // CHECK: %[[TOK:[a-z0-9_]+]] = lithe_k.arena %[[ARENA]] : <?x8xf32>
 // CHECK: %[[WTE:[a-z0-9_]+]] = lithe_k.weight %[[W]]["wte"] : <16x8xf32>
 // CHECK: lithe_k.embedding %[[WTE]][%[[IDS]]] rows %[[ROWS]] -> %[[TOK]]
@@ -51,7 +51,7 @@
 // LOC-DAG: #[[PROJ]] = loc("attn_proj")
 
 // CAP: lithe_k.capacity = 4 : i64
-// CAP: lithe_k.cache_plane %{{.*}}[0] : <2x4x4xf32>
+// CAP: lithe_k.cache_plane %{{.*}}[0] : !lithe_k.caches -> <2x4x4xf32>
 
 // An op no kernel computes is named, with its ONNX node.
 // ERR: error: cannot compile ONNX Softmax node 'sm': not a transformer-level op (it was not raised)

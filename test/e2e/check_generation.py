@@ -3,7 +3,8 @@
 token for token, and its --perplexity matches torch's WikiText-2 number.
 
 usage: check_generation.py --lithec LITHEC --workdir DIR --model-dir examples/gpt2/lithe-tiny
-           [--wikitext FILE] [--tolerance 0.005]
+           [--wikitext FILE] [--tolerance 0.005] [--precision P] [--pipeline PASSES --name N]
+           [--greedy-prefix N]
 """
 import argparse
 import json
@@ -18,15 +19,19 @@ ap.add_argument("--model-dir", required=True)
 ap.add_argument("--wikitext", default="")
 ap.add_argument("--tolerance", type=float, default=0.005)
 ap.add_argument("--precision", default="", help="lithec --precision (e.g. bf16)")
+ap.add_argument("--pipeline", default="", help="lithec --pipeline (e.g. lithe-kv-precision)")
+ap.add_argument("--name", default="", help="suffix of the compiled binary's name (default: the precision)")
 ap.add_argument("--greedy-prefix", type=int, default=0,
                 help="compare token ids and require only the first N to agree (a lower precision "
                      "may break a near-tie later); default: the whole text")
 args = ap.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
+suffix = args.name or args.precision
 args.exe = os.path.join(args.workdir, os.path.basename(os.path.normpath(args.model_dir)) +
-                        ("-" + args.precision if args.precision else ""))
+                        ("-" + suffix if suffix else ""))
 subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", args.exe] +
-               (["--precision", args.precision] if args.precision else []), check=True)
+               (["--precision", args.precision] if args.precision else []) +
+               (["--pipeline", args.pipeline] if args.pipeline else []), check=True)
 
 gens = json.load(open(os.path.join(args.model_dir, "generations.json")))
 for g in gens["generations"]:

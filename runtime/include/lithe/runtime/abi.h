@@ -31,10 +31,11 @@ typedef struct LitheModelDescriptor {
   const int64_t *cacheShapes; /* heads, head_dim per KV cache */
   uint64_t weightsChecksum;   /* of the weights file this code was made for */
   /* Runs `rows` tokens whose positions follow `past` cached ones; appends
-   * their keys/values to the caches and writes the final hidden states
+   * their keys/values to the caches (planes of config[kCfgCacheElementBytes]-
+   * byte values: float32 or f16) and writes the final hidden states
    * ([rows, width]) to `hidden`. Returns 0, or non-zero when a kernel failed
    * (a KV cache would overflow). */
-  int32_t (*forward)(const uint8_t *weights, uint8_t *arena, float **kcache, float **vcache,
+  int32_t (*forward)(const uint8_t *weights, uint8_t *arena, void **kcache, void **vcache,
                      const int64_t *ids, int64_t rows, int64_t past, float *hidden);
   /* Logits ([rows, vocab]) of `rows` hidden states. */
   void (*head)(const uint8_t *weights, const float *hidden, int64_t rows, float *logits);
@@ -43,7 +44,7 @@ typedef struct LitheModelDescriptor {
    * b's cache c at [b * caches + c]), sequence b having pasts[b] tokens
    * cached. Writes the rows' hidden states; returns 0, or non-zero when a
    * cache is full. Null when the model was compiled without it. */
-  int32_t (*decodeBatch)(const uint8_t *weights, uint8_t *arena, float **kcaches, float **vcaches,
+  int32_t (*decodeBatch)(const uint8_t *weights, uint8_t *arena, void **kcaches, void **vcaches,
                          const int64_t *ids, int64_t rows, const int64_t *pasts, float *hidden);
 } LitheModelDescriptor;
 

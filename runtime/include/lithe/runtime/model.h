@@ -10,6 +10,7 @@
 #ifndef LITHE_RUNTIME_MODEL_H
 #define LITHE_RUNTIME_MODEL_H
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,23 +33,49 @@ enum ConfigIndex {
   kCfgArenaBytes,
   kCfgLayers,
   kCfgMaxLinear, // the largest input or output width of a linear kernel: sizes the workspace
+  kCfgCacheElementBytes, // 4: float32 KV caches; 2: f16 (lithe-kv-precision)
   kCfgCount
 };
 /// 3: config[kCfgMaxLinear]; contexts own the kernels' workspace.
 /// 4: the descriptor's decodeBatch.
-constexpr int64_t kAbiVersion = 4;
+/// 5: config[kCfgCacheElementBytes]; cache planes are float32 or f16.
+constexpr int64_t kAbiVersion = 5;
 
-/// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim].
+/// Zero-filled memory mapped on demand: the OS commits a page when it is
+/// first written, so a cache sized for the whole context costs what the
+/// sequence has used so far.
+class LazyPlane {
+public:
+  LazyPlane() = default;
+  explicit LazyPlane(size_t bytes);
+  LazyPlane(LazyPlane &&o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr, o.bytes_ = 0; }
+  LazyPlane &operator=(LazyPlane &&o) noexcept;
+  LazyPlane(const LazyPlane &) = delete;
+  ~LazyPlane();
+  void *data() const { return p_; }
+  size_t bytes() const { return bytes_; }
+
+private:
+  void *p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+/// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim]
+/// of elementBytes each (float32 or f16), committed as positions are written.
 struct KVState {
   KVState() = default;
   KVState(KVState &&) = default;
   KVState &operator=(KVState &&) = default;
   KVState(const KVState &) = delete; // the pointers would alias; use copyFrom
-  std::vector<std::vector<float>> k, v;
-  std::vector<float *> kptr, vptr;
+  std::vector<LazyPlane> k, v;
+  std::vector<void *> kptr, vptr;
   int64_t past = 0;
   const int64_t *shapes = nullptr; // the model's cache shapes
   int64_t capacity = 0;
+  int64_t elementBytes = 4;
+  /// False when the memory could not be reserved (newState's caller reports it).
+  bool ok() const { return k.size() == kptr.size() && std::find(kptr.begin(), kptr.end(), nullptr) == kptr.end() &&
+                           std::find(vptr.begin(), vptr.end(), nullptr) == vptr.end(); }
   void copyFrom(const KVState &o, int64_t upTo);
 };
 
@@ -90,6 +117,8 @@ public:
   int64_t capacity() const { return desc_.config[kCfgCapacity]; }
   int64_t layers() const { return desc_.config[kCfgLayers]; }
   int64_t numCaches() const { return desc_.config[kCfgCaches]; }
+  /// Bytes of one cached value: 4 (float32) or 2 (f16).
+  int64_t cacheElementBytes() const { return desc_.config[kCfgCacheElementBytes]; }
   /// K+V bytes per cached position over all caches, and for a full context.
   int64_t kvBytesPerPosition() const;
   int64_t weightBytes() const { return static_cast<int64_t>(size_); }
