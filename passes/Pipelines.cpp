@@ -5,7 +5,7 @@
 // --pipeline` run the same thing:
 //
 //   fuse adapters -> remove LayerNorm -> prune heads -> drop layers
-//     -> share KV -> fold LayerNorm -> int8 weights
+//     -> share KV -> fold LayerNorm -> int8 weights -> f16 KV cache
 //
 // `lithe-lower-cpu`: the transformer level to LLVM-dialect calls of the CPU
 // kernels, the same passes lithec runs (lib/Codegen):
@@ -51,6 +51,9 @@ struct SimplifyOptions : mlir::PassPipelineOptions<SimplifyOptions> {
   Option<bool> fold{*this, "fold-layernorm", llvm::cl::desc("Fold LayerNorm affine parts (exact)"),
                     llvm::cl::init(true)};
   Option<bool> quantize{*this, "quantize", llvm::cl::desc("int8 weights, LM head included"), llvm::cl::init(false)};
+  Option<std::string> kvCache{*this, "kv-cache",
+                              llvm::cl::desc("KV cache element type: f32, or f16 (lithe-kv-precision)"),
+                              llvm::cl::init("f32")};
   Option<std::string> calibration{*this, "calibration", llvm::cl::desc("Calibration text"), llvm::cl::init("")};
   Option<std::string> tokenizer{*this, "tokenizer", llvm::cl::desc("Tokenizer directory for the calibration text"),
                                 llvm::cl::init("")};
@@ -106,6 +109,11 @@ void buildSimplify(mlir::OpPassManager &pm, const SimplifyOptions &o) {
     LitheQuantizeWeightsOptions q;
     q.weightsDir = o.weightsDir;
     pm.addPass(createLitheQuantizeWeights(q));
+  }
+  if (o.kvCache != "f32") {
+    LitheKVPrecisionOptions k;
+    k.type = o.kvCache;
+    pm.addPass(createLitheKVPrecision(k));
   }
 }
 
