@@ -111,9 +111,10 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
   let description = [{
     Every f32 linear weight becomes int8 with one f32 scale per output
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
-    the LM head's table becomes int8 with one scale per vocabulary row. The
-    token embedding keeps its f32 table (a tied head gets its own int8
-    copy): decoding reads one byte per weight instead of four. At run time
+    the LM head's table becomes int8 with one scale per vocabulary row; with
+    `embedding` too, a token embedding tied to the head gathers its rows
+    from that int8 table (dequantized), so the f32 table is no longer
+    stored. Decoding reads one byte per weight instead of four. At run time
     lithe_linear_q8 quantizes the activations per row and computes in int32
     (LITHE_Q8=float keeps them f32: weight-only compute; see kernels.h).
     Approximate: measure the cost with --perplexity.
@@ -121,6 +122,9 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
   let options = [
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
            "Quantize the LM head too (about a third of the bytes read per token in GPT-2 small)">,
+    Option<"embedding", "embedding", "bool", /*default=*/"true",
+           "With lm-head: a token embedding tied to the head reads its int8 table (lithe_embedding_q8), "
+           "so the f32 table is not stored (GPT-2 small: 154 MB less)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];

@@ -1,7 +1,8 @@
 //===- QuantizeWeights.cpp - lithe-quantize-weights -----------------------===//
 //
 // int8 weight-only, symmetric, per output channel: linear W[K, N] gets one
-// scale per column n, the LM head's table T[V, D] one per row v.
+// scale per column n, the LM head's table T[V, D] one per row v; a token
+// embedding tied to the head reads the head's int8 table.
 //
 //===----------------------------------------------------------------------===//
 
@@ -109,11 +110,29 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     std::vector<uint8_t> q(V * D);
     std::vector<float> scale;
     quantize(T, V, D, /*groupStride=*/D, /*elemStride=*/1, q, scale); // per row
-    auto [qv, sv] = put(head, store, head.getTable().getDefiningOp<WeightOp>().getName().str(), {V, D},
-                        std::move(q), scale);
+    std::string f32Name = head.getTable().getDefiningOp<WeightOp>().getName().str();
+    auto [qv, sv] = put(head, store, f32Name, {V, D}, std::move(q), scale);
     head.getTableMutable().assign(qv);
     head.getTableScaleMutable().assign(sv);
+    if (embedding) tieEmbeddings(head, f32Name, qv, sv);
     return success();
+  }
+
+  /// Token embeddings reading the head's f32 table (a tied GPT-2 head) read
+  /// its int8 copy instead, so the f32 table is no longer needed.
+  void tieEmbeddings(LMHeadOp head, StringRef f32Name, Value qv, Value sv) {
+    auto table = qv.getDefiningOp<WeightOp>(), scale = sv.getDefiningOp<WeightOp>();
+    head->getParentOp()->walk([&](EmbeddingOp e) {
+      auto w = e.getTable().getDefiningOp<WeightOp>();
+      if (!w || e.getTableScale() || e.getIds().getDefiningOp<PositionIdsOp>() || w.getName() != f32Name)
+        return;
+      OpBuilder b(e);
+      Value t = b.create<WeightOp>(e.getLoc(), table.getType(), table.getName());
+      Value s = b.create<WeightOp>(e.getLoc(), scale.getType(), scale.getName());
+      e.getTableMutable().assign(t);
+      e.getTableScaleMutable().assign(s);
+      if (w->use_empty()) w.erase();
+    });
   }
 };
 

@@ -144,10 +144,16 @@ LogicalResult EmbeddingOp::verify() {
   if (table.getRank() != 2)
     return emitOpError() << "table must be [rows, width], got rank "
                          << table.getRank();
-  if (table.getElementType() != result.getElementType())
+  if (getTableScale() || table.getElementType().isInteger(8)) {
+    if (failed(verifyQuantScale(*this, table, getTableScale(), table.getDimSize(0), "table", "table_scale")))
+      return failure();
+    if (!result.getElementType().isF32())
+      return emitOpError() << "an int8 table gives f32 rows, got " << result.getElementType();
+  } else if (table.getElementType() != result.getElementType()) {
     return emitOpError() << "result element type " << result.getElementType()
                          << " differs from the table's "
                          << table.getElementType();
+  }
   if (result.getRank() != ids.getRank() + 1)
     return emitOpError() << "result must have rank " << ids.getRank() + 1
                          << " (ids rank + 1), got " << result.getRank();

@@ -94,15 +94,19 @@ def Lithe_EmbeddingOp : Lithe_Op<"embedding", [Pure]> {
   let summary = "rows of an embedding table, gathered by id";
   let description = [{
     `result[..., :] = table[ids[...], :]` for token or position embeddings.
+    An int8 table (lithe-quantize-weights: a token embedding tied to an int8
+    LM head reads its table) needs `table_scale`, one f32 scale per row.
 
     ```mlir
     %x = lithe.embedding %wte[%ids] : tensor<50257x768xf32>, tensor<1x?xi64> -> tensor<1x?x768xf32>
     ```
   }];
-  let arguments = (ins Lithe_WeightTensor:$table, Lithe_IdTensor:$ids);
+  let arguments = (ins Lithe_WeightTensor:$table, Lithe_IdTensor:$ids,
+                       Optional<Lithe_FloatTensor>:$table_scale);
   let results = (outs Lithe_FloatTensor:$result);
   let assemblyFormat = [{
-    $table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)
+    $table `[` $ids `]` (`table_scale` $table_scale^ `:` type($table_scale))? attr-dict `:`
+    type($table) `,` type($ids) `->` type($result)
   }];
   let hasVerifier = 1;
 }

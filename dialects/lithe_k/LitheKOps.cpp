@@ -82,7 +82,15 @@ LogicalResult CachePlaneOp::verify() {
 LogicalResult EmbeddingOp::verify() {
   if (failed(table2(*this, getTable(), "table"))) return failure();
   Type e = buf(getTable()).getElementType();
-  if (!e.isF32() && !e.isBF16()) return emitOpError("table must be f32 or bf16, got ") << buf(getTable());
+  bool q8 = e.isInteger(8);
+  if (!e.isF32() && !e.isBF16() && !q8) return emitOpError("table must be f32, bf16 or i8, got ") << buf(getTable());
+  if (q8 != (getTableScale() != nullptr))
+    return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
+  if (q8) {
+    BufferType sc = buf(getTableScale());
+    if (sc.getShape().size() != 1 || sc.getShape()[0] != buf(getTable()).getShape()[0] || !sc.getElementType().isF32())
+      return emitOpError("table_scale must be one f32 per table row, got ") << sc;
+  }
   BufferType ids = buf(getIds());
   if (ids.getShape().size() != 1 || !ids.isRows() || !ids.getElementType().isInteger(64))
     return emitOpError("ids must be a [?] i64 buffer, got ") << ids;

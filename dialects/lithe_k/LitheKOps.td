@@ -83,10 +83,16 @@ def LitheK_CachePlaneOp : LitheK_Op<"cache_plane", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def LitheK_EmbeddingOp : LitheK_KernelOp<"embedding"> {
-  let summary = "out[r] = table[ids[r]] (lithe_embedding)";
-  let arguments = (ins LitheK_Buffer:$table, LitheK_Buffer:$ids, Index:$rows, LitheK_Buffer:$out);
+  let summary = "out[r] = table[ids[r]] (lithe_embedding, lithe_embedding_bf16, lithe_embedding_q8)";
+  let description = [{
+    `table` is [rows, width]: f32, bf16, or int8 with one scale per row
+    (`table_scale`).
+  }];
+  let arguments = (ins LitheK_Buffer:$table, LitheK_Buffer:$ids, Index:$rows, LitheK_Buffer:$out,
+                       Optional<LitheK_Buffer>:$table_scale);
   let assemblyFormat = [{
-    $table `[` $ids `]` `rows` $rows `->` $out attr-dict `:` type($table) `,` type($ids) `->` type($out)
+    $table `[` $ids `]` (`table_scale` $table_scale^ `:` type($table_scale))? `rows` $rows `->` $out attr-dict `:`
+    type($table) `,` type($ids) `->` type($out)
   }];
 }
 

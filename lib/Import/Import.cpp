@@ -324,7 +324,7 @@ mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
   case RaisedOp::Embedding: {
     mlir::Value ids = in(0), table = weightByName(op.weight);
     if (!ids || !table) return {};
-    return b.create<EmbeddingOp>(loc, outType, table, ids);
+    return b.create<EmbeddingOp>(loc, outType, table, ids, /*table_scale=*/mlir::Value());
   }
   case RaisedOp::PositionEmbedding: {
     mlir::Value ids = in(0), table = weightByName(op.weight);
@@ -334,7 +334,7 @@ mlir::Value Emitter::emitRaisedHere(const RaisedOp &op) {
       return {};
     }
     mlir::Value pos = b.create<PositionIdsOp>(loc, ids.getType(), ids, pastLen);
-    return b.create<EmbeddingOp>(loc, outType, table, pos);
+    return b.create<EmbeddingOp>(loc, outType, table, pos, /*table_scale=*/mlir::Value());
   }
   case RaisedOp::LayerNorm: {
     mlir::Value x = in(0);

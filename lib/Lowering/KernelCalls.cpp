@@ -78,7 +78,7 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_add_rows),  LITHE_KERNEL(lithe_kv_append_rows), LITHE_KERNEL(lithe_attention_rows),
     LITHE_KERNEL(lithe_linear_bf16), LITHE_KERNEL(lithe_lm_head_bf16), LITHE_KERNEL(lithe_embedding_bf16),
     LITHE_KERNEL(lithe_kv_append_f16), LITHE_KERNEL(lithe_attention_f16), LITHE_KERNEL(lithe_kv_append_rows_f16),
-    LITHE_KERNEL(lithe_attention_rows_f16),
+    LITHE_KERNEL(lithe_attention_rows_f16), LITHE_KERNEL(lithe_embedding_q8),
 };
 #undef LITHE_KERNEL
 
@@ -139,8 +139,12 @@ std::optional<KernelCall> kernelCall(Operation *op) {
   bool ok = llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](k::EmbeddingOp o) {
         Type e = cast<k::BufferType>(o.getTable().getType()).getElementType();
-        named(e.isBF16() ? "lithe_embedding_bf16" : "lithe_embedding").operand(o.getTable()).i64(cols(o.getTable())).operand(o.getIds())
-            .operand(o.getRows()).operand(o.getOut());
+        if (o.getTableScale())
+          named("lithe_embedding_q8").operand(o.getTable()).operand(o.getTableScale()).i64(cols(o.getTable()))
+              .operand(o.getIds()).operand(o.getRows()).operand(o.getOut());
+        else
+          named(e.isBF16() ? "lithe_embedding_bf16" : "lithe_embedding").operand(o.getTable()).i64(cols(o.getTable()))
+              .operand(o.getIds()).operand(o.getRows()).operand(o.getOut());
         return true;
       })
       .Case([&](k::AddOp o) {

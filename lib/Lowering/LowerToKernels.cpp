@@ -183,10 +183,12 @@ bool Lowering::lowerOp(Operation &op) {
   Location loc = op.getLoc();
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
     if (!e.getTable().getDefiningOp<WeightOp>()) return fail(&op, "embedding table is not a lithe.weight");
+    if (e.getIds().getDefiningOp<PositionIdsOp>() && e.getTableScale())
+      return fail(&op, "cannot compile " + where(&op) + ": an int8 position table (it is read in place as f32)");
     if (e.getIds().getDefiningOp<PositionIdsOp>() && batched) {
       // One row per sequence, at its own position: a gather.
       Value out = output(&op, e.getResult());
-      b.create<k::EmbeddingOp>(loc, weight(e.getTable()), pastArg, rowsArg, out);
+      b.create<k::EmbeddingOp>(loc, weight(e.getTable()), pastArg, rowsArg, out, Value());
       buffers[e.getResult()] = out;
       return true;
     }
@@ -198,7 +200,7 @@ bool Lowering::lowerOp(Operation &op) {
     }
     if (e.getIds() != fn.getArgument(0)) return fail(&op, "token embedding must read the ids argument");
     Value out = output(&op, e.getResult());
-    b.create<k::EmbeddingOp>(loc, weight(e.getTable()), idsArg, rowsArg, out);
+    b.create<k::EmbeddingOp>(loc, weight(e.getTable()), idsArg, rowsArg, out, weightOrNull(e.getTableScale()));
     buffers[e.getResult()] = out;
   } else if (auto a = dyn_cast<AddOp>(op)) {
     Value out = output(&op, a.getResult());
