@@ -1,8 +1,9 @@
 //===- KVPrecision.cpp - lithe-kv-precision --------------------------------===//
 //
 // The element type of the model's KV caches: f16 halves the bytes a cached
-// position takes (and attention reads per decoded token); the kernels round
-// keys and values to f16 as they append them and widen them as they read.
+// position takes (and attention reads per decoded token), int8 with a scale
+// per head and position nearly quarters them; the kernels round keys and
+// values as they append them and widen them as they read.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,9 +25,12 @@ struct KVPrecisionPass : impl::LitheKVPrecisionBase<KVPrecisionPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     Builder b(module.getContext());
-    Type element = type == "f16" ? Type(b.getF16Type()) : type == "f32" ? Type(b.getF32Type()) : Type();
+    Type element = type == "f16"    ? Type(b.getF16Type())
+                   : type == "f32"  ? Type(b.getF32Type())
+                   : type == "int8" ? Type(b.getI8Type())
+                                    : Type();
     if (!element) {
-      module.emitError() << "lithe-kv-precision: type must be f32 or f16, got '" << type << "'";
+      module.emitError() << "lithe-kv-precision: type must be f32, f16 or int8, got '" << type << "'";
       return signalPassFailure();
     }
     func::FuncOp fn = modelFunction(module);

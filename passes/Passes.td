@@ -225,18 +225,19 @@ def LitheShareKV : Pass<"lithe-share-kv", "mlir::ModuleOp"> {
 }
 
 def LitheKVPrecision : Pass<"lithe-kv-precision", "mlir::ModuleOp"> {
-  let summary = "Store the KV caches as f16 (half the bytes per cached position)";
+  let summary = "Store the KV caches as f16 or int8 (half or about a quarter of the bytes per position)";
   let description = [{
     Gives every `!lithe.kv_cache` argument of the model function the element
-    type `type` (f16 or f32). With f16 the attention kernels round each
-    appended key and value to nearest even (saturated to +-65504) and widen
-    them to f32 as they read them, accumulating in f32: a cached position
-    takes half the bytes, and a decoded token at a long context reads half
-    the cache. Approximate (keys and values keep 11 significant bits):
-    measure the cost with --perplexity.
+    type `type`: f16, int8 or f32. With f16 the attention kernels round each
+    appended key and value to nearest even (saturated to +-65504); with int8
+    each head's keys (values) of a position become symmetric int8 with one
+    f32 scale. They widen them to f32 as they read them, accumulating in
+    f32: a decoded token at a long context reads half (f16) or about a
+    quarter (int8) of the cache's bytes. Approximate (f16 keeps 11
+    significant bits, int8 about 8): measure the cost with --perplexity.
   }];
   let options = [
-    Option<"type", "type", "std::string", /*default=*/"\"f16\"", "Cache element type: f16 or f32">,
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"", "Cache element type: f16, int8 or f32">,
   ];
 }
 

@@ -52,7 +52,7 @@ struct SimplifyOptions : mlir::PassPipelineOptions<SimplifyOptions> {
                     llvm::cl::init(true)};
   Option<bool> quantize{*this, "quantize", llvm::cl::desc("int8 weights, LM head included"), llvm::cl::init(false)};
   Option<std::string> kvCache{*this, "kv-cache",
-                              llvm::cl::desc("KV cache element type: f32, or f16 (lithe-kv-precision)"),
+                              llvm::cl::desc("KV cache element type: f32, f16 or int8 (lithe-kv-precision)"),
                               llvm::cl::init("f32")};
   Option<std::string> calibration{*this, "calibration", llvm::cl::desc("Calibration text"), llvm::cl::init("")};
   Option<std::string> tokenizer{*this, "tokenizer", llvm::cl::desc("Tokenizer directory for the calibration text"),

@@ -34,14 +34,30 @@ LazyPlane::~LazyPlane() {
   if (p_) munmap(p_, bytes_);
 }
 
+size_t KVState::planeBytes(int64_t heads, int64_t headDim, int64_t capacity, int64_t elementBytes) {
+  if (elementBytes == 1) return lithe_kv_q8_plane_bytes(heads, headDim, capacity);
+  return static_cast<size_t>(heads * capacity * headDim * elementBytes);
+}
+
 void KVState::copyFrom(const KVState &o, int64_t upTo) {
+  // Per head, the first upTo positions (and, int8, their scales after the
+  // values: see lithe_kv_q8_plane_bytes).
+  auto copy = [&](void *to, const void *from, size_t off, size_t n) {
+    std::memcpy(static_cast<uint8_t *>(to) + off, static_cast<const uint8_t *>(from) + off, n);
+  };
   for (size_t c = 0; c < k.size(); ++c) {
     int64_t heads = shapes[2 * c], hd = shapes[2 * c + 1];
+    size_t scales = planeBytes(heads, hd, capacity, elementBytes) - static_cast<size_t>(heads * capacity * 4);
     for (int64_t h = 0; h < heads; ++h) {
       size_t off = static_cast<size_t>(h * capacity * hd * elementBytes),
              n = static_cast<size_t>(upTo * hd * elementBytes);
-      std::memcpy(static_cast<uint8_t *>(kptr[c]) + off, static_cast<const uint8_t *>(o.kptr[c]) + off, n);
-      std::memcpy(static_cast<uint8_t *>(vptr[c]) + off, static_cast<const uint8_t *>(o.vptr[c]) + off, n);
+      copy(kptr[c], o.kptr[c], off, n);
+      copy(vptr[c], o.vptr[c], off, n);
+      if (elementBytes == 1) {
+        size_t soff = scales + static_cast<size_t>(h * capacity * 4), sn = static_cast<size_t>(upTo * 4);
+        copy(kptr[c], o.kptr[c], soff, sn);
+        copy(vptr[c], o.vptr[c], soff, sn);
+      }
     }
   }
   past = o.past;
@@ -125,7 +141,7 @@ std::unique_ptr<Context> Model::newContext(std::string &error) const {
   // The kernels' scratch for the largest shapes this model runs.
   LitheWorkspaceShape shape{capacity(), std::max(desc_.config[kCfgMaxLinear], width()),
                             std::max(desc_.config[kCfgMaxLinear], vocab()), 0, 0, capacity(),
-                            cacheElementBytes() == 2};
+                            cacheElementBytes()};
   for (int64_t k = 0; k < numCaches(); ++k) {
     shape.heads = std::max(shape.heads, desc_.cacheShapes[2 * k]);
     shape.head_dim = std::max(shape.head_dim, desc_.cacheShapes[2 * k + 1]);
@@ -141,8 +157,9 @@ std::unique_ptr<Context> Model::newContext(std::string &error) const {
 
 int64_t Model::kvBytesPerPosition() const {
   int64_t b = 0;
-  for (int64_t c = 0; c < numCaches(); ++c)
-    b += 2 * desc_.cacheShapes[2 * c] * desc_.cacheShapes[2 * c + 1] * cacheElementBytes();
+  for (int64_t c = 0; c < numCaches(); ++c) // int8: and a float scale per head
+    b += 2 * desc_.cacheShapes[2 * c] *
+         (desc_.cacheShapes[2 * c + 1] * cacheElementBytes() + (cacheElementBytes() == 1 ? 4 : 0));
   return b;
 }
 
@@ -152,7 +169,7 @@ KVState Model::newState() const {
   s.capacity = capacity();
   s.elementBytes = cacheElementBytes();
   for (int64_t c = 0; c < numCaches(); ++c) {
-    size_t n = static_cast<size_t>(desc_.cacheShapes[2 * c] * capacity() * desc_.cacheShapes[2 * c + 1] *
+    size_t n = KVState::planeBytes(desc_.cacheShapes[2 * c], desc_.cacheShapes[2 * c + 1], capacity(),
                                    s.elementBytes);
     s.k.emplace_back(n);
     s.v.emplace_back(n);

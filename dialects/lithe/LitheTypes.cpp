@@ -43,16 +43,19 @@ KVCacheType::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
   if (headDim <= 0)
     return emitError() << "kv_cache head size must be positive, got "
                        << headDim;
-  if (!llvm::isa<Float32Type, Float16Type, BFloat16Type>(elementType))
-    return emitError() << "kv_cache element type must be f32, f16 or bf16, got "
+  if (!llvm::isa<Float32Type, Float16Type, BFloat16Type>(elementType) &&
+      !elementType.isInteger(8))
+    return emitError() << "kv_cache element type must be f32, f16, bf16 or i8, got "
                        << elementType;
   return success();
 }
 
 int64_t KVCacheType::getBytesPerPosition() const {
-  // Keys and values: 2 * heads * head_dim elements.
+  // Keys and values: 2 * heads * head_dim elements, and for int8 one f32
+  // scale per head each.
   return 2 * getHeads() * getHeadDim() *
-         static_cast<int64_t>(getElementType().getIntOrFloatBitWidth() / 8);
+             static_cast<int64_t>(getElementType().getIntOrFloatBitWidth() / 8) +
+         (getElementType().isInteger(8) ? 2 * getHeads() * 4 : 0);
 }
 
 void LitheDialect::registerTypes() {

@@ -15,6 +15,9 @@ def Lithe_KVCacheType : TypeDef<Lithe_Dialect, "KVCache"> {
     length) is fixed at code generation. Several attention ops may read one
     cache (cross-layer KV sharing); only ops given keys and values append.
 
+    An i8 cache holds one f32 scale per head and position beside its
+    values (symmetric int8, lithe-kv-precision{type=int8}).
+
     Example: `!lithe.kv_cache<12x64xf32>`
   }];
   let parameters = (ins "int64_t":$heads, "int64_t":$headDim,

@@ -80,8 +80,8 @@ void CachesType::print(AsmPrinter &printer) const {
 }
 
 LogicalResult CachesType::verify(llvm::function_ref<InFlightDiagnostic()> emitError, Type elementType) {
-  if (!elementType || !(elementType.isF32() || elementType.isF16()))
-    return emitError() << "cache planes hold f32 or f16, got " << elementType;
+  if (!elementType || !(elementType.isF32() || elementType.isF16() || elementType.isInteger(8)))
+    return emitError() << "cache planes hold f32, f16 or i8, got " << elementType;
   return success();
 }
 

@@ -164,8 +164,9 @@ LogicalResult GeluOp::verify() {
 namespace {
 LogicalResult planeMatches(Operation *op, Value plane, int64_t cols) {
   BufferType p = buf(plane);
-  if (p.getShape().size() != 3 || p.isRows() || !(p.getElementType().isF32() || p.getElementType().isF16()))
-    return op->emitOpError("a cache plane is a static [heads, capacity, head_dim] f32 or f16 buffer, got ") << p;
+  if (p.getShape().size() != 3 || p.isRows() ||
+      !(p.getElementType().isF32() || p.getElementType().isF16() || p.getElementType().isInteger(8)))
+    return op->emitOpError("a cache plane is a static [heads, capacity, head_dim] f32, f16 or i8 buffer, got ") << p;
   if (p.getShape()[0] * p.getShape()[2] != cols)
     return op->emitOpError() << "rows of " << cols << " values do not fill " << p.getShape()[0]
                              << " heads of " << p.getShape()[2];

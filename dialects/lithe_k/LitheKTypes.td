@@ -42,14 +42,17 @@ def LitheK_CachesType : TypeDef<LitheK_Dialect, "Caches"> {
   let summary = "one plane (keys or values) per KV cache of the context";
   let description = [{
     A table of plane pointers. `!lithe_k.caches` holds f32 planes,
-    `!lithe_k.caches<f16>` f16 ones (lithe-kv-precision): what the
+    `!lithe_k.caches<f16>` f16 ones and `!lithe_k.caches<i8>` int8 ones
+    (lithe-kv-precision), each int8 plane followed by its per-head,
+    per-position scales (kernels.h, lithe_kv_q8_plane_bytes): what the
     attention kernels read and append.
   }];
   let parameters = (ins "mlir::Type":$elementType);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// Bytes of one cached value (4 or 2).
+    /// Bytes of one cached value (4, 2 or 1; int8 planes add a 4-byte scale
+    /// per head and position).
     int64_t getElementBytes() const { return getElementType().getIntOrFloatBitWidth() / 8; }
   }];
 }

@@ -111,8 +111,8 @@ bool toKernelLevel(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
   int64_t cacheBytes = 4;
   if (auto f = module.lookupSymbol<func::FuncOp>(k::kForward); f && f.getNumArguments() > 2)
     if (auto c = dyn_cast<k::CachesType>(f.getArgument(2).getType())) cacheBytes = c.getElementBytes();
-  for (size_t i = 0; i + 1 < shapes.size(); i += 2)
-    report.kvBytesPerPosition += 2 * shapes[i] * shapes[i + 1] * cacheBytes;
+  for (size_t i = 0; i + 1 < shapes.size(); i += 2) // int8: and a float scale per head
+    report.kvBytesPerPosition += 2 * shapes[i] * (shapes[i + 1] * cacheBytes + (cacheBytes == 1 ? 4 : 0));
   module.walk([&](k::LinearOp l) {
     if (l.getEpilogue() != k::Epilogue::none) ++report.fusedEpilogues;
   });

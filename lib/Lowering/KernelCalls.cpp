@@ -79,6 +79,8 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_linear_bf16), LITHE_KERNEL(lithe_lm_head_bf16), LITHE_KERNEL(lithe_embedding_bf16),
     LITHE_KERNEL(lithe_kv_append_f16), LITHE_KERNEL(lithe_attention_f16), LITHE_KERNEL(lithe_kv_append_rows_f16),
     LITHE_KERNEL(lithe_attention_rows_f16), LITHE_KERNEL(lithe_embedding_q8),
+    LITHE_KERNEL(lithe_kv_append_q8), LITHE_KERNEL(lithe_attention_q8), LITHE_KERNEL(lithe_kv_append_rows_q8),
+    LITHE_KERNEL(lithe_attention_rows_q8),
 };
 #undef LITHE_KERNEL
 
@@ -120,11 +122,12 @@ struct Args {
 };
 
 int64_t cols(Value v) { return cast<k::BufferType>(v.getType()).getCols(); }
-/// Whether a cache plane or caches table holds f16 (the attention kernels'
-/// _f16 variants).
-bool isF16(Value v) {
-  if (auto c = dyn_cast<k::CachesType>(v.getType())) return c.getElementType().isF16();
-  return cast<k::BufferType>(v.getType()).getElementType().isF16();
+/// The attention kernel for a cache plane or caches table: `f32` for f32
+/// values, its _f16 or _q8 variant for f16 or int8 ones.
+StringRef forCache(Value v, StringRef f32, StringRef f16, StringRef q8) {
+  Type e = isa<k::CachesType>(v.getType()) ? cast<k::CachesType>(v.getType()).getElementType()
+                                           : cast<k::BufferType>(v.getType()).getElementType();
+  return e.isF16() ? f16 : e.isInteger(8) ? q8 : f32;
 }
 ArrayRef<int64_t> shape(Value v) { return cast<k::BufferType>(v.getType()).getShape(); }
 
@@ -183,24 +186,24 @@ std::optional<KernelCall> kernelCall(Operation *op) {
       })
       .Case([&](k::KVAppendOp o) {
         auto p = shape(o.getKeyPlane()); // heads, capacity, head_dim
-        named(isF16(o.getKeyPlane()) ? "lithe_kv_append_f16" : "lithe_kv_append").operand(o.getKeyPlane()).operand(o.getValuePlane()).i64(p[0]).i64(p[2])
+        named(forCache(o.getKeyPlane(), "lithe_kv_append", "lithe_kv_append_f16", "lithe_kv_append_q8")).operand(o.getKeyPlane()).operand(o.getValuePlane()).i64(p[0]).i64(p[2])
             .i64(p[1]).operand(o.getPast()).operand(o.getKey()).operand(o.getValue()).operand(o.getRows());
         return true;
       })
       .Case([&](k::AttentionOp o) {
-        named(isF16(o.getKeyPlane()) ? "lithe_attention_f16" : "lithe_attention").operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyPlane())
+        named(forCache(o.getKeyPlane(), "lithe_attention", "lithe_attention_f16", "lithe_attention_q8")).operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyPlane())
             .operand(o.getValuePlane()).i64(o.getHeads()).i64(o.getHeadDim()).i64(o.getCapacity())
             .operand(o.getPast()).f32(o.getScale().convertToFloat()).i32(o.getCausal()).operand(o.getOut());
         return true;
       })
       .Case([&](k::KVAppendRowsOp o) {
-        named(isF16(o.getKeyCaches()) ? "lithe_kv_append_rows_f16" : "lithe_kv_append_rows").operand(o.getKeyCaches()).operand(o.getValueCaches()).i64(o.getCache())
+        named(forCache(o.getKeyCaches(), "lithe_kv_append_rows", "lithe_kv_append_rows_f16", "lithe_kv_append_rows_q8")).operand(o.getKeyCaches()).operand(o.getValueCaches()).i64(o.getCache())
             .i64(o.getCaches()).i64(o.getHeads()).i64(o.getHeadDim()).i64(o.getCapacity())
             .operand(o.getPasts()).operand(o.getKey()).operand(o.getValue()).operand(o.getRows());
         return true;
       })
       .Case([&](k::AttentionRowsOp o) {
-        named(isF16(o.getKeyCaches()) ? "lithe_attention_rows_f16" : "lithe_attention_rows").operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyCaches())
+        named(forCache(o.getKeyCaches(), "lithe_attention_rows", "lithe_attention_rows_f16", "lithe_attention_rows_q8")).operand(o.getQuery()).operand(o.getRows()).operand(o.getKeyCaches())
             .operand(o.getValueCaches()).i64(o.getCache()).i64(o.getCaches()).i64(o.getHeads())
             .i64(o.getHeadDim()).i64(o.getCapacity()).operand(o.getPasts())
             .f32(o.getScale().convertToFloat()).operand(o.getOut());

@@ -128,8 +128,8 @@ bool Lowering::checkForward() {
   // One cache element type for the whole model: the caches table's.
   for (size_t a = 2; a < args.size(); ++a) {
     auto c = dyn_cast<KVCacheType>(args[a].getType());
-    if (!c || !(c.getElementType().isF32() || c.getElementType().isF16()))
-      return fail(fn, "@forward argument " + std::to_string(a) + " is not an f32 or f16 !lithe.kv_cache");
+    if (!c || !(c.getElementType().isF32() || c.getElementType().isF16() || c.getElementType().isInteger(8)))
+      return fail(fn, "@forward argument " + std::to_string(a) + " is not an f32, f16 or i8 !lithe.kv_cache");
     if (c.getElementType() != cast<KVCacheType>(args[2].getType()).getElementType())
       return fail(fn, "@forward's KV caches mix element types (argument " + std::to_string(a) +
                           "): run lithe-kv-precision to give them one");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -559,14 +560,35 @@ extern "C" void lithe_embedding_q8(const int8_t *table, const float *scale, int6
 
 namespace {
 
+// One row of head_dim values into an int8 cache row and its scale
+// (kernels.h: symmetric, max |x| / 127; NaN in x makes the scale NaN).
+void quantize_kv_row(const float *x, int64_t n, int8_t *q, float *scale) {
+  float amax = 0.f;
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i) {
+    amax = std::max(amax, std::fabs(x[i]));
+    finite = finite && std::isfinite(x[i]);
+  }
+  if (!finite || amax < kQ8iTiny) {
+    std::fill(q, q + n, int8_t(0));
+    *scale = finite ? 0.f : std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  const float inv = 127.f / amax;
+  for (int64_t i = 0; i < n; ++i)
+    q[i] = int8_t(std::min(127.f, std::max(-127.f, std::nearbyint(x[i] * inv))));
+  *scale = amax / 127.f;
+}
+
 // Appends S positions to a [heads][capacity][head_dim] plane pair of E
-// (float32, or f16 as uint16_t).
+// (float32; f16 as uint16_t; int8 with the scales after the values).
 template <class E>
 int kv_append(E *kcache, E *vcache, int64_t heads, int64_t head_dim, int64_t capacity,
               int64_t past, const float *k, const float *v, int64_t S) {
   if (past < 0 || S < 0 || past + S > capacity)
     return -1;
-  const KernelTable *t = std::is_same<E, float>::value ? nullptr : active_table();
+  const KernelTable *t = std::is_same<E, uint16_t>::value ? active_table() : nullptr;
+  const size_t so = kv_q8_scales_offset(heads, head_dim, capacity);
   for (int64_t s = 0; s < S; ++s)
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t src = (s * heads + h) * head_dim;
@@ -574,9 +596,15 @@ int kv_append(E *kcache, E *vcache, int64_t heads, int64_t head_dim, int64_t cap
       if constexpr (std::is_same<E, float>::value) {
         std::memcpy(kcache + dst, k + src, size_t(head_dim) * sizeof(float));
         std::memcpy(vcache + dst, v + src, size_t(head_dim) * sizeof(float));
-      } else {
+      } else if constexpr (std::is_same<E, uint16_t>::value) {
         t->to_f16(k + src, head_dim, kcache + dst);
         t->to_f16(v + src, head_dim, vcache + dst);
+      } else {
+        const int64_t row = h * capacity + past + s;
+        quantize_kv_row(k + src, head_dim, kcache + dst,
+                        reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(kcache) + so) + row);
+        quantize_kv_row(v + src, head_dim, vcache + dst,
+                        reinterpret_cast<float *>(reinterpret_cast<uint8_t *>(vcache) + so) + row);
       }
     }
   return 0;
@@ -594,10 +622,24 @@ int kv_append_rows(E *const *kcaches, E *const *vcaches, int64_t cache, int64_t 
   return status;
 }
 
+// The attention arguments for one sequence's planes.
+AttnArgs attn_args(const float *q, int64_t S, const void *kc, const void *vc, int64_t heads,
+                   int64_t head_dim, int64_t capacity, int64_t past, float scale, int causal,
+                   float *out, int kv) {
+  AttnArgs a{q, S, kc, vc, heads, head_dim, capacity, past, scale, causal, out,
+             nullptr, nullptr, head_dim, kv, nullptr, nullptr};
+  if (kv == kKvQ8) {
+    const size_t so = kv_q8_scales_offset(heads, head_dim, capacity);
+    a.ksc = reinterpret_cast<const float *>(static_cast<const uint8_t *>(kc) + so);
+    a.vsc = reinterpret_cast<const float *>(static_cast<const uint8_t *>(vc) + so);
+  }
+  return a;
+}
+
 void attention_rows(const float *q, int64_t B, const void *const *kcaches,
                     const void *const *vcaches, int64_t cache, int64_t caches, int64_t heads,
                     int64_t head_dim, int64_t capacity, const int64_t *pasts, float scale,
-                    float *out, int kv_f16) {
+                    float *out, int kv) {
   if (B <= 0 || heads <= 0 || head_dim <= 0)
     return;
   const KernelTable *t = active_table();
@@ -605,9 +647,8 @@ void attention_rows(const float *q, int64_t B, const void *const *kcaches,
   // Row b is one new token of sequence b: the decode path of
   // lithe_attention on its own caches, tasks over (row, head).
   auto one = [&](int64_t b, int64_t h) {
-    AttnArgs a{q + b * E, 1, kcaches[b * caches + cache], vcaches[b * caches + cache], heads,
-               head_dim, capacity, pasts[b], scale, 1, out + b * E, nullptr, nullptr, head_dim,
-               kv_f16};
+    AttnArgs a = attn_args(q + b * E, 1, kcaches[b * caches + cache], vcaches[b * caches + cache],
+                           heads, head_dim, capacity, pasts[b], scale, 1, out + b * E, kv);
     t->attn_row(a, h, 0);
   };
   double work = 0;
@@ -623,12 +664,11 @@ void attention_rows(const float *q, int64_t B, const void *const *kcaches,
 
 void attention(const float *q, int64_t S, const void *kcache, const void *vcache, int64_t heads,
                int64_t head_dim, int64_t capacity, int64_t past, float scale, int causal,
-               float *out, int kv_f16) {
+               float *out, int kv) {
   if (S <= 0 || heads <= 0 || head_dim <= 0)
     return;
   const KernelTable *t = active_table();
-  AttnArgs a{q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out,
-             nullptr, nullptr, head_dim, kv_f16};
+  AttnArgs a = attn_args(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, kv);
   const int64_t T = past + S;
   if (S < 8 || !t->attn_block) {
     // Per-query path (decode): tasks over (query, head).
@@ -645,12 +685,12 @@ void attention(const float *q, int64_t S, const void *kcache, const void *vcache
   }
   // Prefill: per head, K transposed into 32-key panels (and V padded when
   // head_dim is not a multiple of the micro-kernel width, or widened from
-  // f16), then tasks over (query block, head), the longest (last) query
-  // blocks first.
+  // f16 or int8), then tasks over (query block, head), the longest (last)
+  // query blocks first.
   const int64_t npan = ceil_div(T, kPanel);
   a.hdp = round_up(head_dim, t->attn_uw);
   const size_t kt_n = size_t(heads * npan * head_dim * kPanel);
-  const size_t vp_n = a.hdp != head_dim || kv_f16 ? size_t(heads * T * a.hdp) : 0;
+  const size_t vp_n = a.hdp != head_dim || kv != kKvF32 ? size_t(heads * T * a.hdp) : 0;
   float *ws = shared_scratch(kt_n + vp_n + 16);
   a.kt = ws;
   a.vp = vp_n ? ws + kt_n : nullptr;
@@ -663,66 +703,41 @@ void attention(const float *q, int64_t S, const void *kcache, const void *vcache
 
 } // namespace
 
-extern "C" int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
-                               int64_t head_dim, int64_t capacity, int64_t past,
-                               const float *k, const float *v, int64_t S) {
-  return kv_append<float>(kcache, vcache, heads, head_dim, capacity, past, k, v, S);
-}
+#define LITHE_KV_ENTRY_POINTS(SUFFIX, E, KIND)                                                      \
+  extern "C" int lithe_kv_append##SUFFIX(E *kcache, E *vcache, int64_t heads, int64_t head_dim,    \
+                                         int64_t capacity, int64_t past, const float *k,           \
+                                         const float *v, int64_t S) {                              \
+    return kv_append<E>(kcache, vcache, heads, head_dim, capacity, past, k, v, S);                  \
+  }                                                                                                \
+  extern "C" int lithe_kv_append_rows##SUFFIX(E *const *kcaches, E *const *vcaches, int64_t cache, \
+                                              int64_t caches, int64_t heads, int64_t head_dim,     \
+                                              int64_t capacity, const int64_t *pasts,              \
+                                              const float *k, const float *v, int64_t B) {         \
+    return kv_append_rows<E>(kcaches, vcaches, cache, caches, heads, head_dim, capacity, pasts, k, \
+                             v, B);                                                                \
+  }                                                                                                \
+  extern "C" void lithe_attention_rows##SUFFIX(                                                    \
+      const float *q, int64_t B, const E *const *kcaches, const E *const *vcaches, int64_t cache,  \
+      int64_t caches, int64_t heads, int64_t head_dim, int64_t capacity, const int64_t *pasts,     \
+      float scale, float *out) {                                                                   \
+    attention_rows(q, B, reinterpret_cast<const void *const *>(kcaches),                           \
+                   reinterpret_cast<const void *const *>(vcaches), cache, caches, heads, head_dim, \
+                   capacity, pasts, scale, out, KIND);                                             \
+  }                                                                                                \
+  extern "C" void lithe_attention##SUFFIX(const float *q, int64_t S, const E *kcache,              \
+                                          const E *vcache, int64_t heads, int64_t head_dim,        \
+                                          int64_t capacity, int64_t past, float scale, int causal, \
+                                          float *out) {                                            \
+    attention(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, KIND);    \
+  }
 
-extern "C" int lithe_kv_append_f16(uint16_t *kcache, uint16_t *vcache, int64_t heads,
-                                   int64_t head_dim, int64_t capacity, int64_t past,
-                                   const float *k, const float *v, int64_t S) {
-  return kv_append<uint16_t>(kcache, vcache, heads, head_dim, capacity, past, k, v, S);
-}
+LITHE_KV_ENTRY_POINTS(, float, kKvF32)
+LITHE_KV_ENTRY_POINTS(_f16, uint16_t, kKvF16)
+LITHE_KV_ENTRY_POINTS(_q8, int8_t, kKvQ8)
+#undef LITHE_KV_ENTRY_POINTS
 
-extern "C" int lithe_kv_append_rows(float *const *kcaches, float *const *vcaches, int64_t cache,
-                                    int64_t caches, int64_t heads, int64_t head_dim,
-                                    int64_t capacity, const int64_t *pasts, const float *k,
-                                    const float *v, int64_t B) {
-  return kv_append_rows<float>(kcaches, vcaches, cache, caches, heads, head_dim, capacity, pasts,
-                               k, v, B);
-}
-
-extern "C" int lithe_kv_append_rows_f16(uint16_t *const *kcaches, uint16_t *const *vcaches,
-                                        int64_t cache, int64_t caches, int64_t heads,
-                                        int64_t head_dim, int64_t capacity, const int64_t *pasts,
-                                        const float *k, const float *v, int64_t B) {
-  return kv_append_rows<uint16_t>(kcaches, vcaches, cache, caches, heads, head_dim, capacity,
-                                  pasts, k, v, B);
-}
-
-extern "C" void lithe_attention_rows(const float *q, int64_t B, const float *const *kcaches,
-                                     const float *const *vcaches, int64_t cache, int64_t caches,
-                                     int64_t heads, int64_t head_dim, int64_t capacity,
-                                     const int64_t *pasts, float scale, float *out) {
-  attention_rows(q, B, reinterpret_cast<const void *const *>(kcaches),
-                 reinterpret_cast<const void *const *>(vcaches), cache, caches, heads, head_dim,
-                 capacity, pasts, scale, out, 0);
-}
-
-extern "C" void lithe_attention_rows_f16(const float *q, int64_t B,
-                                         const uint16_t *const *kcaches,
-                                         const uint16_t *const *vcaches, int64_t cache,
-                                         int64_t caches, int64_t heads, int64_t head_dim,
-                                         int64_t capacity, const int64_t *pasts, float scale,
-                                         float *out) {
-  attention_rows(q, B, reinterpret_cast<const void *const *>(kcaches),
-                 reinterpret_cast<const void *const *>(vcaches), cache, caches, heads, head_dim,
-                 capacity, pasts, scale, out, 1);
-}
-
-extern "C" void lithe_attention(const float *q, int64_t S, const float *kcache,
-                                const float *vcache, int64_t heads, int64_t head_dim,
-                                int64_t capacity, int64_t past, float scale, int causal,
-                                float *out) {
-  attention(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, 0);
-}
-
-extern "C" void lithe_attention_f16(const float *q, int64_t S, const uint16_t *kcache,
-                                    const uint16_t *vcache, int64_t heads, int64_t head_dim,
-                                    int64_t capacity, int64_t past, float scale, int causal,
-                                    float *out) {
-  attention(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, 1);
+extern "C" size_t lithe_kv_q8_plane_bytes(int64_t heads, int64_t head_dim, int64_t capacity) {
+  return kv_q8_scales_offset(heads, head_dim, capacity) + size_t(heads * capacity) * sizeof(float);
 }
 
 extern "C" void lithe_to_f16(const float *x, int64_t n, uint16_t *y) {

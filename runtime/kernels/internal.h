@@ -109,10 +109,18 @@ struct GemmArgs {
   int flags; // never GELU together with ACCUMULATE (split by the caller)
 };
 
+// What a KV cache plane holds (kernels.h): float32, f16, or int8 with one
+// scale per head and position (lithe_kv_q8_plane_bytes' layout).
+enum KvKind : int { kKvF32 = 0, kKvF16 = 1, kKvQ8 = 2 };
+// Where an int8 plane's scales start (bytes from its base).
+inline size_t kv_q8_scales_offset(int64_t heads, int64_t head_dim, int64_t capacity) {
+  return (size_t(heads * capacity * head_dim) + 63) / 64 * 64;
+}
+
 struct AttnArgs {
   const float *q;
   int64_t S;
-  const void *kc, *vc; // float32, or IEEE f16 (uint16_t) when kv_f16
+  const void *kc, *vc; // float32, IEEE f16 (uint16_t) or int8 values: see kv
   int64_t heads, hd, cap, past;
   float scale;
   int causal;
@@ -121,7 +129,8 @@ struct AttnArgs {
   float *kt;   // [heads][ceil(T/32)][hd][32]
   float *vp;   // [heads][T][hdp] or nullptr when V is used in place (f32)
   int64_t hdp; // padded head dim used by the PV micro-kernel
-  int kv_f16;  // the cache planes hold f16 (lithe_kv_append_f16)
+  int kv;      // the cache planes' values: kKvF32, kKvF16 or kKvQ8
+  const float *ksc, *vsc; // kKvQ8: the planes' scales, [heads][cap]
 };
 
 struct KernelTable {

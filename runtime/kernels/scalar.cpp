@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace lithe {
 namespace kern {
@@ -264,9 +265,10 @@ void dequant(const int8_t *q, float s, int64_t n, float *y) {
 }
 
 // Online softmax over key blocks for one (head, query); the cache holds E
-// (float, or f16 as uint16_t).
+// (float; f16 as uint16_t; int8, each row times its scale).
 inline float kv_value(float x) { return x; }
 inline float kv_value(uint16_t x) { return f16_to_f32(x); }
+inline float kv_value(int8_t x) { return float(x); }
 
 template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
   const int64_t hd = a.hd, T = a.past + a.S;
@@ -287,6 +289,8 @@ template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
       for (int64_t i = 0; i < hd; ++i)
         d += q[i] * kv_value(kr[i]);
       sc[t] = d * a.scale;
+      if (std::is_same<E, int8_t>::value)
+        sc[t] *= a.ksc[h * a.cap + t0 + t];
       bm = std::max(bm, sc[t]);
     }
     float mnew = std::max(mx, bm);
@@ -298,8 +302,9 @@ template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
       float p = std::exp(sc[t] - mnew);
       l += p;
       const E *vr = V + (t0 + t) * hd;
+      const float pv = std::is_same<E, int8_t>::value ? p * a.vsc[h * a.cap + t0 + t] : p;
       for (int64_t i = 0; i < hd; ++i)
-        acc[i] += p * kv_value(vr[i]);
+        acc[i] += pv * kv_value(vr[i]);
     }
     mx = mnew;
   }
@@ -310,10 +315,11 @@ template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
 }
 
 void attn_row(const AttnArgs &a, int64_t h, int64_t s) {
-  if (a.kv_f16)
-    attn_row_t<uint16_t>(a, h, s);
-  else
-    attn_row_t<float>(a, h, s);
+  switch (a.kv) {
+  case kKvF16: return attn_row_t<uint16_t>(a, h, s);
+  case kKvQ8: return attn_row_t<int8_t>(a, h, s);
+  default: return attn_row_t<float>(a, h, s);
+  }
 }
 
 void to_f16(const float *x, int64_t n, uint16_t *y) {

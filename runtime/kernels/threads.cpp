@@ -360,7 +360,7 @@ extern "C" LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *shape,
       continue;
     const int64_t hdp = round_up(hd, t->attn_uw);
     size_t n = size_t(shape->heads * ceil_div(T, kPanel) * hd * kPanel) +
-               (hdp != hd || shape->kv_f16 ? size_t(shape->heads * T * hdp) : 0) + 16;
+               (hdp != hd || (shape->kv_bytes > 0 && shape->kv_bytes < 4) ? size_t(shape->heads * T * hdp) : 0) + 16;
     shared = std::max(shared, n);
   }
   // api.cpp's integer int8 GEMM: the quantized rows of x.

@@ -12,6 +12,17 @@
 // f32 back again is the identity on an f32 model.
 // RUN: lithe-opt %S/Inputs/one-block.mlir --lithe-kv-precision=type=f16 --lithe-kv-precision=type=f32 | FileCheck %s --check-prefix=F32
 // RUN: not lithe-opt %S/Inputs/one-block.mlir --lithe-kv-precision=type=int4 2>&1 | FileCheck %s --check-prefix=ERR
+// int8: i8 planes (their scales beside them at run time), the _q8 kernels,
+// one byte per value in the descriptor.
+// RUN: lithe-opt %S/Inputs/one-block.mlir --lithe-kv-precision=type=int8 --lithe-lower-to-kernels | FileCheck %s --check-prefix=KERNEL8
+// RUN: cd %t && lithe-opt m.mlir --lithe-kv-precision=type=int8 --lithe-lower-cpu | FileCheck %s --check-prefix=LLVM8
+// KERNEL8: lithe_k.cache_plane %{{.*}}[0] : !lithe_k.caches<i8> -> <2x8x4xi8>
+// KERNEL8: lithe_k.attention_rows {{.*}} !lithe_k.caches<i8>
+// LLVM8: llvm.call @lithe_kv_append_q8(
+// LLVM8: llvm.call @lithe_attention_q8(
+// LLVM8: llvm.call @lithe_kv_append_rows_q8(
+// LLVM8: llvm.call @lithe_attention_rows_q8(
+// LLVM8: @lithe_model_config(dense<[5, 16, 8, 1, 8, {{[0-9]+}}, 1, 16, 1]> : tensor<9xi64>)
 
 // CHECK: func.func @forward(%{{.*}}: tensor<{{.*}}>, %{{.*}}: index, %[[C:[a-z0-9_]+]]: !lithe.kv_cache<2x4xf16>)
 // CHECK: lithe.attention {{.*}}%[[C]]
@@ -38,4 +49,4 @@
 // F32: !lithe.kv_cache<2x4xf32>
 // F32-NOT: f16
 
-// ERR: error: lithe-kv-precision: type must be f32 or f16, got 'int4'
+// ERR: error: lithe-kv-precision: type must be f32, f16 or int8, got 'int4'

@@ -650,17 +650,29 @@ struct AttnCase {
   int causal;
 };
 
-// With f16, the caches are f16 (lithe_kv_append_f16) and the reference
-// attends over the rounded values: the same bound as float32.
-void attention_check(const AttnCase &c, uint32_t seed, bool f16 = false) {
+enum class Kv { F32, F16, Q8 };
+
+// With f16 or int8 caches (lithe_kv_append_f16 / _q8), the reference
+// attends over the values they hold: the same bound as float32.
+void attention_check(const AttnCase &c, uint32_t seed, Kv kind = Kv::F32) {
   const int64_t cap = c.past + c.S + 5, E = c.heads * c.hd;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   // Unused cache slots hold NaN: reading them would poison the output.
   Vec kc(size_t(c.heads * cap * c.hd), nan), vc(kc.size(), nan);
   std::vector<uint16_t> kh(kc.size(), 0x7e00), vh(kc.size(), 0x7e00); // f16 NaN
+  // int8: values, then (64-byte aligned) one scale per head and position,
+  // NaN where nothing was appended.
+  const size_t qbytes = lithe_kv_q8_plane_bytes(c.heads, c.hd, cap),
+               soff = (size_t(c.heads * cap * c.hd) + 63) / 64 * 64;
+  ASSERT_EQ(qbytes, soff + size_t(c.heads * cap) * 4);
+  std::vector<float> kq((qbytes + 3) / 4, nan), vq(kq.size(), nan);
+  auto *k8 = reinterpret_cast<int8_t *>(kq.data()), *v8 = reinterpret_cast<int8_t *>(vq.data());
   auto append = [&](int64_t past, const Vec &k, const Vec &v, int64_t S) {
-    return f16 ? lithe_kv_append_f16(kh.data(), vh.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S)
-               : lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S);
+    if (kind == Kv::F16)
+      return lithe_kv_append_f16(kh.data(), vh.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S);
+    if (kind == Kv::Q8)
+      return lithe_kv_append_q8(k8, v8, c.heads, c.hd, cap, past, k.data(), v.data(), S);
+    return lithe_kv_append(kc.data(), vc.data(), c.heads, c.hd, cap, past, k.data(), v.data(), S);
   };
   Vec kpast = rnd(size_t(c.past * E), seed), vpast = rnd(size_t(c.past * E), seed + 1);
   ASSERT_EQ(0, append(0, kpast, vpast, c.past));
@@ -669,11 +681,24 @@ void attention_check(const AttnCase &c, uint32_t seed, bool f16 = false) {
   ASSERT_EQ(0, append(c.past, k, v, c.S));
   const float scale = 1.f / std::sqrt(float(c.hd));
   Vec out(size_t(c.S * E), nan);
-  if (f16) {
+  if (kind == Kv::F16) {
     lithe_attention_f16(q.data(), c.S, kh.data(), vh.data(), c.heads, c.hd, cap, c.past, scale,
                         c.causal, out.data());
     lithe_from_f16(kh.data(), int64_t(kh.size()), kc.data());
     lithe_from_f16(vh.data(), int64_t(vh.size()), vc.data());
+  } else if (kind == Kv::Q8) {
+    lithe_attention_q8(q.data(), c.S, k8, v8, c.heads, c.hd, cap, c.past, scale, c.causal, out.data());
+    const float *ks = reinterpret_cast<const float *>(k8 + soff), *vs = reinterpret_cast<const float *>(v8 + soff);
+    for (int64_t r = 0; r < c.heads * cap; ++r)
+      for (int64_t i = 0; i < c.hd; ++i) {
+        const int64_t at = r * c.hd + i;
+        kc[at] = float(k8[at]) * ks[r];
+        vc[at] = float(v8[at]) * vs[r];
+        if (r % cap < c.past + c.S) { // appended: symmetric int8 of the row
+          ASSERT_LE(std::abs(int(k8[at])), 127);
+          ASSERT_GT(ks[r], 0.f);
+        }
+      }
   } else {
     lithe_attention(q.data(), c.S, kc.data(), vc.data(), c.heads, c.hd, cap, c.past, scale,
                     c.causal, out.data());
@@ -707,12 +732,12 @@ void attention_check(const AttnCase &c, uint32_t seed, bool f16 = false) {
       }
     }
   expect_close(out.data(), ref, tol,
-               std::string(f16 ? "f16 " : "") + "attention heads" + std::to_string(c.heads) + " hd" +
+               std::string(kind == Kv::F16 ? "f16 " : kind == Kv::Q8 ? "int8 " : "") + "attention heads" + std::to_string(c.heads) + " hd" +
                    std::to_string(c.hd) + " past" + std::to_string(c.past) + " S" + std::to_string(c.S) +
                    (c.causal ? " causal" : ""));
 }
 
-void attentionCases(int isa, bool f16 = false) {
+void attentionCases(int isa, Kv kind = Kv::F32) {
   const AttnCase cases[] = {
       {12, 64, 0, 1, 1},    {12, 64, 128, 1, 1},  {12, 64, 1024, 1, 1}, // decode
       {3, 8, 5, 1, 1},      {2, 12, 300, 1, 0},   {1, 130, 40, 1, 1},   // odd head dims
@@ -723,7 +748,7 @@ void attentionCases(int isa, bool f16 = false) {
   };
   uint32_t seed = 600;
   for (const AttnCase &c : cases) {
-    attention_check(c, seed, f16);
+    attention_check(c, seed, kind);
     seed += 10;
   }
 }
@@ -901,7 +926,27 @@ TEST_P(Kernels, Q8IntegerRoute) {
   }
 }
 TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
-TEST_P(Kernels, AttentionF16) { attentionCases(GetParam(), true); }
+TEST_P(Kernels, AttentionF16) { attentionCases(GetParam(), Kv::F16); }
+TEST_P(Kernels, AttentionQ8) { attentionCases(GetParam(), Kv::Q8); }
+
+// An int8 cache row: symmetric, the largest |x| at +-127, the rest rounded
+// to the nearest step; a zero row is zeros with scale 0.
+TEST(KernelsAttention, KvAppendQ8Quantizes) {
+  const int64_t heads = 2, hd = 5, cap = 3;
+  std::vector<float> plane((lithe_kv_q8_plane_bytes(heads, hd, cap) + 3) / 4), vplane(plane);
+  auto *kq = reinterpret_cast<int8_t *>(plane.data()), *vq = reinterpret_cast<int8_t *>(vplane.data());
+  const float *ks = reinterpret_cast<const float *>(kq + 64);
+  Vec k = {0.5f, -1.f, 0.25f, 0.f, 0.9f, 0.f, 0.f, 0.f, 0.f, 0.f}, v = k;
+  ASSERT_EQ(0, lithe_kv_append_q8(kq, vq, heads, hd, cap, 1, k.data(), v.data(), 1));
+  EXPECT_FLOAT_EQ(ks[0 * cap + 1], 1.f / 127.f);
+  const int8_t want[] = {64, -127, 32, 0, 114}; // 63.5 rounds to even 64, 31.75 to 32, 114.3 to 114
+  for (int i = 0; i < hd; ++i)
+    EXPECT_EQ(kq[(0 * cap + 1) * hd + i], want[i]) << i;
+  EXPECT_EQ(ks[1 * cap + 1], 0.f);
+  for (int i = 0; i < hd; ++i)
+    EXPECT_EQ(kq[(1 * cap + 1) * hd + i], 0);
+  EXPECT_EQ(-1, lithe_kv_append_q8(kq, vq, heads, hd, cap, 3, k.data(), v.data(), 1));
+}
 
 // f32 -> f16 on this path: round to nearest even (the compiler's _Float16
 // conversion is the reference), saturated to +-65504 (infinities too), NaN
@@ -944,7 +989,7 @@ TEST_P(Kernels, F16Conversion) {
 // workspace sized for the largest shapes serves every scratch request (no
 // kernel allocates), and the results are the references' as before.
 TEST_P(Kernels, WorkspaceServesEveryCall) {
-  LitheWorkspaceShape shape{150, 3072, 50257, 12, 130, 1030, /*kv_f16=*/1};
+  LitheWorkspaceShape shape{150, 3072, 50257, 12, 130, 1030, /*kv_bytes=*/1};
   LitheWorkspace *ws = lithe_workspace_new(&shape, 0);
   ASSERT_NE(ws, nullptr);
   EXPECT_GT(lithe_workspace_bytes(ws), 0u);
@@ -956,7 +1001,8 @@ TEST_P(Kernels, WorkspaceServesEveryCall) {
   linear_q8iCases(GetParam());
   lm_headCases(GetParam());
   attentionCases(GetParam());
-  attentionCases(GetParam(), true);
+  attentionCases(GetParam(), Kv::F16);
+  attentionCases(GetParam(), Kv::Q8);
   EXPECT_EQ(lithe_workspace_bind(nullptr), ws);
   EXPECT_EQ(lithe_workspace_misses(), misses);
   lithe_workspace_free(ws);

@@ -74,7 +74,8 @@ typedef struct LitheWorkspaceShape {
   int64_t heads;    /* attention: most heads */
   int64_t head_dim; /* attention: largest head size */
   int64_t capacity; /* attention: KV cache capacity (longest context) */
-  int64_t kv_f16;   /* attention: the caches hold f16 (the prefill widens V) */
+  int64_t kv_bytes; /* attention: bytes per cached value, 4 (or 0), 2 (f16) or 1
+                       (int8); below 4 the prefill widens V into the workspace */
 } LitheWorkspaceShape;
 typedef struct LitheWorkspace LitheWorkspace;
 
@@ -310,6 +311,25 @@ void lithe_attention_rows_f16(const float *q, int64_t B, const uint16_t *const *
                               const uint16_t *const *vcaches, int64_t cache, int64_t caches,
                               int64_t heads, int64_t head_dim, int64_t capacity,
                               const int64_t *pasts, float scale, float *out);
+/* The same over an int8 KV cache: each head's keys (values) of a position
+ * are int8 with one float32 scale, symmetric (scale = max |x| / 127, q =
+ * round(x / scale), all zero when x is). A plane takes
+ * lithe_kv_q8_plane_bytes bytes: the int8 values [heads][capacity][head_dim],
+ * then, from the next multiple of 64 bytes, the scales [heads][capacity]. */
+size_t lithe_kv_q8_plane_bytes(int64_t heads, int64_t head_dim, int64_t capacity);
+int lithe_kv_append_q8(int8_t *kcache, int8_t *vcache, int64_t heads, int64_t head_dim,
+                       int64_t capacity, int64_t past, const float *k, const float *v, int64_t S);
+void lithe_attention_q8(const float *q, int64_t S, const int8_t *kcache, const int8_t *vcache,
+                        int64_t heads, int64_t head_dim, int64_t capacity, int64_t past, float scale,
+                        int causal, float *out);
+int lithe_kv_append_rows_q8(int8_t *const *kcaches, int8_t *const *vcaches, int64_t cache,
+                            int64_t caches, int64_t heads, int64_t head_dim, int64_t capacity,
+                            const int64_t *pasts, const float *k, const float *v, int64_t B);
+void lithe_attention_rows_q8(const float *q, int64_t B, const int8_t *const *kcaches,
+                             const int8_t *const *vcaches, int64_t cache, int64_t caches,
+                             int64_t heads, int64_t head_dim, int64_t capacity,
+                             const int64_t *pasts, float scale, float *out);
+
 /* y = f16(x) over n values (the f16 cache's rounding) and back. */
 void lithe_to_f16(const float *x, int64_t n, uint16_t *y);
 void lithe_from_f16(const uint16_t *x, int64_t n, float *y);

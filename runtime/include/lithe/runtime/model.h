@@ -33,12 +33,12 @@ enum ConfigIndex {
   kCfgArenaBytes,
   kCfgLayers,
   kCfgMaxLinear, // the largest input or output width of a linear kernel: sizes the workspace
-  kCfgCacheElementBytes, // 4: float32 KV caches; 2: f16 (lithe-kv-precision)
+  kCfgCacheElementBytes, // 4: float32 KV caches; 2: f16; 1: int8 (lithe-kv-precision)
   kCfgCount
 };
 /// 3: config[kCfgMaxLinear]; contexts own the kernels' workspace.
 /// 4: the descriptor's decodeBatch.
-/// 5: config[kCfgCacheElementBytes]; cache planes are float32 or f16.
+/// 5: config[kCfgCacheElementBytes]; cache planes are float32, f16 or int8.
 constexpr int64_t kAbiVersion = 5;
 
 /// Zero-filled memory mapped on demand: the OS commits a page when it is
@@ -61,7 +61,8 @@ private:
 };
 
 /// One sequence's KV caches: per cache, K and V as [heads][capacity][head_dim]
-/// of elementBytes each (float32 or f16), committed as positions are written.
+/// of elementBytes each (float32, f16, or int8 followed by per-head,
+/// per-position scales), committed as positions are written.
 struct KVState {
   KVState() = default;
   KVState(KVState &&) = default;
@@ -77,6 +78,8 @@ struct KVState {
   bool ok() const { return k.size() == kptr.size() && std::find(kptr.begin(), kptr.end(), nullptr) == kptr.end() &&
                            std::find(vptr.begin(), vptr.end(), nullptr) == vptr.end(); }
   void copyFrom(const KVState &o, int64_t upTo);
+  /// Bytes of one K or V plane.
+  static size_t planeBytes(int64_t heads, int64_t headDim, int64_t capacity, int64_t elementBytes);
 };
 
 /// What one forward call needs besides the model: the activation arena, the
@@ -117,7 +120,8 @@ public:
   int64_t capacity() const { return desc_.config[kCfgCapacity]; }
   int64_t layers() const { return desc_.config[kCfgLayers]; }
   int64_t numCaches() const { return desc_.config[kCfgCaches]; }
-  /// Bytes of one cached value: 4 (float32) or 2 (f16).
+  /// Bytes of one cached value: 4 (float32), 2 (f16) or 1 (int8, plus a
+  /// float scale per head).
   int64_t cacheElementBytes() const { return desc_.config[kCfgCacheElementBytes]; }
   /// K+V bytes per cached position over all caches, and for a full context.
   int64_t kvBytesPerPosition() const;
