@@ -15,6 +15,7 @@ Lithe fp32/int8 binaries (lithec), ORT int8 (quantize_dynamic), GGUF Q8_0/Q4_0
 Engines (each skipped with a one-line reason when its package/tool is missing or it fails):
     lithe, lithe-int8, lithe-bf16   compiled binary (lithec, lithec --pipeline=lithe-quantize-weights,
                               lithec --precision=bf16): --bench --json --bench-runs 1.
+    lithe-kv16, lithe-int8-kv16   the same with f16 KV caches (lithe-kv-precision)
                               A suffix forces a kernel path of the same binary: @avx2, @avx512
                               (LITHE_ISA), @nodot (bf16 without AVX512-BF16: LITHE_BF16_DOT=0)
     ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
@@ -54,15 +55,17 @@ import platform
 import shlex
 import shutil
 import statistics
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VOCAB = 50257
 PY_ENGINES = {"ort", "ort-int8", "ov-f32", "ov-default", "ct2", "ct2-int8", "torch"}
-ALL = ["lithe", "lithe-int8", "lithe-bf16", "ort", "ort-int8", "ov-f32", "ov-default",
+ALL = ["lithe", "lithe-int8", "lithe-bf16", "lithe-kv16", "lithe-int8-kv16", "ort", "ort-int8", "ov-f32", "ov-default",
        "llama-f32", "llama-q8_0", "llama-q4_0", "ct2", "ct2-int8", "torch"]
 
 
@@ -207,8 +210,9 @@ def worker(engine, cfg):
     rep()  # warm-up (first-run allocations, JIT, caches)
     print("@@READY " + json.dumps(info), flush=True)
     for line in sys.stdin:
-        if line.strip() == "rep":
-            print("@@" + json.dumps(rep()), flush=True)
+        if line.strip() == "rep":  # peak RSS: the whole Python process's
+            r = dict(rep(), peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            print("@@" + json.dumps(r), flush=True)
         else:
             break
 
@@ -269,10 +273,37 @@ def run_q(cmd, timeout=900, **kw):
     return r
 
 
+def run_rss(cmd, timeout=900, **kw):
+    """run_q that also returns the process's peak RSS in bytes (wait4's ru_maxrss: the
+    same measure for every engine run as a command)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    out = {}
+    readers = [threading.Thread(target=lambda k=k, f=f: out.__setitem__(k, f.read()))
+               for k, f in (("stdout", p.stdout), ("stderr", p.stderr))]
+    for t in readers:
+        t.start()
+    killer = threading.Timer(timeout, p.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(p.pid, 0)
+    finally:
+        killer.cancel()
+    for t in readers:
+        t.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    r = subprocess.CompletedProcess(cmd, p.returncode, out.get("stdout", ""), out.get("stderr", ""))
+    if r.returncode != 0:
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{shlex.join(map(str, cmd))}: rc {r.returncode}: {' | '.join(tail)}")
+    return r, usage.ru_maxrss * 1024
+
+
 LITHE_BUILDS = {  # engine -> (binary name, extra lithec arguments)
     "lithe": ("lithe-fp32", []),
     "lithe-int8": ("lithe-int8", ["--pipeline=lithe-quantize-weights"]),
     "lithe-bf16": ("lithe-bf16", ["--precision=bf16"]),
+    "lithe-kv16": ("lithe-fp32-kv16", ["--pipeline=lithe-kv-precision"]),
+    "lithe-int8-kv16": ("lithe-int8-kv16", ["--pipeline=lithe-quantize-weights,lithe-kv-precision"]),
 }
 LITHE_PATHS = {"avx2": {"LITHE_ISA": "avx2"}, "avx512": {"LITHE_ISA": "avx512"},
                "nodot": {"LITHE_BF16_DOT": "0"}}
@@ -281,8 +312,9 @@ LITHE_PATHS = {"avx2": {"LITHE_ISA": "avx2"}, "avx512": {"LITHE_ISA": "avx512"},
 def lithe_exe(args, name, extra, build_times):
     exe = args.work / name
     lwt = exe.with_name(name + ".lwt")
-    if exe.exists() and lwt.exists() and exe.stat().st_mtime >= args.onnx.stat().st_mtime:
-        return exe
+    newest_input = max(args.onnx.stat().st_mtime, Path(args.lithec).stat().st_mtime)
+    if exe.exists() and lwt.exists() and exe.stat().st_mtime >= newest_input:
+        return exe  # made by this lithec from this model
     if not Path(args.lithec).exists():
         raise RuntimeError(f"no lithec at {args.lithec}")
     cmd = ["nice", "-n", "10", args.lithec, str(args.onnx), "-o", str(exe)] + extra
@@ -327,9 +359,10 @@ def prepare(engine, args, build_times):
                "--bench-runs", "1", "-t", str(th)]
 
         def once():
-            j = json.loads(run_q(cmd, timeout=args.rep_timeout, env=env).stdout)
+            r, rss = run_rss(cmd, timeout=args.rep_timeout, env=env)
+            j = json.loads(r.stdout)
             return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
-                    "decode_tokens_per_s": j["decode_tokens_per_s"]}
+                    "decode_tokens_per_s": j["decode_tokens_per_s"], "peak_rss_bytes": rss}
         info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")),
                     cmd=" ".join(f"{k}={v}" for k, v in LITHE_PATHS.get(path, {}).items()) +
                     (" " if path else "") + shlex.join(cmd))
@@ -369,11 +402,13 @@ def prepare(engine, args, build_times):
         cmd_tg = common + ["-p", "0", "-n", str(T), "-d", str(P)]
 
         def once():
-            pp = json.loads(run_q(cmd_pp, timeout=args.rep_timeout).stdout)[0]
-            tg = json.loads(run_q(cmd_tg, timeout=args.rep_timeout).stdout)[0]
+            r_pp, rss_pp = run_rss(cmd_pp, timeout=args.rep_timeout)
+            r_tg, rss_tg = run_rss(cmd_tg, timeout=args.rep_timeout)
+            pp, tg = json.loads(r_pp.stdout)[0], json.loads(r_tg.stdout)[0]
             assert pp["n_prompt"] == P and tg["n_gen"] == T and tg["n_depth"] == P, (pp, tg)
             info["version"] = f"build {pp.get('build_number')} {pp.get('build_commit')}"
-            return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"]}
+            return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"],
+                    "peak_rss_bytes": max(rss_pp, rss_tg)}
         info = {"cmd": shlex.join(cmd_pp) + " ; " + shlex.join(cmd_tg)}
         return "cmd", once, info
     if engine in ("ct2", "ct2-int8"):
@@ -540,6 +575,8 @@ def main():
         for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
             v = [x[k] for x in s]
             row[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
+        rss = [x["peak_rss_bytes"] for x in s if x.get("peak_rss_bytes")]
+        row["peak_rss_bytes"] = max(rss) if rss else None
         res[e] = row
     ref = res.get("lithe")
     for e, row in res.items():
@@ -564,16 +601,20 @@ def main():
     print(f"- load average (1/5/15 min): start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
           f"end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}")
     print(f"- command: `{command}`\n")
-    print(f"| engine | prefill {P} tok/s | x Lithe fp32 | decode {T} tok/s | x Lithe fp32 | notes |")
-    print("|---|---:|---:|---:|---:|---|")
+    print(f"| engine | prefill {P} tok/s | x Lithe fp32 | decode {T} tok/s | x Lithe fp32 | peak RSS MiB | notes |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for e, row in res.items():
         p, d = row["prefill_tokens_per_s"], row["decode_tokens_per_s"]
         note = ", ".join(f"{k} {v}" for k, v in row["info"].items() if k in ("version", "precision", "attn"))
         rp = f"{p['vs_lithe_fp32']:.2f}" if p["vs_lithe_fp32"] else "-"
         rd = f"{d['vs_lithe_fp32']:.2f}" if d["vs_lithe_fp32"] else "-"
+        rss = f"{row['peak_rss_bytes'] / 2**20:.0f}" if row["peak_rss_bytes"] else "-"
         print(f"| {e} | {fmt(p['median'])} [{fmt(p['min'])}-{fmt(p['max'])}] | {rp} | "
-              f"{fmt(d['median'])} [{fmt(d['min'])}-{fmt(d['max'])}] | {rd} | {note} |")
+              f"{fmt(d['median'])} [{fmt(d['min'])}-{fmt(d['max'])}] | {rd} | {rss} | {note} |")
     print()
+    print("- peak RSS: the largest over the rounds of each run's peak (wait4) for Lithe and llama.cpp "
+          "(its prefill and its decode run); for the Python engines the worker process's, Python and "
+          "its libraries included")
     if roof:
         print(f"- memory read roof: best {roof:.1f} GB/s, median {statistics.median(roofs):.1f} "
               f"[{min(roofs):.1f}-{roof:.1f}] ({roof_how}); fractions below use the best")
