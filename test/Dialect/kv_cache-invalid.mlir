@@ -7,7 +7,7 @@ func.func @no_heads(%a: !lithe.kv_cache<0x64xf32>) {
 
 // -----
 
-// expected-error @+1 {{kv_cache element type must be f32, f16 or bf16, got 'i32'}}
+// expected-error @+1 {{kv_cache element type must be f32, f16, bf16 or i8, got 'i32'}}
 func.func @int_cache(%a: !lithe.kv_cache<12x64xi32>) {
   return
 }

@@ -57,3 +57,18 @@ func.func @add_cols(%x: !lithe_k.buf<?x8xf32>, %y: !lithe_k.buf<?x4xf32>, %r: in
   lithe_k.add %x, %y rows %r -> %x : <?x8xf32>, <?x4xf32> -> <?x8xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{cache planes hold f32, f16 or i8, got 'bf16'}}
+func.func @caches_bf16(%c: !lithe_k.caches<bf16>) {
+  return
+}
+
+// -----
+
+func.func @plane_type(%c: !lithe_k.caches<f16>) {
+  // expected-error @+1 {{a cache plane is a static [heads, capacity, head_dim] buffer of its caches' 'f16', got '!lithe_k.buf<2x8x4xf32>'}}
+  %p = lithe_k.cache_plane %c[0] : !lithe_k.caches<f16> -> <2x8x4xf32>
+  return
+}
