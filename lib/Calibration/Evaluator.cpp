@@ -143,8 +143,12 @@ bool Evaluator::Impl::runFunction(func::FuncOp fn, Frame &f, int64_t rows, const
     } else if (auto p = dyn_cast<k::CachePlaneOp>(op)) {
       auto shape = p.getResult().getType().getShape();
       std::vector<float> &plane = planes[{cast<BlockArgument>(p.getCaches()).getArgNumber(), p.getIndex()}];
-      // f32 or f16 values (lithe-kv-precision), in float-sized storage
-      plane.resize(static_cast<size_t>((shape[0] * shape[1] * shape[2] * p.getResult().getType().getElementBytes() + 3) / 4));
+      // f32 or f16 values, or int8 ones followed by their scales
+      // (lithe-kv-precision; kernels.h), in float-sized storage
+      int64_t bytes = p.getResult().getType().getElementBytes();
+      size_t planeBytes = bytes == 1 ? lithe_kv_q8_plane_bytes(shape[0], shape[2], shape[1])
+                                     : static_cast<size_t>(shape[0] * shape[1] * shape[2] * bytes);
+      plane.resize((planeBytes + 3) / 4);
       f.ptr[key(p.getResult())] = plane.data();
     } else if (auto o = dyn_cast<k::ObserveOp>(op)) {
       Operation *original = ops.at(static_cast<size_t>(o.getIndex()));

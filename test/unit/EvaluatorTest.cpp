@@ -4,9 +4,11 @@
 #include "lithe/Calibration.h"
 #include "lithe/Dialect.h"
 #include "lithe/Import.h"
+#include "lithe/Passes.h"
 #include "lithe/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +89,40 @@ TEST(Evaluator, LogitsMatchOnnxRuntime) {
   }
   EXPECT_EQ(count, 7);
   EXPECT_NEAR(nll, want, 1e-3);
+}
+
+// The Evaluator runs f16 and int8 KV caches (lithe-kv-precision) with the
+// kernels the binary calls: logits near ONNX Runtime's, as the compiled
+// binaries' e2e checks measure them (4.8e-4 and 9.9e-3).
+TEST(Evaluator, RunsF16AndInt8Caches) {
+  Tiny t;
+  ASSERT_TRUE(t.store);
+  const std::string kase = kTiny + "/cases/prompt8_past0";
+  std::vector<int64_t> ids = readNpy<int64_t>(kase + "/inputs/input_ids.npy");
+  std::vector<float> ref = readNpy<float>(kase + "/outputs/logits.npy");
+  ASSERT_EQ(ref.size(), 8u * 50257u);
+  for (auto [type, tolerance] : {std::pair<const char *, double>{"f16", 3e-3}, {"int8", 0.03}}) {
+    mlir::OwningOpRef<mlir::ModuleOp> m = mlir::cast<mlir::ModuleOp>(t.result.module->getOperation()->clone());
+    mlir::PassManager pm(&t.ctx);
+    lithe::LitheKVPrecisionOptions o;
+    o.type = type;
+    pm.addPass(lithe::createLitheKVPrecision(o));
+    ASSERT_TRUE(mlir::succeeded(pm.run(*m))) << type;
+    std::string error;
+    auto eval = lithe::Evaluator::create(*m, t.store, error);
+    ASSERT_TRUE(eval) << type << ": " << error;
+    std::vector<float> logits;
+    lithe::Observer grab = [&](mlir::Operation *op, float *x, int64_t rows, int64_t cols) {
+      if (mlir::isa<lithe::LMHeadOp>(op)) logits.assign(x, x + rows * cols);
+    };
+    double nll = 0;
+    int64_t count = 0;
+    ASSERT_TRUE(eval->run(ids, grab, &nll, &count, error)) << type << ": " << error;
+    ASSERT_EQ(logits.size(), ref.size());
+    double maxDiff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) maxDiff = std::max(maxDiff, double(std::fabs(logits[i] - ref[i])));
+    EXPECT_LT(maxDiff, tolerance) << type;
+  }
 }
 
 TEST(Evaluator, ObserversMaskAndStop) {

@@ -379,6 +379,7 @@ struct Space {
   std::vector<int64_t> share = {1, 2};
   std::vector<bool> quantize = {false, true};
   std::vector<bool> fold; // default: true; false too for --objective=memory
+  std::vector<std::string> kv = {"f32"}; // KV cache element types (lithe-kv-precision)
 };
 
 bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error) {
@@ -394,7 +395,7 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
     llvm::SmallVector<llvm::StringRef> vals;
     list.split(vals, ',', -1, false);
     if (vals.empty()) return bad(item, "want KEY=V,V,... (keys: remove-layernorm, prune-heads, keep-layers, "
-                                       "share-kv, quantize)");
+                                       "share-kv, quantize, fold-layernorm, kv-cache)");
     if (key == "remove-layernorm" || key == "quantize" || key == "fold-layernorm") {
       std::vector<bool> out;
       for (llvm::StringRef v : vals) {
@@ -402,6 +403,12 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
         out.push_back(v == "true");
       }
       (key == "quantize" ? s.quantize : key == "fold-layernorm" ? s.fold : s.removeLN) = out;
+    } else if (key == "kv-cache") {
+      s.kv.clear();
+      for (llvm::StringRef v : vals) {
+        if (v != "f32" && v != "f16" && v != "int8") return bad(item, "values are f32, f16 or int8");
+        s.kv.push_back(v.str());
+      }
     } else if (key == "prune-heads") {
       s.prune.clear();
       for (llvm::StringRef v : vals) {
@@ -421,7 +428,7 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
       (key == "keep-layers" ? s.keep : s.share) = out;
     } else {
       return bad(item, "unknown key (keys: remove-layernorm, prune-heads, keep-layers, share-kv, quantize, "
-                           "fold-layernorm)");
+                           "fold-layernorm, kv-cache)");
     }
   }
   return true;
@@ -438,6 +445,7 @@ struct Candidate {
   bool removeLN = false, quantize = false, fold = true;
   double prune = 0;
   int64_t prunedHeads = 0, keep = 0, share = 1;
+  std::string kv = "f32"; // KV cache element type
   std::string heads, layers; // explicit choices
   std::string label, pipeline, suffix; // suffix: the passes after the state's prefix
   std::string status = "not evaluated"; // ok | invalid: ... | not evaluated
@@ -469,6 +477,7 @@ std::string simplifyLabel(const Candidate &c, int64_t L) {
   if (c.keep < L) add("keep-layers=" + std::to_string(c.keep));
   if (c.share > 1) add("share-kv=" + std::to_string(c.share));
   if (c.quantize) add("quantize=true");
+  if (c.kv != "f32") add("kv-cache=" + c.kv);
   if (s.empty()) return c.fold ? "exact (fold-layernorm)" : "unmodified (no passes)";
   return c.fold ? s : s + " fold-layernorm=false";
 }
@@ -789,11 +798,11 @@ int Search::run() {
   std::set<std::string> seen;
   auto t3 = Clock::now();
   // One candidate: the state's module, then the explicit passes.
-  auto addCandidate = [&](size_t si, double f, int64_t k, int64_t g, bool q, bool fold) {
+  auto addCandidate = [&](size_t si, double f, int64_t k, int64_t g, bool q, bool fold, const std::string &kv) {
     State &s = states[si];
     Candidate c;
     c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.quantize = q;
-    c.fold = fold;
+    c.fold = fold, c.kv = kv;
     if (f > 0 && s.haveHeads) c.heads = headsFor(s.heads, f, c.prunedHeads);
     std::vector<std::string> suffix;
     if (!c.heads.empty()) suffix.push_back("lithe-prune-heads{heads=" + c.heads + "}");
@@ -812,6 +821,7 @@ int Search::run() {
     if (g > 1) suffix.push_back("lithe-share-kv{group=" + std::to_string(g) + "}");
     if (fold) suffix.push_back("lithe-fold-layernorm");
     if (q) suffix.push_back("lithe-quantize-weights");
+    if (kv != "f32") suffix.push_back("lithe-kv-precision{type=" + kv + "}");
     c.suffix = llvm::join(suffix, ",");
     std::vector<std::string> all;
     if (!adaptersPass.empty()) all.push_back(adaptersPass);
@@ -836,7 +846,8 @@ int Search::run() {
       for (int64_t k : space.keep)
         for (int64_t g : space.share)
           for (bool q : space.quantize)
-            for (bool fold : space.fold) addCandidate(si, f, k, g, q, fold);
+            for (bool fold : space.fold)
+              for (const std::string &kv : space.kv) addCandidate(si, f, k, g, q, fold, kv);
   int valid = static_cast<int>(std::count_if(cands.begin(), cands.end(), [](auto &c) { return c.valid; }));
   llvm::errs() << "lithec: --search: " << cands.size() << " candidates, " << valid << " valid ("
                << llvm::format("%.1f", seconds(t3)) << " s to build them all)\n";
@@ -848,7 +859,7 @@ int Search::run() {
     int64_t k = minKeep ? *std::min_element(space.keep.begin(), space.keep.end()) : L;
     for (const Candidate &c : cands)
       if (c.valid && c.removeLN == rm && c.prune == f && c.keep == k && c.share == 1 && c.quantize == q &&
-          c.fold == space.fold.back())
+          c.fold == space.fold.back() && c.kv == space.kv.front())
         return c.id;
     return -1;
   };
@@ -1025,7 +1036,8 @@ bool Search::writeOutputs(std::string &error) {
                          {"layers_dropped", c.layers},
                          {"share_kv", c.share},
                          {"quantize", c.quantize},
-                         {"fold_layernorm", c.fold}};
+                         {"fold_layernorm", c.fold},
+                         {"kv_cache", c.kv}};
     if (c.valid || c.evaluated) {
       r["kernel_ops"] = c.f.ops;
       r["mb_f32_per_token"] = c.f.mb32;
@@ -1263,7 +1275,8 @@ cl::opt<std::string> spaceFlag("search-space",
                                cl::desc("--search: the values to try, e.g. \"prune-heads=0,0.25 keep-layers=6,5 "
                                         "share-kv=1,2 quantize=false,true remove-layernorm=false\" (default: "
                                         "prune-heads 0..0.5 by 1/8, keep-layers L..L/2, share-kv 1,2, "
-                                        "quantize and remove-layernorm both ways)"),
+                                        "quantize and remove-layernorm both ways, kv-cache f32; kv-cache=f32,f16,int8 "
+                                        "tries the KV cache types too)"),
                                cl::cat(searchCategory));
 cl::opt<int> maxCandidatesFlag("search-max-candidates",
                                cl::desc("--search: evaluate at most N candidates, best estimated first (0: all)"),
