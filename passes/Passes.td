@@ -107,7 +107,7 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
 }
 
 def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "int8 weight-only quantization, per output channel (LM head included)";
+  let summary = "int8 or int4 weight-only quantization (LM head included, int8)";
   let description = [{
     Every f32 linear weight becomes int8 with one f32 scale per output
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
@@ -116,11 +116,23 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     copy): decoding reads one byte per weight instead of four. At run time
     lithe_linear_q8 quantizes the activations per row and computes in int32
     (LITHE_Q8=float keeps them f32: weight-only compute; see kernels.h).
+
+    With `bits=4` every f32 linear weight becomes int4 in [-8, 7] with one
+    scale per group of `group` consecutive inputs and output channel
+    (`weight_scale` [in / group, out], symmetric: scale = max |W| / 7 over
+    the group), computed by lithe_linear_q4: half the bytes of int8. The
+    LM head stays int8 per row (its rows are the tied embedding's: a
+    vocabulary-wide error costs more perplexity than it saves time; see
+    docs/benchmarks.md). `group` must be a multiple of 4 dividing every
+    linear's input width.
     Approximate: measure the cost with --perplexity.
   }];
   let options = [
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
-           "Quantize the LM head too (about a third of the bytes read per token in GPT-2 small)">,
+           "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
+    Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
+    Option<"group", "group", "int64_t", /*default=*/"64",
+           "bits=4: inputs per scale (a multiple of 4 dividing every linear's input width)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];

@@ -2,6 +2,8 @@
 //
 // int8 weight-only, symmetric, per output channel: linear W[K, N] gets one
 // scale per column n, the LM head's table T[V, D] one per row v.
+// int4 (bits=4): linear W[K, N] gets one scale per (group of `group` rows
+// k, column n), values in [-8, 7]; the LM head stays int8.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,11 +42,38 @@ void quantize(const float *data, int64_t groups, int64_t len, int64_t groupStrid
   }
 }
 
+/// Round to nearest int4 of W [K, N] in groups of G rows: scale[g][n] =
+/// max |W| / 7 over the group (1 for an all-zero one), q in [-8, 7].
+void quantizeQ4(const float *W, int64_t K, int64_t N, int64_t G, std::vector<uint8_t> &q,
+                std::vector<float> &scale) {
+  q.assign(K * N, 0);
+  scale.assign(K / G * N, 1.0f);
+  for (int64_t g = 0; g < K / G; ++g)
+    for (int64_t n = 0; n < N; ++n) {
+      float m = 0;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k) m = std::max(m, std::fabs(W[k * N + n]));
+      float s = m > 0 ? m / 7.0f : 1.0f;
+      scale[g * N + n] = s;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k) {
+        long v = std::lround(W[k * N + n] / s);
+        q[k * N + n] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp<long>(v, -8, 7)));
+      }
+    }
+}
+
 struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass> {
   using LitheQuantizeWeightsBase::LitheQuantizeWeightsBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (bits != 8 && bits != 4) {
+      module.emitError() << "lithe-quantize-weights: bits must be 8 or 4, got " << static_cast<int64_t>(bits);
+      return signalPassFailure();
+    }
+    if (bits == 4 && (group <= 0 || group % 4 != 0)) {
+      module.emitError() << "lithe-quantize-weights: group must be a positive multiple of 4, got " << static_cast<int64_t>(group);
+      return signalPassFailure();
+    }
     std::string error;
     std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
     if (!store) {
@@ -72,15 +101,19 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
   }
 
   /// New int8 and scale weight ops before `at`.
+  /// New int8 (or int4, stored one value per byte) and scale weight ops
+  /// before `at`; the scales' shape is `scaleShape` (default: a vector).
   std::pair<Value, Value> put(Operation *at, WeightStore &store, const std::string &base,
                               std::vector<int64_t> shape, std::vector<uint8_t> q,
-                              const std::vector<float> &scale) {
-    std::string qn = store.put(base + ".q8", DType::I8, shape, std::move(q));
-    std::string sn = store.putF32(base + ".q8scale", {static_cast<int64_t>(scale.size())}, scale);
+                              const std::vector<float> &scale, int64_t qbits = 8,
+                              std::vector<int64_t> scaleShape = {}) {
+    if (scaleShape.empty()) scaleShape = {static_cast<int64_t>(scale.size())};
+    std::string tag = qbits == 4 ? ".q4" : ".q8";
+    std::string qn = store.put(base + tag, DType::I8, shape, std::move(q));
+    std::string sn = store.putF32(base + tag + "scale", scaleShape, scale);
     OpBuilder b(at);
-    Value qv = b.create<WeightOp>(at->getLoc(), RankedTensorType::get(shape, b.getI8Type()), qn);
-    Value sv = b.create<WeightOp>(at->getLoc(),
-                                  RankedTensorType::get({static_cast<int64_t>(scale.size())}, b.getF32Type()), sn);
+    Value qv = b.create<WeightOp>(at->getLoc(), RankedTensorType::get(shape, b.getIntegerType(qbits)), qn);
+    Value sv = b.create<WeightOp>(at->getLoc(), RankedTensorType::get(scaleShape, b.getF32Type()), sn);
     return {qv, sv};
   }
 
@@ -90,11 +123,21 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     int64_t K = wt.getDimSize(0), N = wt.getDimSize(1);
     const float *W = values(lin, lin.getWeight(), K * N, store);
     if (!W) return failure();
+    std::string name = lin.getWeight().getDefiningOp<WeightOp>().getName().str();
     std::vector<uint8_t> q(K * N);
     std::vector<float> scale;
+    if (bits == 4) {
+      if (K % group != 0)
+        return lin.emitError() << "lithe-quantize-weights: group " << static_cast<int64_t>(group) << " does not divide the " << K
+                               << " inputs of linear weight '" << name << "'";
+      quantizeQ4(W, K, N, group, q, scale);
+      auto [qv, sv] = put(lin, store, name, {K, N}, std::move(q), scale, 4, {K / group, N});
+      lin.getWeightMutable().assign(qv);
+      lin.getWeightScaleMutable().assign(sv);
+      return success();
+    }
     quantize(W, N, K, /*groupStride=*/1, /*elemStride=*/N, q, scale); // per column
-    auto [qv, sv] = put(lin, store, lin.getWeight().getDefiningOp<WeightOp>().getName().str(), {K, N},
-                        std::move(q), scale);
+    auto [qv, sv] = put(lin, store, name, {K, N}, std::move(q), scale);
     lin.getWeightMutable().assign(qv);
     lin.getWeightScaleMutable().assign(sv);
     return success();

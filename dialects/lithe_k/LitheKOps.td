@@ -125,13 +125,15 @@ def LitheK_AffineRowsOp : LitheK_KernelOp<"affine_rows", [AttrSizedOperandSegmen
 }
 
 def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
-  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_bf16)";
+  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_q4, lithe_linear_bf16)";
   let description = [{
-    `weight` is [in, out]: f32 (lithe_linear) or int8 (lithe_linear_q8), or
-    bf16 (lithe_linear_bf16), which only lithe-pack-weights{precision=bf16}
+    `weight` is [in, out]: f32 (lithe_linear), int8 (lithe_linear_q8), int4
+    (lithe_linear_q4, with its `group`: inputs per scale), or bf16
+    (lithe_linear_bf16), which only lithe-pack-weights{precision=bf16}
     makes, already in `cpu_panels`.
     As lowered it is the `row_major` tensor of the transformer level, an
-    int8 one with its per-channel `weight_scale`; lithe-pack-weights turns
+    int8 one with its per-channel `weight_scale`, an int4 one with its
+    grouped `weight_scale` [in / group, out]; lithe-pack-weights turns
     it into the kernels' `cpu_panels` layout (the scales packed in), which
     is what the LLVM lowering and the Evaluator call the kernel with.
     `epilogue`: a GELU applied to the result, or `accumulate` to add it to
@@ -141,9 +143,10 @@ def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
                        Optional<LitheK_Buffer>:$weight_scale,
                        Optional<LitheK_Buffer>:$bias,
                        DefaultValuedAttr<LitheK_Epilogue, "::lithe::k::Epilogue::none">:$epilogue,
+                       OptionalAttr<I64Attr>:$group,
                        LitheK_Buffer:$out);
   let assemblyFormat = [{
-    $input `rows` $rows `,` $weight (`weight_scale` $weight_scale^ `:` type($weight_scale))?
+    $input `rows` $rows `,` $weight (`group` $group^)? (`weight_scale` $weight_scale^ `:` type($weight_scale))?
     (`bias` $bias^ `:` type($bias))? (`epilogue` $epilogue^)?
     `->` $out attr-dict `:` type($input) `,` type($weight) `->` type($out)
   }];

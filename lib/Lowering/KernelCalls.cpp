@@ -77,6 +77,7 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_attention), LITHE_KERNEL(lithe_lm_head),     LITHE_KERNEL(lithe_lm_head_q8),
     LITHE_KERNEL(lithe_add_rows),  LITHE_KERNEL(lithe_kv_append_rows), LITHE_KERNEL(lithe_attention_rows),
     LITHE_KERNEL(lithe_linear_bf16), LITHE_KERNEL(lithe_lm_head_bf16), LITHE_KERNEL(lithe_embedding_bf16),
+    LITHE_KERNEL(lithe_linear_q4),
 };
 #undef LITHE_KERNEL
 
@@ -158,6 +159,12 @@ std::optional<KernelCall> kernelCall(Operation *op) {
         if (!o.isPacked()) return false;
         auto w = shape(o.getWeight());
         Type e = cast<k::BufferType>(o.getWeight().getType()).getElementType();
+        if (e.isInteger(4)) {
+          named("lithe_linear_q4").operand(o.getInput()).operand(o.getRows()).i64(w[0])
+              .operand(o.getWeight()).i64(w[1]).i64(*o.getGroup()).operand(o.getBias()).operand(o.getOut())
+              .i32(static_cast<int32_t>(o.getEpilogue()));
+          return true;
+        }
         named(e.isInteger(8) ? "lithe_linear_q8" : e.isBF16() ? "lithe_linear_bf16" : "lithe_linear")
             .operand(o.getInput()).operand(o.getRows()).i64(w[0])
             .operand(o.getWeight()).i64(w[1]).operand(o.getBias()).operand(o.getOut())

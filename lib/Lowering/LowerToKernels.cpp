@@ -216,9 +216,15 @@ bool Lowering::lowerOp(Operation &op) {
       if (w && !w.getDefiningOp<WeightOp>())
         return fail(&op, "cannot compile " + where(&op) + ": its weights are not lithe.weight tensors");
     Value out = output(&op, lin.getResult());
+    // int4: inputs per scale, from the grouped scales' shape [in / group, out]
+    IntegerAttr group;
+    auto wt = cast<RankedTensorType>(lin.getWeight().getType());
+    if (wt.getElementType().isInteger(4))
+      group = b.getI64IntegerAttr(wt.getDimSize(0) /
+                                  cast<RankedTensorType>(lin.getWeightScale().getType()).getDimSize(0));
     b.create<k::LinearOp>(loc, in(lin.getInput()), rowsArg, weight(lin.getWeight()),
                           weightOrNull(lin.getWeightScale()), weightOrNull(lin.getBias()),
-                          k::Epilogue::none, out);
+                          k::Epilogue::none, group, out);
     buffers[lin.getResult()] = out;
   } else if (auto g = dyn_cast<GeluOp>(op)) {
     Value out = output(&op, g.getResult());

@@ -3,7 +3,7 @@
 // The core of lithe-pack-weights (passes/PackWeights.cpp), also run by the
 // calibration Evaluator. The CPU linear kernels read their weights as
 // column panels (runtime/include/lithe/runtime/kernels.h: lithe_pack_linear,
-// lithe_pack_linear_q8): every linear is pointed at `<name>.packed`, a
+// lithe_pack_linear_q8, lithe_pack_linear_q4): every linear is pointed at `<name>.packed`, a
 // tensor of the weights store made from the row-major one while the weights
 // file is written (or on first read, by the Evaluator).
 //
@@ -41,7 +41,8 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
     }
     k::BufferType type = cast<k::BufferType>(w.getType());
     int64_t K = type.getShape()[0], N = type.getShape()[1];
-    bool q8 = type.getElementType().isInteger(8);
+    bool q4 = type.getElementType().isInteger(4);
+    bool q8 = type.getElementType().isInteger(8) || q4; // both stored as i8
     bool tobf16 = bf16 && !q8;
     std::string name = w.getName().str() + (tobf16 ? ".packed.bf16" : ".packed");
     // Passes never change a tensor in place, so a packed copy made earlier
@@ -56,7 +57,19 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
       size_t bytes;
       WeightsWriter::Producer fill;
       const void *data = e->data;
-      if (q8) {
+      if (q4) {
+        const int64_t G = *lin.getGroup();
+        const float *scale = store.getF32(s.getName().str(), K / G * N, error);
+        if (!scale) {
+          lin.emitError() << "lithe-pack-weights: " << error;
+          return WalkResult::interrupt();
+        }
+        bytes = lithe_pack_linear_q4_size(K, N, G);
+        fill = [=](uint8_t *out, std::string &) {
+          lithe_pack_linear_q4(static_cast<const int8_t *>(data), scale, K, N, G, out);
+          return true;
+        };
+      } else if (q8) {
         const float *scale = store.getF32(s.getName().str(), N, error);
         if (!scale) {
           lin.emitError() << "lithe-pack-weights: " << error;

@@ -24,3 +24,12 @@ func.func @int8_without_scale(%x: tensor<1x4x64xf32>) {
   %l = lithe.lm_head %x, %t : (tensor<1x4x64xf32>, tensor<100x64xi8>) -> tensor<1x4x100xf32>
   return
 }
+
+// -----
+
+func.func @int4_table(%x: tensor<1x4x64xf32>) {
+  %t = lithe.weight "t" : tensor<100x64xi4>
+  // expected-error @+1 {{int4 is only allowed for a linear's weight}}
+  %l = lithe.lm_head %x, %t : (tensor<1x4x64xf32>, tensor<100x64xi4>) -> tensor<1x4x100xf32>
+  return
+}
