@@ -125,17 +125,31 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     vocabulary-wide error costs more perplexity than it saves time; see
     docs/benchmarks.md). `group` must be a multiple of 4 dividing every
     linear's input width.
+
+    `method=awq` (bits=4, with `calibration`) is activation-aware: the f32
+    model runs on the calibration text (the Evaluator); for each LayerNorm
+    whose output only linears read (GPT-2: c_attn, c_fc), a per-input-
+    channel scale s = a^alpha (a: mean |x| per channel; alpha from 0, i.e.
+    round to nearest, to 1 in steps of 0.1) minimising those linears' output
+    error on the calibration rows multiplies the weight's rows before
+    quantizing, and 1/s is folded into the norm's scale and bias (exact in
+    f32). Every int4 linear's group ranges are then clipped (ratios 1 to
+    0.7) to the least activation-weighted error sum_k E[x_k^2] (W - Wq)^2.
     Approximate: measure the cost with --perplexity.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
            "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
     Option<"group", "group", "int64_t", /*default=*/"64",
            "bits=4: inputs per scale (a multiple of 4 dividing every linear's input width)">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "bits=4: rtn (round to nearest) or awq (activation-aware scales and clipping; needs calibration)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
-  ];
+  ], CalibrationOptions);
+  // method=awq: the calibration Evaluator lowers a copy of the module to lithe_k.
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LitheFuseAdapters : Pass<"lithe-fuse-adapters", "mlir::ModuleOp"> {

@@ -7,14 +7,21 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibrate.h"
 #include "lithe/Dialect.h"
+#include "lithe/KernelDialect.h"
 #include "lithe/Passes.h"
 #include "lithe/WeightStore.h"
+#include "lithe/runtime/kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include "mlir/IR/Builders.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace lithe {
 #define GEN_PASS_DEF_LITHEQUANTIZEWEIGHTS
@@ -42,9 +49,16 @@ void quantize(const float *data, int64_t groups, int64_t len, int64_t groupStrid
   }
 }
 
-/// Round to nearest int4 of W [K, N] in groups of G rows: scale[g][n] =
-/// max |W| / 7 over the group (1 for an all-zero one), q in [-8, 7].
-void quantizeQ4(const float *W, int64_t K, int64_t N, int64_t G, std::vector<uint8_t> &q,
+inline int8_t q4(float w, float s) { return static_cast<int8_t>(std::clamp<long>(std::lround(w / s), -8, 7)); }
+
+/// int4 of W [K, N] in groups of G rows, q in [-8, 7]. Round to nearest:
+/// scale[g][n] = max |W| / 7 over the group (1 for an all-zero one). With
+/// `h` (method=awq: E[x_k^2] of row k's input on the calibration text), the
+/// range is also shrunk by the ratios of kClip (clipping the largest
+/// weights), keeping the one with the least sum_k h_k (W - q s)^2 per group
+/// and column.
+constexpr float kClip[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f, 0.7f};
+void quantizeQ4(const float *W, int64_t K, int64_t N, int64_t G, const float *h, std::vector<uint8_t> &q,
                 std::vector<float> &scale) {
   q.assign(K * N, 0);
   scale.assign(K / G * N, 1.0f);
@@ -53,12 +67,60 @@ void quantizeQ4(const float *W, int64_t K, int64_t N, int64_t G, std::vector<uin
       float m = 0;
       for (int64_t k = g * G; k < (g + 1) * G; ++k) m = std::max(m, std::fabs(W[k * N + n]));
       float s = m > 0 ? m / 7.0f : 1.0f;
-      scale[g * N + n] = s;
-      for (int64_t k = g * G; k < (g + 1) * G; ++k) {
-        long v = std::lround(W[k * N + n] / s);
-        q[k * N + n] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp<long>(v, -8, 7)));
+      if (h && m > 0) {
+        double best = -1;
+        for (float r : kClip) {
+          float c = m * r / 7.0f;
+          double err = 0;
+          for (int64_t k = g * G; k < (g + 1) * G; ++k) {
+            double d = W[k * N + n] - q4(W[k * N + n], c) * c;
+            err += h[k] * d * d;
+          }
+          if (best < 0 || err < best) best = err, s = c;
+        }
       }
+      scale[g * N + n] = s;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k)
+        q[k * N + n] = static_cast<uint8_t>(q4(W[k * N + n], s));
     }
+}
+
+/// A linear's calibrated int4 (method=awq): its weight's rows are scaled by
+/// `s` before quantizing (the input divided by s where it is made), `h` the
+/// rows' importance for clipping (E[(x_k / s_k)^2]).
+struct AwqChoice {
+  std::vector<float> s, h;
+};
+
+/// The calibration inputs of the linears read by one op's result: the
+/// first kAwqRows rows kept, per-channel mean |x| and mean x^2 over all.
+constexpr int64_t kAwqRows = 256;
+struct Inputs {
+  int64_t cols = 0, rows = 0, kept = 0;
+  std::vector<float> x;
+  std::vector<double> absSum, sqSum;
+};
+
+/// sum over the kept rows of |X (W - W_eff)|^2 with W_eff = diag(1/s) .
+/// dequant(q4(diag(s) W)), computed with the runtime's f32 linear kernel.
+double awqLoss(const Inputs &in, const float *W, int64_t K, int64_t N, int64_t G, const std::vector<float> &s,
+               const std::vector<float> &h) {
+  std::vector<float> ws(K * N), scale, diff(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) ws[k * N + n] = W[k * N + n] * s[k];
+  std::vector<uint8_t> q;
+  quantizeQ4(ws.data(), K, N, G, h.data(), q, scale);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      diff[k * N + n] = W[k * N + n] - static_cast<int8_t>(q[k * N + n]) * scale[(k / G) * N + n] / s[k];
+  std::vector<uint8_t> packed(lithe_pack_linear_size(K, N) + 64);
+  void *p = packed.data() + (64 - reinterpret_cast<uintptr_t>(packed.data()) % 64) % 64;
+  lithe_pack_linear(diff.data(), K, N, p);
+  std::vector<float> e(in.kept * N);
+  lithe_linear(in.x.data(), in.kept, K, p, N, nullptr, e.data(), LITHE_EPI_NONE);
+  double loss = 0;
+  for (float v : e) loss += static_cast<double>(v) * v;
+  return loss;
 }
 
 struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass> {
@@ -74,12 +136,21 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       module.emitError() << "lithe-quantize-weights: group must be a positive multiple of 4, got " << static_cast<int64_t>(group);
       return signalPassFailure();
     }
+    if (method != "rtn" && method != "awq") {
+      module.emitError() << "lithe-quantize-weights: method must be rtn or awq, got '" << method << "'";
+      return signalPassFailure();
+    }
+    if (method == "awq" && (bits != 4 || calibration.empty())) {
+      module.emitError() << "lithe-quantize-weights: method=awq needs bits=4 and a calibration text (calibration=FILE)";
+      return signalPassFailure();
+    }
     std::string error;
     std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
     if (!store) {
       module.emitError() << "lithe-quantize-weights: " << error;
       return signalPassFailure();
     }
+    if (method == "awq" && failed(calibrate(module, store))) return signalPassFailure();
     bool ok = true;
     module.walk([&](Operation *op) {
       if (!ok) return;
@@ -90,6 +161,163 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       }
     });
     if (!ok) signalPassFailure();
+  }
+
+  std::map<Operation *, AwqChoice> awq; // per linear, method=awq
+
+  /// A linear this pass makes int4 (f32 weight [K, N], K a multiple of group).
+  bool eligible(LinearOp lin) {
+    auto wt = cast<RankedTensorType>(lin.getWeight().getType());
+    return !lin.getWeightScale() && wt.getElementType().isF32() && wt.getDimSize(0) % group == 0 &&
+           lin.getWeight().getDefiningOp<WeightOp>();
+  }
+
+  /// method=awq: runs the f32 model on the calibration text, keeping each
+  /// linear's inputs; then per LayerNorm (or center) whose result only
+  /// linears read, picks the per-input-channel scale s = a^alpha (a: mean
+  /// |x| per channel, alpha on a grid, alpha = 0 being round to nearest)
+  /// with the least output error of those linears on the kept rows, and
+  /// folds 1/s into the norm's scale and bias (exact); every linear's
+  /// groups are clipped by their activation-weighted error.
+  LogicalResult calibrate(ModuleOp module, std::shared_ptr<WeightStore> store) {
+    std::string error;
+    CalibrationData data;
+    if (!loadCalibration(module, LITHE_PASS_CALIBRATION_OPTIONS(), data, error)) {
+      module.emitError() << "lithe-quantize-weights: calibration: " << error;
+      return failure();
+    }
+    std::map<Operation *, Inputs> inputs; // by the op whose result linears read
+    std::vector<LinearOp> linears;
+    module.walk([&](LinearOp lin) {
+      if (!eligible(lin)) return;
+      Operation *producer = lin.getInput().getDefiningOp();
+      if (!producer) return;
+      linears.push_back(lin);
+      inputs[producer].cols = cast<RankedTensorType>(lin.getInput().getType()).getShape().back();
+    });
+    std::unique_ptr<Evaluator> eval = Evaluator::create(module, store, error);
+    if (!eval) {
+      module.emitError() << "lithe-quantize-weights: calibration: " << error;
+      return failure();
+    }
+    Observer observe = [&](Operation *op, float *x, int64_t rows, int64_t cols) {
+      auto it = inputs.find(op);
+      if (it == inputs.end() || cols != it->second.cols) return;
+      Inputs &in = it->second;
+      in.absSum.resize(cols, 0.0), in.sqSum.resize(cols, 0.0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *row = x + r * cols;
+        for (int64_t c = 0; c < cols; ++c) in.absSum[c] += std::fabs(row[c]), in.sqSum[c] += double(row[c]) * row[c];
+        if (in.kept < kAwqRows) in.x.insert(in.x.end(), row, row + cols), ++in.kept;
+      }
+      in.rows += rows;
+    };
+    for (const auto &w : data.windows)
+      if (!eval->run(w, observe, nullptr, nullptr, error)) {
+        module.emitError() << "lithe-quantize-weights: calibration: " << error;
+        return failure();
+      }
+    eval.reset();
+    int64_t scaled = 0;
+    double alphaSum = 0;
+    for (auto &[producer, in] : inputs) {
+      if (in.rows == 0) {
+        producer->emitError() << "lithe-quantize-weights: calibration saw no rows of this op";
+        return failure();
+      }
+      const int64_t K = in.cols;
+      std::vector<float> a(K), m2(K);
+      for (int64_t k = 0; k < K; ++k) {
+        a[k] = static_cast<float>(std::max(in.absSum[k] / in.rows, 1e-6));
+        m2[k] = static_cast<float>(in.sqSum[k] / in.rows);
+      }
+      // The linears reading it; a scale is folded only into a norm that
+      // nothing else reads.
+      std::vector<LinearOp> readers;
+      bool foldable = isa<LayerNormOp, CenterOp>(producer);
+      for (Operation *u : producer->getResult(0).getUsers()) {
+        auto lin = dyn_cast<LinearOp>(u);
+        if (lin && lin.getInput() == producer->getResult(0) && eligible(lin)) readers.push_back(lin);
+        else foldable = false;
+      }
+      std::vector<float> best(K, 1.0f);
+      if (foldable) {
+        std::vector<const float *> Ws;
+        for (LinearOp lin : readers) {
+          int64_t N = cast<RankedTensorType>(lin.getWeight().getType()).getDimSize(1);
+          const float *W = values(lin, lin.getWeight(), K * N, *store);
+          if (!W) return failure();
+          Ws.push_back(W);
+        }
+        double bestLoss = -1, bestAlpha = 0;
+        for (int step = 0; step <= 10; ++step) {
+          double alpha = step / 10.0;
+          std::vector<float> s(K), h(K);
+          float lo = 1e30f, hi = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            s[k] = static_cast<float>(std::pow(a[k], alpha));
+            lo = std::min(lo, s[k]), hi = std::max(hi, s[k]);
+          }
+          const float norm = std::sqrt(lo * hi); // centred around 1 (as AWQ does)
+          for (int64_t k = 0; k < K; ++k) s[k] /= norm, h[k] = m2[k] / (s[k] * s[k]);
+          double loss = 0;
+          for (size_t i = 0; i < readers.size(); ++i)
+            loss += awqLoss(in, Ws[i], K, cast<RankedTensorType>(readers[i].getWeight().getType()).getDimSize(1),
+                            group, s, h);
+          if (bestLoss < 0 || loss < bestLoss) bestLoss = loss, bestAlpha = alpha, best = s;
+        }
+        if (bestAlpha > 0 && failed(foldIntoNorm(producer, best, *store))) return failure();
+        ++scaled;
+        alphaSum += bestAlpha;
+      }
+      for (LinearOp lin : readers) {
+        AwqChoice &c = awq[lin];
+        c.s = foldable ? best : std::vector<float>(K, 1.0f);
+        c.h.resize(K);
+        for (int64_t k = 0; k < K; ++k) c.h[k] = m2[k] / (c.s[k] * c.s[k]);
+      }
+    }
+    llvm::errs() << "lithe-quantize-weights: awq on " << data.tokens() << " calibration tokens: "
+                 << scaled << " norms scaled for the linears they feed (mean alpha "
+                 << (scaled ? alphaSum / scaled : 0.0) << "), " << awq.size() << " linears clipped\n";
+    return success();
+  }
+
+  /// The norm's output divided by s: scale' = scale / s (1 / s without
+  /// one), bias' = bias / s.
+  LogicalResult foldIntoNorm(Operation *norm, const std::vector<float> &s, WeightStore &store) {
+    const int64_t D = static_cast<int64_t>(s.size());
+    Value scale, bias;
+    if (auto ln = dyn_cast<LayerNormOp>(norm)) scale = ln.getScale(), bias = ln.getBias();
+    else if (auto c = dyn_cast<CenterOp>(norm)) scale = c.getScale(), bias = c.getBias();
+    OpBuilder b(norm);
+    auto make = [&](Value old, const std::string &fallback, float base) -> FailureOr<Value> {
+      std::vector<float> v(D, base);
+      std::string name = fallback;
+      if (old) {
+        auto w = old.getDefiningOp<WeightOp>();
+        std::string error = "operand is not a lithe.weight";
+        const float *p = w ? store.getF32(w.getName().str(), D, error) : nullptr;
+        if (!p) return norm->emitError() << "lithe-quantize-weights: " << error;
+        v.assign(p, p + D);
+        name = w.getName().str() + ".awq";
+      }
+      for (int64_t d = 0; d < D; ++d) v[d] /= s[d];
+      return Value(b.create<WeightOp>(norm->getLoc(), RankedTensorType::get({D}, b.getF32Type()),
+                                      store.putF32(name, {D}, v)));
+    };
+    FailureOr<Value> ns = make(scale, "awq.scale", 1.0f);
+    if (failed(ns)) return failure();
+    FailureOr<Value> nb = bias ? make(bias, "", 0.0f) : FailureOr<Value>(Value());
+    if (failed(nb)) return failure();
+    if (auto ln = dyn_cast<LayerNormOp>(norm)) {
+      ln.getScaleMutable().assign(*ns);
+      if (*nb) ln.getBiasMutable().assign(*nb);
+    } else if (auto c = dyn_cast<CenterOp>(norm)) {
+      c.getScaleMutable().assign(*ns);
+      if (*nb) c.getBiasMutable().assign(*nb);
+    }
+    return success();
   }
 
   const float *values(Operation *op, Value v, int64_t n, const WeightStore &store) {
@@ -130,7 +358,15 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       if (K % group != 0)
         return lin.emitError() << "lithe-quantize-weights: group " << static_cast<int64_t>(group) << " does not divide the " << K
                                << " inputs of linear weight '" << name << "'";
-      quantizeQ4(W, K, N, group, q, scale);
+      auto it = awq.find(lin);
+      if (it == awq.end()) {
+        quantizeQ4(W, K, N, group, nullptr, q, scale);
+      } else { // rows scaled by s (the input divided by s where it is made)
+        std::vector<float> ws(W, W + K * N);
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t n = 0; n < N; ++n) ws[k * N + n] *= it->second.s[k];
+        quantizeQ4(ws.data(), K, N, group, it->second.h.data(), q, scale);
+      }
       auto [qv, sv] = put(lin, store, name, {K, N}, std::move(q), scale, 4, {K / group, N});
       lin.getWeightMutable().assign(qv);
       lin.getWeightScaleMutable().assign(sv);

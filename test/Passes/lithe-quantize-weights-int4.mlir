@@ -5,6 +5,8 @@
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=16" 2>&1 | FileCheck %s --check-prefix=DIVIDE
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=6" 2>&1 | FileCheck %s --check-prefix=MULTIPLE
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=3" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=4 method=awq" 2>&1 | FileCheck %s --check-prefix=AWQ
+// RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=4 method=gptq" 2>&1 | FileCheck %s --check-prefix=METHOD
 
 // bits=4: linear weights become i4 (stored one value per byte) with one
 // scale per group of 4 inputs and output column ([8 / 4, 3]); the LM head
@@ -24,6 +26,8 @@
 // DIVIDE: error: lithe-quantize-weights: group 16 does not divide the 8 inputs of linear weight 'w'
 // MULTIPLE: error: lithe-quantize-weights: group must be a positive multiple of 4, got 6
 // BITS: error: lithe-quantize-weights: bits must be 8 or 4, got 3
+// AWQ: error: lithe-quantize-weights: method=awq needs bits=4 and a calibration text (calibration=FILE)
+// METHOD: error: lithe-quantize-weights: method must be rtn or awq, got 'gptq'
 
 module attributes {lithe.weights = "in.lwt"} {
   func.func @forward(%ids: tensor<1x?xi64>) -> (tensor<1x?x3xf32>, tensor<1x?x5xf32>) {
