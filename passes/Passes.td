@@ -123,8 +123,10 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     the group), computed by lithe_linear_q4: half the bytes of int8. The
     LM head stays int8 per row (its rows are the tied embedding's: a
     vocabulary-wide error costs more perplexity than it saves time; see
-    docs/benchmarks.md). `group` must be a multiple of 4 dividing every
-    linear's input width.
+    docs/benchmarks.md) unless `lm-head-bits=4`: then its copy of the table
+    is int4 too, one scale per row and group of `group` columns
+    (`table_scale` [vocab, width / group]). `group` must be a multiple of 4
+    dividing every linear's input width (and the head's width).
 
     `method=awq` (bits=4, with `calibration`) is activation-aware: the f32
     model runs on the calibration text (the Evaluator); for each LayerNorm
@@ -141,6 +143,8 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
            "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
+    Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8",
+           "The LM head's bits: 8 (per row) or 4 (per row and group of `group` columns)">,
     Option<"group", "group", "int64_t", /*default=*/"64",
            "bits=4: inputs per scale (a multiple of 4 dividing every linear's input width)">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"",

@@ -132,7 +132,12 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       module.emitError() << "lithe-quantize-weights: bits must be 8 or 4, got " << static_cast<int64_t>(bits);
       return signalPassFailure();
     }
-    if (bits == 4 && (group <= 0 || group % 4 != 0)) {
+    if (lmHeadBits != 8 && lmHeadBits != 4) {
+      module.emitError() << "lithe-quantize-weights: lm-head-bits must be 8 or 4, got "
+                         << static_cast<int64_t>(lmHeadBits);
+      return signalPassFailure();
+    }
+    if ((bits == 4 || lmHeadBits == 4) && (group <= 0 || group % 4 != 0)) {
       module.emitError() << "lithe-quantize-weights: group must be a positive multiple of 4, got " << static_cast<int64_t>(group);
       return signalPassFailure();
     }
@@ -387,6 +392,27 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     if (!T) return failure();
     std::vector<uint8_t> q(V * D);
     std::vector<float> scale;
+    std::string name = head.getTable().getDefiningOp<WeightOp>().getName().str();
+    if (lmHeadBits == 4) { // round to nearest per row and group of columns
+      if (D % group != 0)
+        return head.emitError() << "lithe-quantize-weights: group " << static_cast<int64_t>(group)
+                                << " does not divide the LM head's width " << D;
+      const int64_t ng = D / group;
+      scale.assign(V * ng, 1.0f);
+      for (int64_t v = 0; v < V; ++v)
+        for (int64_t g = 0; g < ng; ++g) {
+          const float *row = T + v * D + g * group;
+          float m = 0;
+          for (int64_t i = 0; i < group; ++i) m = std::max(m, std::fabs(row[i]));
+          const float sc = m > 0 ? m / 7.0f : 1.0f;
+          scale[v * ng + g] = sc;
+          for (int64_t i = 0; i < group; ++i) q[v * D + g * group + i] = static_cast<uint8_t>(q4(row[i], sc));
+        }
+      auto [qv, sv] = put(head, store, name, {V, D}, std::move(q), scale, 4, {V, ng});
+      head.getTableMutable().assign(qv);
+      head.getTableScaleMutable().assign(sv);
+      return success();
+    }
     quantize(T, V, D, /*groupStride=*/D, /*elemStride=*/1, q, scale); // per row
     auto [qv, sv] = put(head, store, head.getTable().getDefiningOp<WeightOp>().getName().str(), {V, D},
                         std::move(q), scale);

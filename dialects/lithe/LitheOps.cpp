@@ -337,6 +337,18 @@ LogicalResult LMHeadOp::verify() {
   if (getBias() &&
       failed(verifyVector(*this, getBias(), table.getDimSize(0), "bias", "the vocabulary size")))
     return failure();
+  if (table.getElementType().isInteger(4)) {
+    // int4: one scale per row and group of G columns, [vocab, width / G]
+    if (!getTableScale())
+      return emitOpError("int4 table needs table_scale (one f32 scale per row and group of columns)");
+    auto st = cast<RankedTensorType>(getTableScale().getType());
+    int64_t width = table.getDimSize(1);
+    if (st.getRank() != 2 || dimsConflict(st.getDimSize(0), table.getDimSize(0)) || st.getDimSize(1) <= 0 ||
+        width % st.getDimSize(1) != 0 || (width / st.getDimSize(1)) % 4 != 0)
+      return emitOpError() << "int4 table needs table_scale of shape [" << table.getDimSize(0)
+                           << ", width / group] (group a multiple of 4 dividing " << width << "), got " << st;
+    return success();
+  }
   return verifyQuantScale(*this, table, getTableScale(), table.getDimSize(0),
                           "table", "table_scale");
 }

@@ -253,7 +253,9 @@ def Lithe_LMHeadOp : Lithe_Op<"lm_head", [Pure, AttrSizedOperandSegments]> {
     `logits[..., v] = sum_d input[..., d] * table[v, d] + bias[v]`. With a
     tied head the table is the token embedding itself (one copy of the
     weights). `bias` appears when a final LayerNorm's shift is folded into
-    the head. An int8 table needs `table_scale`, one f32 scale per row.
+    the head. An int8 table needs `table_scale`, one f32 scale per row; an
+    int4 one (values in [-8, 7]) one per row and group of G columns,
+    `[vocab, width / G]`.
   }];
   let arguments = (ins Lithe_FloatTensor:$input, Lithe_WeightTensor:$table,
                        Optional<Lithe_FloatTensor>:$bias,

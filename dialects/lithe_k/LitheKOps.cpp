@@ -223,9 +223,27 @@ LogicalResult LMHeadOp::verify() {
   if (failed(table2(*this, getTable(), "table"))) return failure();
   BufferType t = buf(getTable());
   int64_t V = t.getShape()[0], D = t.getShape()[1];
+  if (t.getElementType().isInteger(4)) {
+    auto w = getTable().getDefiningOp<WeightOp>();
+    bool packed = w && w.getLayout() == Layout::cpu_panels;
+    if (!getGroup() || *getGroup() <= 0 || *getGroup() % 4 != 0 || D % *getGroup() != 0)
+      return emitOpError() << "an i4 table needs a group, a positive multiple of 4 dividing " << D;
+    if (packed == (getTableScale() != nullptr))
+      return emitOpError(packed ? "a packed i4 table carries its scales" : "a row-major i4 table needs table_scale");
+    if (getTableScale()) {
+      BufferType s = buf(getTableScale());
+      if (s.isRows() || !s.getElementType().isF32() || s.getShape() != ArrayRef<int64_t>{V, D / *getGroup()})
+        return emitOpError() << "an i4 table's table_scale must be [" << V << ", " << D / *getGroup()
+                             << "] f32, got " << s;
+    }
+    if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)))
+      return failure();
+    return success();
+  }
+  if (getGroup()) return emitOpError("only an i4 table takes a group");
   bool q8 = t.getElementType().isInteger(8);
   if (!q8 && !t.getElementType().isF32() && !t.getElementType().isBF16())
-    return emitOpError("table must be f32, bf16 or i8, got ") << t;
+    return emitOpError("table must be f32, bf16, i8 or i4, got ") << t;
   if (q8 != (getTableScale() != nullptr))
     return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
   if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)) ||

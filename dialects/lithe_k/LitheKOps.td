@@ -228,15 +228,20 @@ def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows"> {
 }
 
 def LitheK_LMHeadOp : LitheK_KernelOp<"lm_head"> {
-  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8, lithe_lm_head_bf16)";
+  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8, lithe_lm_head_bf16, lithe_linear_q4)";
   let description = [{
     `table` is [vocab, width], row-major: f32, int8 with one scale per row
-    (`table_scale`), or bf16 (lithe-pack-weights{precision=bf16}'s copy).
+    (`table_scale`), or bf16 (lithe-pack-weights{precision=bf16}'s copy);
+    or int4 with one scale per row and `group` columns (`table_scale`
+    [vocab, width / group]), which lithe-pack-weights turns into
+    `cpu_panels`: the q4 panels of the transposed table, computed by
+    lithe_linear_q4 (the head as a [width, vocab] linear).
   }];
   let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$table,
-                       Optional<LitheK_Buffer>:$table_scale, LitheK_Buffer:$out);
+                       Optional<LitheK_Buffer>:$table_scale, OptionalAttr<I64Attr>:$group,
+                       LitheK_Buffer:$out);
   let assemblyFormat = [{
-    $input `rows` $rows `,` $table (`table_scale` $table_scale^ `:` type($table_scale))? `->` $out
+    $input `rows` $rows `,` $table (`group` $group^)? (`table_scale` $table_scale^ `:` type($table_scale))? `->` $out
     attr-dict `:` type($input) `,` type($table) `->` type($out)
   }];
 }

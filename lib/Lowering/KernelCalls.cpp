@@ -203,6 +203,14 @@ std::optional<KernelCall> kernelCall(Operation *op) {
       })
       .Case([&](k::LMHeadOp o) {
         auto t = shape(o.getTable()); // vocab, width
+        if (cast<k::BufferType>(o.getTable().getType()).getElementType().isInteger(4)) {
+          // packed: the q4 panels of table^T, a [width, vocab] linear
+          auto w = o.getTable().getDefiningOp<k::WeightOp>();
+          if (!w || w.getLayout() != k::Layout::cpu_panels) return false;
+          named("lithe_linear_q4").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
+              .i64(t[0]).i64(*o.getGroup()).operand(Value()).operand(o.getOut()).i32(0);
+          return true;
+        }
         if (o.getTableScale())
           named("lithe_lm_head_q8").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
               .operand(o.getTableScale()).i64(t[0]).operand(o.getOut());

@@ -362,8 +362,13 @@ bool Lowering::run() {
   for (Value w : {head.getTable(), head.getBias(), head.getTableScale()})
     if (w && !w.getDefiningOp<WeightOp>())
       return fail(head, "cannot compile " + where(head) + ": its table is not a lithe.weight");
+  IntegerAttr headGroup; // int4: columns per scale, from table_scale [vocab, width / group]
+  auto tt = cast<RankedTensorType>(head.getTable().getType());
+  if (tt.getElementType().isInteger(4))
+    headGroup = b.getI64IntegerAttr(tt.getDimSize(1) /
+                                    cast<RankedTensorType>(head.getTableScale().getType()).getDimSize(1));
   b.create<k::LMHeadOp>(head.getLoc(), hb->getArgument(1), hb->getArgument(2), weight(head.getTable()),
-                        weightOrNull(head.getTableScale()), hb->getArgument(3));
+                        weightOrNull(head.getTableScale()), headGroup, hb->getArgument(3));
   if (head.getBias())
     b.create<k::AddRowsOp>(head.getLoc(), hb->getArgument(3), hb->getArgument(2), weight(head.getBias()));
   b.create<func::ReturnOp>(head.getLoc());

@@ -107,6 +107,52 @@ LogicalResult packWeights(ModuleOp module, WeightStore &store, WeightPrecision p
     return WalkResult::advance();
   });
   if (walked.wasInterrupted()) return failure();
+
+  // An int4 LM head: the q4 panels of its transposed table (lithe_linear_q4
+  // computes the head as a [width, vocab] linear), scales transposed too.
+  walked = module.walk([&](k::LMHeadOp head) -> WalkResult {
+    k::BufferType type = cast<k::BufferType>(head.getTable().getType());
+    auto w = head.getTable().getDefiningOp<k::WeightOp>();
+    if (!type.getElementType().isInteger(4) || (w && w.getLayout() == k::Layout::cpu_panels))
+      return WalkResult::advance();
+    auto s = head.getTableScale() ? head.getTableScale().getDefiningOp<k::WeightOp>() : k::WeightOp();
+    if (!w || !s) {
+      head.emitError("lithe-pack-weights: the LM head's table is not a lithe_k.weight");
+      return WalkResult::interrupt();
+    }
+    const int64_t V = type.getShape()[0], D = type.getShape()[1], G = *head.getGroup();
+    std::string name = w.getName().str() + ".packed";
+    if (!packed.count(name) && !store.contains(name)) {
+      auto e = store.get(w.getName().str());
+      const float *scale = store.getF32(s.getName().str(), V * (D / G), error);
+      if (!e || e->dtype != DType::I8 || e->shape != std::vector<int64_t>{V, D} || !scale) {
+        head.emitError() << "lithe-pack-weights: LM-head table '" << w.getName() << "' must be an i8 [" << V
+                         << ", " << D << "] tensor of the weights with its scales" << (scale ? "" : ": " + error);
+        return WalkResult::interrupt();
+      }
+      const int8_t *data = static_cast<const int8_t *>(e->data);
+      store.putGenerated(name, DType::I8, {static_cast<int64_t>(lithe_pack_linear_q4_size(D, V, G))},
+                         lithe_pack_linear_q4_size(D, V, G), [=](uint8_t *out, std::string &) {
+                           std::vector<int8_t> t(static_cast<size_t>(V * D));
+                           std::vector<float> ts(static_cast<size_t>(V * (D / G)));
+                           for (int64_t v = 0; v < V; ++v) {
+                             for (int64_t d = 0; d < D; ++d) t[d * V + v] = data[v * D + d];
+                             for (int64_t g = 0; g < D / G; ++g) ts[g * V + v] = scale[v * (D / G) + g];
+                           }
+                           lithe_pack_linear_q4(t.data(), ts.data(), D, V, G, out);
+                           return true;
+                         });
+      packed.insert(name);
+    }
+    OpBuilder b(head);
+    auto pw = b.create<k::WeightOp>(w.getLoc(), type, w.getWeights(), b.getStringAttr(name), k::Layout::cpu_panels);
+    head.getTableMutable().assign(pw);
+    head.getTableScaleMutable().clear();
+    if (w->use_empty()) w.erase();
+    if (s->use_empty()) s.erase();
+    return WalkResult::advance();
+  });
+  if (walked.wasInterrupted()) return failure();
   if (!bf16) return success();
 
   std::set<std::string> headTables; // the bf16 tables the LM heads now read

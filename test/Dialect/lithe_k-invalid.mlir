@@ -56,6 +56,15 @@ func.func @linear_i4_scale_shape(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights
 
 // -----
 
+func.func @lm_head_i4_scales(%x: !lithe_k.buf<?x8xf32>, %y: !lithe_k.buf<?x40xf32>, %w: !lithe_k.weights, %r: index) {
+  %t = lithe_k.weight %w["t"] : <40x8xi4>
+  // expected-error @+1 {{a row-major i4 table needs table_scale}}
+  lithe_k.lm_head %x rows %r, %t group 4 -> %y : <?x8xf32>, <40x8xi4> -> <?x40xf32>
+  return
+}
+
+// -----
+
 func.func @attention_heads(%x: !lithe_k.buf<?x8xf32>, %c: !lithe_k.caches, %r: index, %p: index) {
   %kp = lithe_k.cache_plane %c[0] : <3x8x4xf32>
   // expected-error @+1 {{rows of 8 values do not fill 3 heads of 4}}

@@ -5,6 +5,7 @@
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=16" 2>&1 | FileCheck %s --check-prefix=DIVIDE
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=6" 2>&1 | FileCheck %s --check-prefix=MULTIPLE
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=3" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: cd %t && lithe-opt %s --lithe-quantize-weights="bits=4 group=4 lm-head-bits=4" | FileCheck %s --check-prefix=HEAD4
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=4 method=awq" 2>&1 | FileCheck %s --check-prefix=AWQ
 // RUN: cd %t && not lithe-opt %s --lithe-quantize-weights="bits=4 group=4 method=gptq" 2>&1 | FileCheck %s --check-prefix=METHOD
 
@@ -22,6 +23,12 @@
 // WEIGHTS-DAG: w.q4 i8 8x3 24
 // WEIGHTS-DAG: w.q4scale f32 2x3 24
 // WEIGHTS-DAG: wte.q8 i8 5x8 40
+
+// With lm-head-bits=4 the head's copy of the table is int4 too, one scale
+// per row and group of 4 columns.
+// HEAD4: %[[TQ:.*]] = lithe.weight "wte.q4" : tensor<5x8xi4>
+// HEAD4: %[[TS:.*]] = lithe.weight "wte.q4scale" : tensor<5x2xf32>
+// HEAD4: lithe.lm_head %{{.*}}, %[[TQ]] table_scale %[[TS]] : (tensor<1x?x8xf32>, tensor<5x8xi4>, tensor<5x2xf32>) -> tensor<1x?x5xf32>
 
 // DIVIDE: error: lithe-quantize-weights: group 16 does not divide the 8 inputs of linear weight 'w'
 // MULTIPLE: error: lithe-quantize-weights: group must be a positive multiple of 4, got 6
