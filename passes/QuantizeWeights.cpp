@@ -168,7 +168,14 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     if (!ok) signalPassFailure();
   }
 
-  std::map<Operation *, AwqChoice> awq; // per linear, method=awq
+  std::map<Operation *, AwqChoice> awq; // per linear (and int4 LM head), method=awq
+
+  /// An LM head this pass makes int4 (lm-head-bits=4, f32 table [V, D]).
+  bool headEligible(LMHeadOp head) {
+    auto tt = cast<RankedTensorType>(head.getTable().getType());
+    return lmHeadBits == 4 && lmHead && !head.getTableScale() && tt.getElementType().isF32() &&
+           tt.getDimSize(1) % group == 0 && head.getTable().getDefiningOp<WeightOp>();
+  }
 
   /// A linear this pass makes int4 (f32 weight [K, N], K a multiple of group).
   bool eligible(LinearOp lin) {
@@ -199,6 +206,10 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       if (!producer) return;
       linears.push_back(lin);
       inputs[producer].cols = cast<RankedTensorType>(lin.getInput().getType()).getShape().back();
+    });
+    module.walk([&](LMHeadOp head) { // an int4 head is a [width, vocab] linear over table^T
+      if (Operation *producer = head.getInput().getDefiningOp(); producer && headEligible(head))
+        inputs[producer].cols = cast<RankedTensorType>(head.getTable().getType()).getDimSize(1);
     });
     std::unique_ptr<Evaluator> eval = Evaluator::create(module, store, error);
     if (!eval) {
@@ -238,21 +249,37 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       }
       // The linears reading it; a scale is folded only into a norm that
       // nothing else reads.
-      std::vector<LinearOp> readers;
+      std::vector<Operation *> readers;
       bool foldable = isa<LayerNormOp, CenterOp>(producer);
       for (Operation *u : producer->getResult(0).getUsers()) {
         auto lin = dyn_cast<LinearOp>(u);
+        auto head = dyn_cast<LMHeadOp>(u);
         if (lin && lin.getInput() == producer->getResult(0) && eligible(lin)) readers.push_back(lin);
+        else if (head && head.getInput() == producer->getResult(0) && headEligible(head)) readers.push_back(head);
         else foldable = false;
       }
       std::vector<float> best(K, 1.0f);
       if (foldable) {
         std::vector<const float *> Ws;
-        for (LinearOp lin : readers) {
-          int64_t N = cast<RankedTensorType>(lin.getWeight().getType()).getDimSize(1);
-          const float *W = values(lin, lin.getWeight(), K * N, *store);
-          if (!W) return failure();
-          Ws.push_back(W);
+        std::vector<int64_t> Ns;
+        std::vector<std::vector<float>> transposed; // LM-head tables as [width, vocab]
+        transposed.reserve(readers.size());
+        for (Operation *r : readers) {
+          if (auto lin = dyn_cast<LinearOp>(r)) {
+            int64_t N = cast<RankedTensorType>(lin.getWeight().getType()).getDimSize(1);
+            const float *W = values(lin, lin.getWeight(), K * N, *store);
+            if (!W) return failure();
+            Ws.push_back(W), Ns.push_back(N);
+          } else {
+            auto head = cast<LMHeadOp>(r);
+            int64_t V = cast<RankedTensorType>(head.getTable().getType()).getDimSize(0);
+            const float *T = values(head, head.getTable(), V * K, *store);
+            if (!T) return failure();
+            std::vector<float> &t = transposed.emplace_back(V * K);
+            for (int64_t v = 0; v < V; ++v)
+              for (int64_t k = 0; k < K; ++k) t[k * V + v] = T[v * K + k];
+            Ws.push_back(t.data()), Ns.push_back(V);
+          }
         }
         double bestLoss = -1, bestAlpha = 0;
         for (int step = 0; step <= 10; ++step) {
@@ -266,17 +293,15 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
           const float norm = std::sqrt(lo * hi); // centred around 1 (as AWQ does)
           for (int64_t k = 0; k < K; ++k) s[k] /= norm, h[k] = m2[k] / (s[k] * s[k]);
           double loss = 0;
-          for (size_t i = 0; i < readers.size(); ++i)
-            loss += awqLoss(in, Ws[i], K, cast<RankedTensorType>(readers[i].getWeight().getType()).getDimSize(1),
-                            group, s, h);
+          for (size_t i = 0; i < readers.size(); ++i) loss += awqLoss(in, Ws[i], K, Ns[i], group, s, h);
           if (bestLoss < 0 || loss < bestLoss) bestLoss = loss, bestAlpha = alpha, best = s;
         }
         if (bestAlpha > 0 && failed(foldIntoNorm(producer, best, *store))) return failure();
         ++scaled;
         alphaSum += bestAlpha;
       }
-      for (LinearOp lin : readers) {
-        AwqChoice &c = awq[lin];
+      for (Operation *r : readers) {
+        AwqChoice &c = awq[r];
         c.s = foldable ? best : std::vector<float>(K, 1.0f);
         c.h.resize(K);
         for (int64_t k = 0; k < K; ++k) c.h[k] = m2[k] / (c.s[k] * c.s[k]);
@@ -284,7 +309,7 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     }
     llvm::errs() << "lithe-quantize-weights: awq on " << data.tokens() << " calibration tokens: "
                  << scaled << " norms scaled for the linears they feed (mean alpha "
-                 << (scaled ? alphaSum / scaled : 0.0) << "), " << awq.size() << " linears clipped\n";
+                 << (scaled ? alphaSum / scaled : 0.0) << "), " << awq.size() << " linears (or heads) clipped\n";
     return success();
   }
 
@@ -399,15 +424,29 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
                                 << " does not divide the LM head's width " << D;
       const int64_t ng = D / group;
       scale.assign(V * ng, 1.0f);
-      for (int64_t v = 0; v < V; ++v)
-        for (int64_t g = 0; g < ng; ++g) {
-          const float *row = T + v * D + g * group;
-          float m = 0;
-          for (int64_t i = 0; i < group; ++i) m = std::max(m, std::fabs(row[i]));
-          const float sc = m > 0 ? m / 7.0f : 1.0f;
-          scale[v * ng + g] = sc;
-          for (int64_t i = 0; i < group; ++i) q[v * D + g * group + i] = static_cast<uint8_t>(q4(row[i], sc));
+      if (auto it = awq.find(head); it != awq.end()) {
+        // method=awq: columns scaled by s (the input divided by s where it
+        // is made), clipped by E[x^2]: quantizeQ4 over the [D, V] transpose
+        std::vector<float> t(V * D), ts;
+        for (int64_t v = 0; v < V; ++v)
+          for (int64_t d = 0; d < D; ++d) t[d * V + v] = T[v * D + d] * it->second.s[d];
+        std::vector<uint8_t> qt;
+        quantizeQ4(t.data(), D, V, group, it->second.h.data(), qt, ts);
+        for (int64_t v = 0; v < V; ++v) {
+          for (int64_t d = 0; d < D; ++d) q[v * D + d] = qt[d * V + v];
+          for (int64_t g = 0; g < ng; ++g) scale[v * ng + g] = ts[g * V + v];
         }
+      } else {
+        for (int64_t v = 0; v < V; ++v)
+          for (int64_t g = 0; g < ng; ++g) {
+            const float *row = T + v * D + g * group;
+            float m = 0;
+            for (int64_t i = 0; i < group; ++i) m = std::max(m, std::fabs(row[i]));
+            const float sc = m > 0 ? m / 7.0f : 1.0f;
+            scale[v * ng + g] = sc;
+            for (int64_t i = 0; i < group; ++i) q[v * D + g * group + i] = static_cast<uint8_t>(q4(row[i], sc));
+          }
+      }
       auto [qv, sv] = put(head, store, name, {V, D}, std::move(q), scale, 4, {V, ng});
       head.getTableMutable().assign(qv);
       head.getTableScaleMutable().assign(sv);
