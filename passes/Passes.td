@@ -107,7 +107,7 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
 }
 
 def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "int8 or int4 weight-only quantization (LM head included, int8)";
+  let summary = "int8 or int4 weight-only quantization (LM head included)";
   let description = [{
     Every f32 linear weight becomes int8 with one f32 scale per output
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
@@ -121,11 +121,11 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     scale per group of `group` consecutive inputs and output channel
     (`weight_scale` [in / group, out], symmetric: scale = max |W| / 7 over
     the group), computed by lithe_linear_q4: half the bytes of int8. The
-    LM head stays int8 per row (its rows are the tied embedding's: a
-    vocabulary-wide error costs more perplexity than it saves time; see
-    docs/benchmarks.md) unless `lm-head-bits=4`: then its copy of the table
-    is int4 too, one scale per row and group of `group` columns
-    (`table_scale` [vocab, width / group]). `group` must be a multiple of 4
+    LM head stays int8 per row unless `lm-head-bits=4`: then its copy of
+    the table is int4 too, one scale per row and group of `group` columns
+    (`table_scale` [vocab, width / group]), computed by lithe_linear_q4 over
+    the transposed table. It is about 45% of what an int4 GPT-2 small reads
+    per token, and most of the perplexity cost (docs/benchmarks.md). `group` must be a multiple of 4
     dividing every linear's input width (and the head's width).
 
     `method=awq` (bits=4, with `calibration`) is activation-aware: the f32
@@ -135,8 +135,10 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     round to nearest, to 1 in steps of 0.1) minimising those linears' output
     error on the calibration rows multiplies the weight's rows before
     quantizing, and 1/s is folded into the norm's scale and bias (exact in
-    f32). Every int4 linear's group ranges are then clipped (ratios 1 to
-    0.7) to the least activation-weighted error sum_k E[x_k^2] (W - Wq)^2.
+    f32); an int4 LM head counts as a [width, vocab] linear behind the
+    final norm. Every int4 linear's group ranges are then clipped (ratios 1
+    to 0.7) to the least activation-weighted error sum_k E[x_k^2] (W - Wq)^2.
+    The layers fed by attention and GELU (c_proj) get the clipping only.
     Approximate: measure the cost with --perplexity.
   }];
   let options = !listconcat([
