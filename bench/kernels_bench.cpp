@@ -165,8 +165,11 @@ const Shape kShapes[] = {{"qkv  768x2304", 768, 2304},
                          {"fc2  3072x768", 3072, 768}};
 
 // Weight precisions of the linear kernels.
-enum class Prec { F32, Q8, BF16 };
-const char *prec_tag(Prec p) { return p == Prec::Q8 ? "_q8  " : p == Prec::BF16 ? "_bf16" : "     "; }
+enum class Prec { F32, Q8, BF16, Q4 };
+const char *prec_tag(Prec p) {
+  return p == Prec::Q8 ? "_q8  " : p == Prec::BF16 ? "_bf16" : p == Prec::Q4 ? "_q4  " : "     ";
+}
+constexpr int64_t kQ4Group = 64; // int4 inputs per scale
 
 std::vector<char> pack_weights(Prec prec, const std::vector<float> &W, int64_t K, int64_t N) {
   std::vector<char> packed;
@@ -176,6 +179,20 @@ std::vector<char> pack_weights(Prec prec, const std::vector<float> &W, int64_t K
   } else if (prec == Prec::BF16) {
     packed.resize(lithe_pack_linear_bf16_size(K, N));
     lithe_pack_linear_bf16(W.data(), K, N, packed.data());
+  } else if (prec == Prec::Q4) { // round to nearest, groups of kQ4Group
+    std::vector<int8_t> Wq(W.size());
+    std::vector<float> sc(static_cast<size_t>(K / kQ4Group * N));
+    for (int64_t g = 0; g < K / kQ4Group; ++g)
+      for (int64_t n = 0; n < N; ++n) {
+        float m = 0;
+        for (int64_t k = g * kQ4Group; k < (g + 1) * kQ4Group; ++k) m = std::max(m, std::fabs(W[k * N + n]));
+        const float s = m > 0 ? m / 7 : 1;
+        sc[g * N + n] = s;
+        for (int64_t k = g * kQ4Group; k < (g + 1) * kQ4Group; ++k)
+          Wq[k * N + n] = int8_t(std::max(-8.f, std::min(7.f, std::nearbyint(W[k * N + n] / s))));
+      }
+    packed.resize(lithe_pack_linear_q4_size(K, N, kQ4Group));
+    lithe_pack_linear_q4(Wq.data(), sc.data(), K, N, kQ4Group, packed.data());
   } else {
     std::vector<int8_t> Wq(W.size());
     std::vector<float> sc(static_cast<size_t>(N));
@@ -190,6 +207,8 @@ void linear(Prec prec, const float *x, int64_t M, int64_t K, const void *w, int6
             const float *bias, float *y, int flags) {
   if (prec == Prec::Q8)
     lithe_linear_q8(x, M, K, w, N, bias, y, flags);
+  else if (prec == Prec::Q4)
+    lithe_linear_q4(x, M, K, w, N, kQ4Group, bias, y, flags);
   else if (prec == Prec::BF16)
     lithe_linear_bf16(x, M, K, w, N, bias, y, flags);
   else
@@ -500,6 +519,7 @@ int main(int argc, char **argv) {
     if (want("gemv")) {
       bench_gemv(Prec::F32);
       bench_gemv(Prec::Q8);
+      bench_gemv(Prec::Q4);
       bench_gemv(Prec::BF16);
       bench_gemv(Prec::F32, 8);
       bench_gemv(Prec::BF16, 8);
@@ -511,6 +531,7 @@ int main(int argc, char **argv) {
     if (want("gemm")) {
       bench_gemm(Prec::F32, 896);
       bench_gemm(Prec::Q8, 896);
+      bench_gemm(Prec::Q4, 896);
       bench_gemm(Prec::BF16, 896);
     }
     if (want("lmhead")) {

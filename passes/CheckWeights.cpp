@@ -23,7 +23,7 @@ bool toDType(mlir::Type t, DType &out) {
   if (t.isF32()) out = DType::F32;
   else if (t.isF16()) out = DType::F16;
   else if (t.isBF16()) out = DType::BF16;
-  else if (t.isInteger(8)) out = DType::I8;
+  else if (t.isInteger(8) || t.isInteger(4)) out = DType::I8; // i4: one value per byte
   else if (t.isInteger(32)) out = DType::I32;
   else if (t.isInteger(64)) out = DType::I64;
   else if (t.isInteger(1)) out = DType::I1;

@@ -107,7 +107,7 @@ def LitheRemoveLayerNorm : Pass<"lithe-remove-layernorm", "mlir::ModuleOp"> {
 }
 
 def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "int8 weight-only quantization, per output channel (LM head included)";
+  let summary = "int8 or int4 weight-only quantization (LM head included)";
   let description = [{
     Every f32 linear weight becomes int8 with one f32 scale per output
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
@@ -117,17 +117,49 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     stored. Decoding reads one byte per weight instead of four. At run time
     lithe_linear_q8 quantizes the activations per row and computes in int32
     (LITHE_Q8=float keeps them f32: weight-only compute; see kernels.h).
+
+    With `bits=4` every f32 linear weight becomes int4 in [-8, 7] with one
+    scale per group of `group` consecutive inputs and output channel
+    (`weight_scale` [in / group, out], symmetric: scale = max |W| / 7 over
+    the group), computed by lithe_linear_q4: half the bytes of int8. The
+    LM head stays int8 per row unless `lm-head-bits=4`: then its copy of
+    the table is int4 too, one scale per row and group of `group` columns
+    (`table_scale` [vocab, width / group]), computed by lithe_linear_q4 over
+    the transposed table. It is about 45% of what an int4 GPT-2 small reads
+    per token, and most of the perplexity cost (docs/benchmarks.md). `group` must be a multiple of 4
+    dividing every linear's input width (and the head's width).
+
+    `method=awq` (bits=4, with `calibration`) is activation-aware: the f32
+    model runs on the calibration text (the Evaluator); for each LayerNorm
+    whose output only linears read (GPT-2: c_attn, c_fc), a per-input-
+    channel scale s = a^alpha (a: mean |x| per channel; alpha from 0, i.e.
+    round to nearest, to 1 in steps of 0.1) minimising those linears' output
+    error on the calibration rows multiplies the weight's rows before
+    quantizing, and 1/s is folded into the norm's scale and bias (exact in
+    f32); an int4 LM head counts as a [width, vocab] linear behind the
+    final norm. Every int4 linear's group ranges are then clipped (ratios 1
+    to 0.7) to the least activation-weighted error sum_k E[x_k^2] (W - Wq)^2.
+    The layers fed by attention and GELU (c_proj) get the clipping only.
     Approximate: measure the cost with --perplexity.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
-           "Quantize the LM head too (about a third of the bytes read per token in GPT-2 small)">,
+           "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
     Option<"embedding", "embedding", "bool", /*default=*/"true",
-           "With lm-head: a token embedding tied to the head reads its int8 table (lithe_embedding_q8), "
-           "so the f32 table is not stored (GPT-2 small: 154 MB less)">,
+           "With an int8 LM head: a token embedding tied to the head reads its int8 table "
+           "(lithe_embedding_q8), so the f32 table is not stored (GPT-2 small: 154 MB less)">,
+    Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
+    Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8",
+           "The LM head's bits: 8 (per row) or 4 (per row and group of `group` columns)">,
+    Option<"group", "group", "int64_t", /*default=*/"64",
+           "bits=4: inputs per scale (a multiple of 4 dividing every linear's input width)">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "bits=4: rtn (round to nearest) or awq (activation-aware scales and clipping; needs calibration)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
-  ];
+  ], CalibrationOptions);
+  // method=awq: the calibration Evaluator lowers a copy of the module to lithe_k.
+  let dependentDialects = ["::lithe::k::LitheKDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LitheFuseAdapters : Pass<"lithe-fuse-adapters", "mlir::ModuleOp"> {

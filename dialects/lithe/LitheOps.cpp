@@ -69,10 +69,31 @@ LogicalResult verifyAffine(Operation *op, Value scale, Value bias, int64_t width
   return success();
 }
 
-/// int8 weights come with per-channel scales; float weights do not.
+/// int8 weights come with per-channel scales; float weights do not; int4
+/// weights (linear only) come with grouped scales [in / G, out].
 LogicalResult verifyQuantScale(Operation *op, RankedTensorType weight,
                                Value scale, int64_t channels,
-                               StringRef weightName, StringRef scaleName) {
+                               StringRef weightName, StringRef scaleName,
+                               bool grouped = false) {
+  if (weight.getElementType().isInteger(4)) {
+    if (!grouped)
+      return op->emitOpError() << "int4 is only allowed for a linear's weight, got "
+                               << weightName << " " << weight;
+    if (!scale)
+      return op->emitOpError() << "int4 " << weightName << " needs " << scaleName
+                               << " (one f32 scale per group of inputs and channel)";
+    auto st = cast<RankedTensorType>(scale.getType());
+    int64_t in = weight.getDimSize(0);
+    if (st.getRank() != 2 || dimsConflict(st.getDimSize(1), channels))
+      return op->emitOpError() << "int4 " << weightName << " needs " << scaleName
+                               << " of shape [in / group, " << channels << "], got " << st;
+    int64_t groups = st.getDimSize(0);
+    if (!ShapedType::isDynamic(groups) &&
+        (groups <= 0 || in % groups != 0 || (in / groups) % 4 != 0))
+      return op->emitOpError() << scaleName << " has " << groups << " groups, which do not cut the "
+                               << in << " inputs into groups of a multiple of 4";
+    return success();
+  }
   bool isInt8 = weight.getElementType().isInteger(8);
   if (isInt8 && !scale)
     return op->emitOpError() << "int8 " << weightName << " needs "
@@ -244,7 +265,7 @@ LogicalResult LinearOp::verify() {
       failed(verifyVector(*this, getBias(), out, "bias", "the output width")))
     return failure();
   return verifyQuantScale(*this, weight, getWeightScale(), out, "weight",
-                          "weight_scale");
+                          "weight_scale", /*grouped=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -322,6 +343,18 @@ LogicalResult LMHeadOp::verify() {
   if (getBias() &&
       failed(verifyVector(*this, getBias(), table.getDimSize(0), "bias", "the vocabulary size")))
     return failure();
+  if (table.getElementType().isInteger(4)) {
+    // int4: one scale per row and group of G columns, [vocab, width / G]
+    if (!getTableScale())
+      return emitOpError("int4 table needs table_scale (one f32 scale per row and group of columns)");
+    auto st = cast<RankedTensorType>(getTableScale().getType());
+    int64_t width = table.getDimSize(1);
+    if (st.getRank() != 2 || dimsConflict(st.getDimSize(0), table.getDimSize(0)) || st.getDimSize(1) <= 0 ||
+        width % st.getDimSize(1) != 0 || (width / st.getDimSize(1)) % 4 != 0)
+      return emitOpError() << "int4 table needs table_scale of shape [" << table.getDimSize(0)
+                           << ", width / group] (group a multiple of 4 dividing " << width << "), got " << st;
+    return success();
+  }
   return verifyQuantScale(*this, table, getTableScale(), table.getDimSize(0),
                           "table", "table_scale");
 }

@@ -12,10 +12,11 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def Lithe_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def Lithe_IdTensor : RankedTensorOf<[I32, I64]>;
-// Weights may be float or int8 (weight-only quantization); integer and
+// Weights may be float, int8 or int4 (weight-only quantization; an i4
+// tensor is stored one value per byte, as i8 in [-8, 7]); integer and
 // boolean tensors appear as the large constants of ONNX-level graphs.
-def Lithe_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
-def Lithe_AnyWeightTensor : RankedTensorOf<[F32, F16, BF16, I1, I8, I32, I64]>;
+def Lithe_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8, I<4>]>;
+def Lithe_AnyWeightTensor : RankedTensorOf<[F32, F16, BF16, I1, I<4>, I8, I32, I64]>;
 
 //===----------------------------------------------------------------------===//
 // Weights and constants
@@ -171,7 +172,10 @@ def Lithe_LinearOp : Lithe_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     `result[..., n] = sum_k input[..., k] * weight[k, n] + bias[n]`. The
     weight is stored as in GPT-2's Conv1D, `[in, out]`. An int8 weight
     (weight-only quantization) needs `weight_scale`, one f32 scale per
-    output channel: `W[k, n] = weight[k, n] * weight_scale[n]`.
+    output channel: `W[k, n] = weight[k, n] * weight_scale[n]`. An int4
+    weight (values in [-8, 7]) needs grouped scales `[in / G, out]`, one per
+    group of G consecutive inputs (G a multiple of 4) and output channel:
+    `W[k, n] = weight[k, n] * weight_scale[k / G, n]`.
 
     ```mlir
     %y = lithe.linear %x, %w bias %b
@@ -253,7 +257,9 @@ def Lithe_LMHeadOp : Lithe_Op<"lm_head", [Pure, AttrSizedOperandSegments]> {
     `logits[..., v] = sum_d input[..., d] * table[v, d] + bias[v]`. With a
     tied head the table is the token embedding itself (one copy of the
     weights). `bias` appears when a final LayerNorm's shift is folded into
-    the head. An int8 table needs `table_scale`, one f32 scale per row.
+    the head. An int8 table needs `table_scale`, one f32 scale per row; an
+    int4 one (values in [-8, 7]) one per row and group of G columns,
+    `[vocab, width / G]`.
   }];
   let arguments = (ins Lithe_FloatTensor:$input, Lithe_WeightTensor:$table,
                        Optional<Lithe_FloatTensor>:$bias,

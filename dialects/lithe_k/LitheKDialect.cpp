@@ -1,5 +1,6 @@
 //===- LitheKDialect.cpp - lithe_k registration and types -----------------===//
 
+#include <algorithm>
 #include "lithe/KernelDialect.h"
 
 #include "mlir/IR/DialectImplementation.h"
@@ -61,8 +62,8 @@ LogicalResult BufferType::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
       return emitError() << "buffer dimension " << i << " must be positive, got " << shape[i];
   }
   if (!elementType.isF32() && !elementType.isBF16() && !elementType.isF16() && !elementType.isInteger(8) &&
-      !elementType.isInteger(64))
-    return emitError() << "buffer elements must be f32, bf16, f16, i8 or i64, got " << elementType;
+      !elementType.isInteger(4) && !elementType.isInteger(64))
+    return emitError() << "buffer elements must be f32, bf16, f16, i8, i4 or i64, got " << elementType;
   return success();
 }
 
@@ -86,5 +87,6 @@ LogicalResult CachesType::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
 }
 
 int64_t BufferType::getElementBytes() const {
-  return getElementType().getIntOrFloatBitWidth() / 8;
+  // i4: only a row-major linear weight, stored one value per byte
+  return std::max<int64_t>(1, getElementType().getIntOrFloatBitWidth() / 8);
 }

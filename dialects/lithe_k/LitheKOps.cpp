@@ -54,8 +54,8 @@ LogicalResult WeightOp::verify() {
   if (t.isRows()) return emitOpError("a weight has a static shape, got ") << t;
   Type e = t.getElementType();
   if (getLayout() == Layout::cpu_panels &&
-      (t.getShape().size() != 2 || !(e.isF32() || e.isBF16() || e.isInteger(8))))
-    return emitOpError("cpu_panels holds an [in, out] f32, bf16 or i8 matrix, got ") << t;
+      (t.getShape().size() != 2 || !(e.isF32() || e.isBF16() || e.isInteger(8) || e.isInteger(4))))
+    return emitOpError("cpu_panels holds an [in, out] f32, bf16, i8 or i4 matrix, got ") << t;
   return success();
 }
 
@@ -135,19 +135,36 @@ bool LinearOp::isPacked() {
 
 LogicalResult LinearOp::verify() {
   BufferType w = buf(getWeight());
+  Type e = w.getElementType();
   if (w.getShape().size() != 2 || w.isRows() ||
-      !(w.getElementType().isF32() || w.getElementType().isBF16() || w.getElementType().isInteger(8)))
-    return emitOpError("weight must be a static [in, out] f32, bf16 or i8 buffer, got ") << w;
+      !(e.isF32() || e.isBF16() || e.isInteger(8) || e.isInteger(4)))
+    return emitOpError("weight must be a static [in, out] f32, bf16, i8 or i4 buffer, got ") << w;
   // bf16 exists only as lithe-pack-weights{precision=bf16}'s panels.
-  if (w.getElementType().isBF16() && !isPacked())
+  if (e.isBF16() && !isPacked())
     return emitOpError("a bf16 weight must be in the cpu_panels layout, got ") << w;
   int64_t K = w.getShape()[0], N = w.getShape()[1];
-  // Packed int8 panels carry their scales; a row-major int8 weight needs them.
-  bool needsScale = w.getElementType().isInteger(8) && !isPacked();
+  bool q4 = e.isInteger(4);
+  // An int4 weight's scales cover `group` inputs each (kernels.h: a multiple
+  // of 4 that divides K); no other weight has groups.
+  if (q4 != getGroup().has_value())
+    return emitOpError(q4 ? "an i4 weight needs a group" : "only an i4 weight takes a group");
+  if (q4 && (*getGroup() <= 0 || *getGroup() % 4 != 0 || K % *getGroup() != 0))
+    return emitOpError() << "group " << *getGroup() << " must be a positive multiple of 4 dividing " << K;
+  // Packed int8 / int4 panels carry their scales; a row-major one needs them.
+  bool needsScale = (e.isInteger(8) || q4) && !isPacked();
   if (needsScale != (getWeightScale() != nullptr))
-    return emitOpError(needsScale ? "a row-major i8 weight needs weight_scale"
-                                  : "only a row-major i8 weight takes weight_scale");
-  if (failed(vectorF32(*this, getWeightScale(), "weight_scale", N))) return failure();
+    return emitOpError(needsScale ? (q4 ? "a row-major i4 weight needs weight_scale"
+                                        : "a row-major i8 weight needs weight_scale")
+                                  : "only a row-major i8 or i4 weight takes weight_scale");
+  if (q4 && getWeightScale()) {
+    BufferType s = buf(getWeightScale());
+    if (s.isRows() || !s.getElementType().isF32() ||
+        s.getShape() != ArrayRef<int64_t>{K / *getGroup(), N})
+      return emitOpError() << "an i4 weight's weight_scale must be [" << K / *getGroup() << ", " << N
+                           << "] f32, got " << s;
+  } else if (failed(vectorF32(*this, getWeightScale(), "weight_scale", N))) {
+    return failure();
+  }
   if (failed(rowsF32(*this, getInput(), "input", K)) || failed(rowsF32(*this, getOut(), "out", N)) ||
       failed(vectorF32(*this, getBias(), "bias", N)))
     return failure();
@@ -217,9 +234,27 @@ LogicalResult LMHeadOp::verify() {
   if (failed(table2(*this, getTable(), "table"))) return failure();
   BufferType t = buf(getTable());
   int64_t V = t.getShape()[0], D = t.getShape()[1];
+  if (t.getElementType().isInteger(4)) {
+    auto w = getTable().getDefiningOp<WeightOp>();
+    bool packed = w && w.getLayout() == Layout::cpu_panels;
+    if (!getGroup() || *getGroup() <= 0 || *getGroup() % 4 != 0 || D % *getGroup() != 0)
+      return emitOpError() << "an i4 table needs a group, a positive multiple of 4 dividing " << D;
+    if (packed == (getTableScale() != nullptr))
+      return emitOpError(packed ? "a packed i4 table carries its scales" : "a row-major i4 table needs table_scale");
+    if (getTableScale()) {
+      BufferType s = buf(getTableScale());
+      if (s.isRows() || !s.getElementType().isF32() || s.getShape() != ArrayRef<int64_t>{V, D / *getGroup()})
+        return emitOpError() << "an i4 table's table_scale must be [" << V << ", " << D / *getGroup()
+                             << "] f32, got " << s;
+    }
+    if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)))
+      return failure();
+    return success();
+  }
+  if (getGroup()) return emitOpError("only an i4 table takes a group");
   bool q8 = t.getElementType().isInteger(8);
   if (!q8 && !t.getElementType().isF32() && !t.getElementType().isBF16())
-    return emitOpError("table must be f32, bf16 or i8, got ") << t;
+    return emitOpError("table must be f32, bf16, i8 or i4, got ") << t;
   if (q8 != (getTableScale() != nullptr))
     return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
   if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)) ||

@@ -131,13 +131,15 @@ def LitheK_AffineRowsOp : LitheK_KernelOp<"affine_rows", [AttrSizedOperandSegmen
 }
 
 def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
-  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_bf16)";
+  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_q4, lithe_linear_bf16)";
   let description = [{
-    `weight` is [in, out]: f32 (lithe_linear) or int8 (lithe_linear_q8), or
-    bf16 (lithe_linear_bf16), which only lithe-pack-weights{precision=bf16}
+    `weight` is [in, out]: f32 (lithe_linear), int8 (lithe_linear_q8), int4
+    (lithe_linear_q4, with its `group`: inputs per scale), or bf16
+    (lithe_linear_bf16), which only lithe-pack-weights{precision=bf16}
     makes, already in `cpu_panels`.
     As lowered it is the `row_major` tensor of the transformer level, an
-    int8 one with its per-channel `weight_scale`; lithe-pack-weights turns
+    int8 one with its per-channel `weight_scale`, an int4 one with its
+    grouped `weight_scale` [in / group, out]; lithe-pack-weights turns
     it into the kernels' `cpu_panels` layout (the scales packed in), which
     is what the LLVM lowering and the Evaluator call the kernel with.
     `epilogue`: a GELU applied to the result, or `accumulate` to add it to
@@ -147,9 +149,10 @@ def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
                        Optional<LitheK_Buffer>:$weight_scale,
                        Optional<LitheK_Buffer>:$bias,
                        DefaultValuedAttr<LitheK_Epilogue, "::lithe::k::Epilogue::none">:$epilogue,
+                       OptionalAttr<I64Attr>:$group,
                        LitheK_Buffer:$out);
   let assemblyFormat = [{
-    $input `rows` $rows `,` $weight (`weight_scale` $weight_scale^ `:` type($weight_scale))?
+    $input `rows` $rows `,` $weight (`group` $group^)? (`weight_scale` $weight_scale^ `:` type($weight_scale))?
     (`bias` $bias^ `:` type($bias))? (`epilogue` $epilogue^)?
     `->` $out attr-dict `:` type($input) `,` type($weight) `->` type($out)
   }];
@@ -233,15 +236,20 @@ def LitheK_AttentionRowsOp : LitheK_KernelOp<"attention_rows",
 }
 
 def LitheK_LMHeadOp : LitheK_KernelOp<"lm_head"> {
-  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8, lithe_lm_head_bf16)";
+  let summary = "logits = input table^T (lithe_lm_head, lithe_lm_head_q8, lithe_lm_head_bf16, lithe_linear_q4)";
   let description = [{
     `table` is [vocab, width], row-major: f32, int8 with one scale per row
-    (`table_scale`), or bf16 (lithe-pack-weights{precision=bf16}'s copy).
+    (`table_scale`), or bf16 (lithe-pack-weights{precision=bf16}'s copy);
+    or int4 with one scale per row and `group` columns (`table_scale`
+    [vocab, width / group]), which lithe-pack-weights turns into
+    `cpu_panels`: the q4 panels of the transposed table, computed by
+    lithe_linear_q4 (the head as a [width, vocab] linear).
   }];
   let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$table,
-                       Optional<LitheK_Buffer>:$table_scale, LitheK_Buffer:$out);
+                       Optional<LitheK_Buffer>:$table_scale, OptionalAttr<I64Attr>:$group,
+                       LitheK_Buffer:$out);
   let assemblyFormat = [{
-    $input `rows` $rows `,` $table (`table_scale` $table_scale^ `:` type($table_scale))? `->` $out
+    $input `rows` $rows `,` $table (`group` $group^)? (`table_scale` $table_scale^ `:` type($table_scale))? `->` $out
     attr-dict `:` type($input) `,` type($table) `->` type($out)
   }];
 }

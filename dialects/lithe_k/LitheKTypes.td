@@ -70,6 +70,7 @@ def LitheK_Layout : I32EnumAttr<"Layout", "how a weight is laid out in the weigh
     I32EnumAttrCase<"row_major", 0>,
     // The CPU linear kernels' column panels (lithe_pack_linear: f32;
     // lithe_pack_linear_q8: per-channel scales then int8 panels;
+    // lithe_pack_linear_q4: grouped scales then nibble panels;
     // lithe_pack_linear_bf16: bf16 with k in pairs).
     I32EnumAttrCase<"cpu_panels", 1>
   ]> {

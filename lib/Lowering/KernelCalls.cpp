@@ -81,6 +81,7 @@ const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_attention_rows_f16), LITHE_KERNEL(lithe_embedding_q8),
     LITHE_KERNEL(lithe_kv_append_q8), LITHE_KERNEL(lithe_attention_q8), LITHE_KERNEL(lithe_kv_append_rows_q8),
     LITHE_KERNEL(lithe_attention_rows_q8),
+    LITHE_KERNEL(lithe_linear_q4),
 };
 #undef LITHE_KERNEL
 
@@ -173,6 +174,12 @@ std::optional<KernelCall> kernelCall(Operation *op) {
         if (!o.isPacked()) return false;
         auto w = shape(o.getWeight());
         Type e = cast<k::BufferType>(o.getWeight().getType()).getElementType();
+        if (e.isInteger(4)) {
+          named("lithe_linear_q4").operand(o.getInput()).operand(o.getRows()).i64(w[0])
+              .operand(o.getWeight()).i64(w[1]).i64(*o.getGroup()).operand(o.getBias()).operand(o.getOut())
+              .i32(static_cast<int32_t>(o.getEpilogue()));
+          return true;
+        }
         named(e.isInteger(8) ? "lithe_linear_q8" : e.isBF16() ? "lithe_linear_bf16" : "lithe_linear")
             .operand(o.getInput()).operand(o.getRows()).i64(w[0])
             .operand(o.getWeight()).i64(w[1]).operand(o.getBias()).operand(o.getOut())
@@ -211,6 +218,14 @@ std::optional<KernelCall> kernelCall(Operation *op) {
       })
       .Case([&](k::LMHeadOp o) {
         auto t = shape(o.getTable()); // vocab, width
+        if (cast<k::BufferType>(o.getTable().getType()).getElementType().isInteger(4)) {
+          // packed: the q4 panels of table^T, a [width, vocab] linear
+          auto w = o.getTable().getDefiningOp<k::WeightOp>();
+          if (!w || w.getLayout() != k::Layout::cpu_panels) return false;
+          named("lithe_linear_q4").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
+              .i64(t[0]).i64(*o.getGroup()).operand(Value()).operand(o.getOut()).i32(0);
+          return true;
+        }
         if (o.getTableScale())
           named("lithe_lm_head_q8").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
               .operand(o.getTableScale()).i64(t[0]).operand(o.getOut());

@@ -222,9 +222,15 @@ bool Lowering::lowerOp(Operation &op) {
       if (w && !w.getDefiningOp<WeightOp>())
         return fail(&op, "cannot compile " + where(&op) + ": its weights are not lithe.weight tensors");
     Value out = output(&op, lin.getResult());
+    // int4: inputs per scale, from the grouped scales' shape [in / group, out]
+    IntegerAttr group;
+    auto wt = cast<RankedTensorType>(lin.getWeight().getType());
+    if (wt.getElementType().isInteger(4))
+      group = b.getI64IntegerAttr(wt.getDimSize(0) /
+                                  cast<RankedTensorType>(lin.getWeightScale().getType()).getDimSize(0));
     b.create<k::LinearOp>(loc, in(lin.getInput()), rowsArg, weight(lin.getWeight()),
                           weightOrNull(lin.getWeightScale()), weightOrNull(lin.getBias()),
-                          k::Epilogue::none, out);
+                          k::Epilogue::none, group, out);
     buffers[lin.getResult()] = out;
   } else if (auto g = dyn_cast<GeluOp>(op)) {
     Value out = output(&op, g.getResult());
@@ -364,8 +370,13 @@ bool Lowering::run() {
   for (Value w : {head.getTable(), head.getBias(), head.getTableScale()})
     if (w && !w.getDefiningOp<WeightOp>())
       return fail(head, "cannot compile " + where(head) + ": its table is not a lithe.weight");
+  IntegerAttr headGroup; // int4: columns per scale, from table_scale [vocab, width / group]
+  auto tt = cast<RankedTensorType>(head.getTable().getType());
+  if (tt.getElementType().isInteger(4))
+    headGroup = b.getI64IntegerAttr(tt.getDimSize(1) /
+                                    cast<RankedTensorType>(head.getTableScale().getType()).getDimSize(1));
   b.create<k::LMHeadOp>(head.getLoc(), hb->getArgument(1), hb->getArgument(2), weight(head.getTable()),
-                        weightOrNull(head.getTableScale()), hb->getArgument(3));
+                        weightOrNull(head.getTableScale()), headGroup, hb->getArgument(3));
   if (head.getBias())
     b.create<k::AddRowsOp>(head.getLoc(), hb->getArgument(3), hb->getArgument(2), weight(head.getBias()));
   b.create<func::ReturnOp>(head.getLoc());

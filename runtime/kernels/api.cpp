@@ -393,6 +393,110 @@ extern "C" void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void
   gemm(x, M, K, kBPackedQ8, packed, nullptr, N, bias, y, flags);
 }
 
+// -------------------------------------------------------------------- q4
+
+extern "C" size_t lithe_pack_linear_q4_size(int64_t K, int64_t N, int64_t group) {
+  if (group <= 0 || group % 4 != 0 || K % group != 0)
+    return 0;
+  const int64_t npad = round_up(N, kPanel);
+  return size_t(4 * (K / group) * npad + npad * K / 2);
+}
+
+extern "C" void lithe_pack_linear_q4(const int8_t *Wq, const float *scale, int64_t K, int64_t N,
+                                     int64_t group, void *packed) {
+  if (!lithe_pack_linear_q4_size(K, N, group))
+    return;
+  const int64_t npad = round_up(N, kPanel), P = npad / kPanel, ng = K / group, K4 = K / 4;
+  float *sc = static_cast<float *>(packed);
+  for (int64_t g = 0; g < ng; ++g) {
+    std::memcpy(sc + g * npad, scale + g * N, size_t(N) * sizeof(float));
+    std::fill(sc + g * npad + N, sc + (g + 1) * npad, 0.f);
+  }
+  uint8_t *q = static_cast<uint8_t *>(packed) + 4 * ng * npad;
+  auto u = [&](int64_t k, int64_t n) -> uint8_t {
+    if (n >= N)
+      return 8; // a zero weight
+    const int v = std::min(7, std::max(-8, int(Wq[k * N + n])));
+    return uint8_t(v + 8);
+  };
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t k4 = 0; k4 < K4; ++k4)
+      for (int64_t j = 0; j < 16; ++j)
+        for (int64_t r = 0; r < 4; ++r) {
+          const int64_t k = 4 * k4 + r, n = p * kPanel + j;
+          q[(p * K4 + k4) * 64 + 4 * j + r] = uint8_t(u(k, n) | (u(k, n + 16) << 4));
+        }
+}
+
+extern "C" void lithe_linear_q4(const float *x, int64_t M, int64_t K, const void *packed,
+                                int64_t N, int64_t group, const float *bias, float *y, int flags) {
+  if (M <= 0 || N <= 0 || group <= 0 || group % 4 != 0 || K % group != 0)
+    return;
+  if (K == 0) {
+    gemm(x, M, K, kBPackedQ8, packed, nullptr, N, bias, y, flags); // bias only
+    return;
+  }
+  const Q8iRoute *r = active_q8i();
+  const int64_t Kp = K, P = ceil_div(N, kPanel), ng = K / group;
+  // Quantized rows, their scales and 8 x their group sums, in the shared
+  // scratch (q8i_shared_need sizes it for both formats).
+  float *ws = shared_scratch(size_t(M * (Kp / 4) + M + M * ng + 16));
+  int8_t *q = reinterpret_cast<int8_t *>(ws);
+  float *qs = ws + M * (Kp / 4);
+  int32_t *gs = reinterpret_cast<int32_t *>(qs + M);
+  const int nth = pool_threads();
+  {
+    const int64_t nt = threads_for(double(M) * double(K), 1 << 16, M);
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(M, nt, i, b, e);
+      if (b >= e)
+        return;
+      // Signed activations on every route (the nibbles are the unsigned
+      // operand): the VNNI route's own quantizer makes u8.
+      if (r->unsigned_act)
+        q8i_quantize_avx2(x, b, e, K, Kp, q, qs, false);
+      else
+        r->quantize(x, b, e, K, Kp, q, qs);
+      for (int64_t m = b; m < e; ++m)
+        for (int64_t g = 0; g < ng; ++g) {
+          int32_t t = 0;
+          for (int64_t k = g * group; k < (g + 1) * group; ++k)
+            t += q[m * Kp + k];
+          gs[m * ng + g] = 8 * t;
+        }
+    });
+  }
+  const Q4iArgs a{q, qs, gs, M, K, Kp, N, group, packed, bias, y, flags};
+  const double macs = double(M) * double(K) * double(N);
+  if (M <= kQ8FewRows) {
+    // bandwidth bound: one contiguous panel run per task, every row at once
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1 ? std::min<int64_t>(P, 4 * int64_t(nth)) : 1;
+    parallel_for(nt, [&](int64_t i) {
+      int64_t p0, p1;
+      split(P, nt, i, p0, p1);
+      if (p0 < p1)
+        r->q4(a, 0, M, p0, p1);
+    });
+    return;
+  }
+  const int64_t mr = r->mr;
+  int64_t nmb = ceil_div(M, kQ8iRowBlock);
+  const int64_t rb = round_up(ceil_div(M, nmb), mr);
+  nmb = ceil_div(M, rb);
+  const int64_t groups = macs < kParallelMacs
+                             ? 1
+                             : std::min<int64_t>(P, std::max<int64_t>(1, ceil_div(8 * int64_t(nth), nmb)));
+  parallel_for(nmb * groups, [&](int64_t i) {
+    const int64_t mb = i / groups, g = i % groups;
+    int64_t p0, p1;
+    split(P, groups, g, p0, p1);
+    const int64_t m0 = mb * rb, m1 = std::min(M, m0 + rb);
+    if (m0 < m1 && p0 < p1)
+      r->q4(a, m0, m1, p0, p1);
+  });
+}
+
 extern "C" int lithe_kernels_set_q8_compute(int mode) {
   if (mode != LITHE_Q8_AUTO && mode != LITHE_Q8_FLOAT && mode != LITHE_Q8_INT)
     return -1;
@@ -405,7 +509,8 @@ extern "C" const char *lithe_kernels_q8_route(void) { return active_q8i()->name;
 
 size_t lithe::kern::q8i_shared_need(const LitheWorkspaceShape &s) {
   const int64_t rows = std::max<int64_t>(s.rows, 1), Kp = 4 * q8_k4(std::max<int64_t>(s.max_k, 1));
-  return size_t(rows * (Kp / 4) + rows + 16);
+  // q8: quantized rows, scales; q4 adds up to Kp / 4 group sums per row
+  return size_t(2 * rows * (Kp / 4) + rows + 16);
 }
 
 // ---------------------------------------------------------------- LM head

@@ -331,8 +331,82 @@ static void q8i_gemv(const Q8iArgs &a, int64_t p0, int64_t p1) {
   }
 }
 
+// ------------------------------------------------ integer int4 (q4i) route
+//
+// vpmaddubsw with the nibbles u = Wq + 8 in [0, 15] as its unsigned operand
+// and the s8 activations as the signed one: a pair sums to at most
+// 2 * 15 * 127 = 3810, nothing saturates. 32 bytes of a 64-byte block give
+// columns 0..7 (and 16..23 shifted), the other 32 columns 8..15 (24..31).
+
+// y rows [m, m+MR) x panel p.
+template <int MR>
+static void q4i_tile(const Q4iArgs &a, int64_t m, int64_t p) {
+  const int64_t ng = a.K / a.G, npad = round_up(a.N, kPanel), g4 = a.G / 4;
+  const uint8_t *w = q4_panel(a.B, a.N, a.K, a.G, p);
+  const float *sc = q4_scales(a.B) + p * kPanel;
+  const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(15);
+  R yacc[MR][4];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i)
+    LITHE_UNROLL
+    for (int v = 0; v < 4; ++v)
+      yacc[i][v] = V::zero();
+  for (int64_t g = 0; g < ng; ++g) {
+    __m256i acc[MR][4];
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i)
+      LITHE_UNROLL
+      for (int v = 0; v < 4; ++v)
+        acc[i][v] = _mm256_setzero_si256();
+    for (int64_t k4 = g * g4; k4 < (g + 1) * g4; ++k4) {
+      const uint8_t *blk = w + k4 * 64;
+      _mm_prefetch(reinterpret_cast<const char *>(blk) + kPfDist, _MM_HINT_T0);
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(blk));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(blk + 32));
+      const __m256i c[4] = {_mm256_and_si256(v0, low), _mm256_and_si256(v1, low),
+                            _mm256_and_si256(_mm256_srli_epi16(v0, 4), low),
+                            _mm256_and_si256(_mm256_srli_epi16(v1, 4), low)};
+      LITHE_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        const __m256i x = q8i_bcast4(a.q + (m + i) * a.Kp + 4 * k4);
+        LITHE_UNROLL
+        for (int v = 0; v < 4; ++v)
+          acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(_mm256_maddubs_epi16(c[v], x), ones));
+      }
+    }
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m256i off = _mm256_set1_epi32(a.gs[(m + i) * ng + g]);
+      LITHE_UNROLL
+      for (int v = 0; v < 4; ++v)
+        yacc[i][v] = V::add(yacc[i][v], V::mul(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][v], off)),
+                                               V::load(sc + g * npad + 8 * v)));
+    }
+  }
+  const int64_t ncols = std::min<int64_t>(kPanel, a.N - p * kPanel);
+  for (int i = 0; i < MR; ++i) {
+    const R rs = V::set1(a.qs[m + i]);
+    R s[4];
+    LITHE_UNROLL
+    for (int v = 0; v < 4; ++v)
+      s[v] = V::mul(yacc[i][v], rs);
+    store_epilogue<4>(s, a.y + (m + i) * a.N + p * kPanel, a.bias ? a.bias + p * kPanel : nullptr, ncols,
+                      a.flags);
+  }
+}
+
+static void q4i_gemm(const Q4iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t m = m0;
+    for (; m + 2 <= m1; m += 2)
+      q4i_tile<2>(a, m, p);
+    if (m < m1)
+      q4i_tile<1>(a, m, p);
+  }
+}
+
 static const Q8iRoute kQ8iRoute = {"avx2", kQ8iMR, true, false, q8i_quantize_t<false>, q8i_gemm,
-                                   q8i_gemv};
+                                   q8i_gemv, q4i_gemm};
 
 } // namespace avx2_impl
 

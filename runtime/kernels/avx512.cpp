@@ -489,8 +489,120 @@ static void vnni_quantize(const float *x, int64_t m0, int64_t m1, int64_t K, int
   q8i_quantize_avx2(x, m0, m1, K, Kp, q, qs, true);
 }
 
+// int4: vpdpbusd with the nibbles u = Wq + 8 as its unsigned operand and
+// the s8 activations as the signed one (so no +128 offset here); the low
+// nibbles of a 64-byte block are columns 0..15, the high ones 16..31.
+template <int MR>
+static void vnni_q4_tile(const Q4iArgs &a, int64_t m, int64_t p) {
+  const int64_t ng = a.K / a.G, npad = round_up(a.N, kPanel), g4 = a.G / 4;
+  const uint8_t *w = q4_panel(a.B, a.N, a.K, a.G, p);
+  const float *sc = q4_scales(a.B) + p * kPanel;
+  const __m512i low = _mm512_set1_epi8(15);
+  R yacc[MR][2];
+  LITHE_UNROLL
+  for (int i = 0; i < MR; ++i)
+    yacc[i][0] = yacc[i][1] = V::zero();
+  for (int64_t g = 0; g < ng; ++g) {
+    __m512i acc[MR][2];
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i)
+      acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+    for (int64_t k4 = g * g4; k4 < (g + 1) * g4; ++k4) {
+      const uint8_t *blk = w + k4 * 64;
+      _mm_prefetch(reinterpret_cast<const char *>(blk) + kPfDist, _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(blk);
+      const __m512i c0 = _mm512_and_si512(v, low), c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      LITHE_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        const __m512i x = vnni_bcast4(a.q + (m + i) * a.Kp + 4 * k4);
+        acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], c0, x);
+        acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], c1, x);
+      }
+    }
+    LITHE_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512i off = _mm512_set1_epi32(a.gs[(m + i) * ng + g]);
+      LITHE_UNROLL
+      for (int j = 0; j < 2; ++j)
+        yacc[i][j] = V::add(yacc[i][j], V::mul(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], off)),
+                                               V::load(sc + g * npad + 16 * j)));
+    }
+  }
+  const int64_t ncols = std::min<int64_t>(kPanel, a.N - p * kPanel);
+  for (int i = 0; i < MR; ++i) {
+    const R rs = V::set1(a.qs[m + i]);
+    R s[2] = {V::mul(yacc[i][0], rs), V::mul(yacc[i][1], rs)};
+    store_epilogue<2>(s, a.y + (m + i) * a.N + p * kPanel, a.bias ? a.bias + p * kPanel : nullptr, ncols,
+                      a.flags);
+  }
+}
+
+// M == 1: four independent accumulator pairs over k4 (vpdpbusd's latency
+// would otherwise bound a single chain of them), summed per group.
+static void vnni_q4_row(const Q4iArgs &a, int64_t m, int64_t p) {
+  const int64_t ng = a.K / a.G, npad = round_up(a.N, kPanel), g4 = a.G / 4;
+  const uint8_t *w = q4_panel(a.B, a.N, a.K, a.G, p);
+  const float *sc = q4_scales(a.B) + p * kPanel;
+  const int8_t *xq = a.q + m * a.Kp;
+  const __m512i low = _mm512_set1_epi8(15);
+  R yacc[2] = {V::zero(), V::zero()};
+  for (int64_t g = 0; g < ng; ++g) {
+    __m512i acc[4][2];
+    LITHE_UNROLL
+    for (int u = 0; u < 4; ++u)
+      acc[u][0] = acc[u][1] = _mm512_setzero_si512();
+    int64_t k4 = g * g4;
+    const int64_t end = (g + 1) * g4;
+    for (; k4 + 4 <= end; k4 += 4) {
+      LITHE_UNROLL
+      for (int u = 0; u < 4; ++u) {
+        const uint8_t *blk = w + (k4 + u) * 64;
+        _mm_prefetch(reinterpret_cast<const char *>(blk) + kPfDist, _MM_HINT_T0);
+        const __m512i v = _mm512_loadu_si512(blk), x = vnni_bcast4(xq + 4 * (k4 + u));
+        acc[u][0] = _mm512_dpbusd_epi32(acc[u][0], _mm512_and_si512(v, low), x);
+        acc[u][1] = _mm512_dpbusd_epi32(acc[u][1], _mm512_and_si512(_mm512_srli_epi16(v, 4), low), x);
+      }
+    }
+    for (; k4 < end; ++k4) {
+      const __m512i v = _mm512_loadu_si512(w + k4 * 64), x = vnni_bcast4(xq + 4 * k4);
+      acc[0][0] = _mm512_dpbusd_epi32(acc[0][0], _mm512_and_si512(v, low), x);
+      acc[0][1] = _mm512_dpbusd_epi32(acc[0][1], _mm512_and_si512(_mm512_srli_epi16(v, 4), low), x);
+    }
+    const __m512i off = _mm512_set1_epi32(a.gs[m * ng + g]);
+    LITHE_UNROLL
+    for (int j = 0; j < 2; ++j) {
+      const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0][j], acc[1][j]), _mm512_add_epi32(acc[2][j], acc[3][j]));
+      yacc[j] = V::add(yacc[j], V::mul(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum, off)), V::load(sc + g * npad + 16 * j)));
+    }
+  }
+  const R rs = V::set1(a.qs[m]);
+  R s[2] = {V::mul(yacc[0], rs), V::mul(yacc[1], rs)};
+  store_epilogue<2>(s, a.y + m * a.N + p * kPanel, a.bias ? a.bias + p * kPanel : nullptr,
+                    std::min<int64_t>(kPanel, a.N - p * kPanel), a.flags);
+}
+
+constexpr int kVnniQ4MR = 6;
+using VnniQ4TileFn = void (*)(const Q4iArgs &, int64_t, int64_t);
+template <std::size_t... I>
+static constexpr std::array<VnniQ4TileFn, sizeof...(I)> vnni_q4_tiles(std::index_sequence<I...>) {
+  return {{&vnni_q4_tile<int(I) + 1>...}};
+}
+static const std::array<VnniQ4TileFn, kVnniQ4MR> kVnniQ4Tiles =
+    vnni_q4_tiles(std::make_index_sequence<kVnniQ4MR>());
+
+static void vnni_q4(const Q4iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  if (m1 - m0 == 1) {
+    for (int64_t p = p0; p < p1; ++p)
+      vnni_q4_row(a, m0, p);
+    return;
+  }
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t m = m0; m < m1; m += kVnniQ4MR)
+      kVnniQ4Tiles[size_t(std::min<int64_t>(kVnniQ4MR, m1 - m) - 1)](a, m, p);
+}
+
 static const Q8iRoute kQ8iVnni = {"avx512-vnni", kVnniMR, true, true, vnni_quantize, vnni_gemm,
-                                  vnni_gemv};
+                                  vnni_gemv, vnni_q4};
 
 } // namespace avx512_impl
 } // namespace kern

@@ -258,6 +258,28 @@ struct Q8iArgs {
   int flags; // any LITHE_EPI_* (one epilogue per output, after the whole K)
 };
 
+// One integer lithe_linear_q4 (kernels.h): the rows of x quantized as for
+// q8 (always signed s8), q row m at q + m * Kp (Kp = K: G is a multiple of
+// 4), its scale qs[m], and gs[m * ng + g] = 8 * sum_{k in group g} q[m][k]
+// (the nibbles' +8 offset, taken back per group); B the q4 packed weights.
+struct Q4iArgs {
+  const int8_t *q;
+  const float *qs;
+  const int32_t *gs;
+  int64_t M, K, Kp, N, G;
+  const void *B;
+  const float *bias;
+  float *y;
+  int flags;
+};
+
+// The lithe_pack_linear_q4 layout (kernels.h): scales [K/G][Npad], then
+// panels of K/4 blocks of 64 bytes (32 columns x 4 k as nibbles).
+inline const float *q4_scales(const void *packed) { return static_cast<const float *>(packed); }
+inline const uint8_t *q4_panel(const void *packed, int64_t N, int64_t K, int64_t G, int64_t p) {
+  return static_cast<const uint8_t *>(packed) + 4 * (K / G) * round_up(N, kPanel) + p * (K / 4) * 64;
+}
+
 struct Q8iRoute {
   const char *name;
   int mr;            // rows per micro-tile
@@ -270,6 +292,8 @@ struct Q8iRoute {
   void (*gemm)(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // M == 1, panels [p0, p1): one weight stream, latency hidden by k-unrolling.
   void (*gemv)(const Q8iArgs &a, int64_t p0, int64_t p1);
+  // lithe_linear_q4: rows [m0, m1) x panels [p0, p1), any M (M == 1 too).
+  void (*q4)(const Q4iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
 };
 
 const Q8iRoute *q8i_scalar();

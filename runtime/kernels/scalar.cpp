@@ -361,7 +361,42 @@ void q8i_gemm(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) 
 
 void q8i_gemv(const Q8iArgs &a, int64_t p0, int64_t p1) { q8i_gemm(a, 0, 1, p0, p1); }
 
-const Q8iRoute kQ8iRoute = {"scalar", 4, false, false, q8i_quantize, q8i_gemm, q8i_gemv};
+// int4: per group, int32 sums of q * u (u = Wq + 8, the stored nibble) in k
+// order minus the group's 8 * sum q, then float(d) * scale summed over the
+// groups in order, times the row's scale, then the epilogue.
+void q4i_gemm(const Q4iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  const int64_t ng = a.K / a.G, npad = round_up(a.N, kPanel), g4 = a.G / 4;
+  const float *sc = q4_scales(a.B);
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t *w = q4_panel(a.B, a.N, a.K, a.G, p);
+    const int64_t nc = std::min<int64_t>(kPanel, a.N - p * kPanel);
+    for (int64_t m = m0; m < m1; ++m) {
+      const int8_t *xq = a.q + m * a.Kp;
+      float yacc[kPanel] = {};
+      for (int64_t g = 0; g < ng; ++g) {
+        int32_t acc[kPanel] = {};
+        for (int64_t k4 = g * g4; k4 < (g + 1) * g4; ++k4)
+          for (int j = 0; j < 16; ++j)
+            for (int r = 0; r < 4; ++r) {
+              const uint8_t b = w[k4 * 64 + 4 * j + r];
+              const int32_t xv = xq[4 * k4 + r];
+              acc[j] += xv * int32_t(b & 15);
+              acc[j + 16] += xv * int32_t(b >> 4);
+            }
+        const int32_t off = a.gs[m * ng + g];
+        for (int j = 0; j < kPanel; ++j)
+          yacc[j] = yacc[j] + float(acc[j] - off) * sc[g * npad + p * kPanel + j];
+      }
+      for (int64_t j = 0; j < nc; ++j) {
+        const int64_t n = p * kPanel + j;
+        float &o = a.y[m * a.N + n];
+        o = epilogue(yacc[j] * a.qs[m], a.bias ? a.bias[n] : 0.f, o, a.flags);
+      }
+    }
+  }
+}
+
+const Q8iRoute kQ8iRoute = {"scalar", 4, false, false, q8i_quantize, q8i_gemm, q8i_gemv, q4i_gemm};
 
 size_t scratch_need(int slot, const LitheWorkspaceShape &s) {
   if (slot == kScratchA) return size_t(std::max<int64_t>(s.head_dim, 1));

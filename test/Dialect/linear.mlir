@@ -28,3 +28,13 @@ func.func @int8(%x: tensor<1x?x768xf32>) -> tensor<1x?x3072xf32> {
   %y = lithe.linear %x, %w bias %b weight_scale %s : (tensor<1x?x768xf32>, tensor<768x3072xi8>, tensor<3072xf32>, tensor<3072xf32>) -> tensor<1x?x3072xf32>
   return %y : tensor<1x?x3072xf32>
 }
+
+// int4 weight-only quantization: grouped scales [in / group, out].
+// CHECK-LABEL: func.func @int4
+// CHECK: lithe.linear %arg0, %{{.*}} weight_scale %{{.*}} : (tensor<1x?x768xf32>, tensor<768x2304xi4>, tensor<12x2304xf32>) -> tensor<1x?x2304xf32>
+func.func @int4(%x: tensor<1x?x768xf32>) -> tensor<1x?x2304xf32> {
+  %w = lithe.weight "w.q4" : tensor<768x2304xi4>
+  %s = lithe.weight "w.q4scale" : tensor<12x2304xf32>
+  %y = lithe.linear %x, %w weight_scale %s : (tensor<1x?x768xf32>, tensor<768x2304xi4>, tensor<12x2304xf32>) -> tensor<1x?x2304xf32>
+  return %y : tensor<1x?x2304xf32>
+}

@@ -19,6 +19,52 @@ func.func @linear_scale(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: ind
 
 // -----
 
+func.func @linear_i4_group(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: index) {
+  %q = lithe_k.weight %w["q"] cpu_panels : <8x8xi4>
+  // expected-error @+1 {{an i4 weight needs a group}}
+  lithe_k.linear %x rows %r, %q -> %x : <?x8xf32>, <8x8xi4> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_f32_group(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: index) {
+  %q = lithe_k.weight %w["q"] cpu_panels : <8x8xf32>
+  // expected-error @+1 {{only an i4 weight takes a group}}
+  lithe_k.linear %x rows %r, %q group 4 -> %x : <?x8xf32>, <8x8xf32> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_i4_bad_group(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: index) {
+  %q = lithe_k.weight %w["q"] cpu_panels : <8x8xi4>
+  // expected-error @+1 {{group 6 must be a positive multiple of 4 dividing 8}}
+  lithe_k.linear %x rows %r, %q group 6 -> %x : <?x8xf32>, <8x8xi4> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_i4_scale_shape(%x: !lithe_k.buf<?x8xf32>, %w: !lithe_k.weights, %r: index) {
+  %q = lithe_k.weight %w["q"] : <8x8xi4>
+  %s = lithe_k.weight %w["s"] : <8xf32>
+  // expected-error @+1 {{an i4 weight's weight_scale must be [2, 8] f32, got '!lithe_k.buf<8xf32>'}}
+  lithe_k.linear %x rows %r, %q group 4 weight_scale %s : !lithe_k.buf<8xf32> -> %x : <?x8xf32>, <8x8xi4> -> <?x8xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_i4_scales(%x: !lithe_k.buf<?x8xf32>, %y: !lithe_k.buf<?x40xf32>, %w: !lithe_k.weights, %r: index) {
+  %t = lithe_k.weight %w["t"] : <40x8xi4>
+  // expected-error @+1 {{a row-major i4 table needs table_scale}}
+  lithe_k.lm_head %x rows %r, %t group 4 -> %y : <?x8xf32>, <40x8xi4> -> <?x40xf32>
+  return
+}
+
+// -----
+
 func.func @attention_heads(%x: !lithe_k.buf<?x8xf32>, %c: !lithe_k.caches, %r: index, %p: index) {
   %kp = lithe_k.cache_plane %c[0] : !lithe_k.caches -> <3x8x4xf32>
   // expected-error @+1 {{rows of 8 values do not fill 3 heads of 4}}

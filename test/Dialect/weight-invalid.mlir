@@ -17,7 +17,7 @@ func.func @dynamic_shape() {
 // -----
 
 func.func @bad_element_type() {
-  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 1-bit signless integer or 8-bit signless integer or 32-bit signless integer or 64-bit signless integer values}}
+  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 1-bit signless integer or 4-bit signless integer or 8-bit signless integer or 32-bit signless integer or 64-bit signless integer values}}
   %0 = lithe.weight "w" : tensor<4xf64>
   return
 }

@@ -392,6 +392,35 @@ TEST(KernelsLayout, PackedQ8Layout) {
         }
 }
 
+TEST(KernelsLayout, PackedQ4Layout) {
+  const int64_t K = 8, N = 40, G = 4, npad = 64;
+  std::vector<int8_t> Wq(K * N);
+  Vec sc(K / G * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      Wq[k * N + n] = int8_t((k * 7 + n) % 16 - 8);
+  for (size_t i = 0; i < sc.size(); ++i)
+    sc[i] = 0.5f + float(i);
+  ASSERT_EQ(lithe_pack_linear_q4_size(K, N, G), size_t(4 * 2 * npad + npad * K / 2));
+  EXPECT_EQ(lithe_pack_linear_q4_size(K, N, 3), 0u);  // G not a multiple of 4
+  EXPECT_EQ(lithe_pack_linear_q4_size(12, N, 8), 0u); // G does not divide K
+  Aligned packed(lithe_pack_linear_q4_size(K, N, G));
+  lithe_pack_linear_q4(Wq.data(), sc.data(), K, N, G, packed.p);
+  const float *s = reinterpret_cast<const float *>(packed.p);
+  for (int64_t g = 0; g < 2; ++g)
+    for (int64_t n = 0; n < npad; ++n)
+      EXPECT_EQ(s[g * npad + n], n < N ? sc[g * N + n] : 0.f);
+  const uint8_t *q = reinterpret_cast<const uint8_t *>(packed.p) + 4 * 2 * npad;
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < 32; ++j) {
+        const int64_t n = 32 * p + j;
+        const uint8_t b = q[(p * (K / 4) + k / 4) * 64 + 4 * (j % 16) + k % 4];
+        const int u = j < 16 ? b & 15 : b >> 4;
+        EXPECT_EQ(u - 8, n < N ? Wq[k * N + n] : 0) << p << " " << k << " " << j;
+      }
+}
+
 TEST(KernelsQuant, QuantizeQ8) {
   const int64_t K = 50, N = 7;
   Vec W = rnd(K * N, 7, -3.f, 3.f);
@@ -861,6 +890,141 @@ TEST_P(Kernels, LmHead) {
     lithe_kernels_bf16_dot(0);
     lm_headCases(GetParam());
     lithe_kernels_bf16_dot(1);
+  }
+}
+
+// ------------------------------------------------------------------ int4
+
+// Grouped symmetric int4, written out here: scale = max |W| / 7 per (group
+// of G k, column), Wq = clamp(round(W / scale), -8, 7).
+void quantize_q4_ref(const Vec &W, int64_t K, int64_t N, int64_t G, std::vector<int8_t> &Wq, Vec &scale) {
+  Wq.assign(size_t(K * N), 0);
+  scale.assign(size_t(K / G * N), 0.f);
+  for (int64_t g = 0; g < K / G; ++g)
+    for (int64_t n = 0; n < N; ++n) {
+      float mx = 0;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k)
+        mx = std::max(mx, std::fabs(W[k * N + n]));
+      const float s = mx / 7.f;
+      scale[g * N + n] = s;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k)
+        Wq[k * N + n] = s == 0.f ? 0 : int8_t(std::clamp(std::nearbyint(W[k * N + n] / s), -8.f, 7.f));
+    }
+}
+
+struct Q4Case {
+  int64_t M, K, N, G;
+  int flags;
+  bool bias;
+};
+
+// One lithe_linear_q4 and its reference: the exact integer dots of the
+// quantized row with Wq, times s_row * scale (double), bias, epilogue.
+Q8iResult run_q4i(const Q4Case &c, uint32_t seed, bool extremes) {
+  Vec W = rnd(size_t(c.K * c.N), seed), x = rnd(size_t(c.M * c.K), seed + 1);
+  Vec b = rnd(size_t(c.N), seed + 2), y0 = rnd(size_t(c.M * c.N), seed + 3);
+  if (extremes)
+    extreme_rows(x, c.M, c.K);
+  std::vector<int8_t> Wq;
+  Vec scale;
+  quantize_q4_ref(W, c.K, c.N, c.G, Wq, scale);
+  if (extremes) // column 0: the full [-8, 7] range against row 5's +-5
+    for (int64_t k = 0; k < c.K; ++k)
+      Wq[k * c.N] = k % 3 ? 7 : -8;
+  Aligned packed(lithe_pack_linear_q4_size(c.K, c.N, c.G));
+  lithe_pack_linear_q4(Wq.data(), scale.data(), c.K, c.N, c.G, packed.p);
+  Q8iResult r;
+  r.y = y0;
+  lithe_linear_q4(x.data(), c.M, c.K, packed.p, c.N, c.G, c.bias ? b.data() : nullptr, r.y.data(), c.flags);
+  std::vector<double> xd(size_t(c.M * c.K)), Wd(Wq.size()), q;
+  for (int64_t m = 0; m < c.M; ++m) {
+    const double s = quantize_row(x.data() + m * c.K, c.K, q);
+    for (int64_t k = 0; k < c.K; ++k)
+      xd[m * c.K + k] = q[k] * s;
+  }
+  for (int64_t k = 0; k < c.K; ++k)
+    for (int64_t n = 0; n < c.N; ++n)
+      Wd[k * c.N + n] = double(Wq[k * c.N + n]) * double(scale[(k / c.G) * c.N + n]);
+  linear_ref(xd, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, r.ref, r.tol);
+  return r;
+}
+
+const Q4Case kQ4Cases[] = {
+    {1, 768, 2304, 64, LITHE_EPI_NONE, true},        // GPT-2 qkv, decode
+    {1, 3072, 768, 128, LITHE_EPI_ACCUMULATE, true}, // proj + residual
+    {1, 768, 3072, 32, LITHE_EPI_GELU_TANH, true},
+    {1, 4, 1, 4, LITHE_EPI_NONE, true},
+    {1, 8, 40, 4, LITHE_EPI_GELU_ERF, false},        // N % 32 != 0, many groups
+    {2, 64, 3, 64, LITHE_EPI_NONE, true},
+    {5, 768, 512, 64, LITHE_EPI_NONE, true},         // few rows (verify step)
+    {7, 256, 70, 32, LITHE_EPI_GELU_TANH | LITHE_EPI_ACCUMULATE, true},
+    {13, 12, 17, 4, LITHE_EPI_ACCUMULATE, false},
+    {16, 128, 33, 64, LITHE_EPI_GELU_ERF, true},     // the few-rows limit
+    {17, 64, 40, 32, LITHE_EPI_ACCUMULATE, true},    // just past it
+    {33, 640, 70, 128, LITHE_EPI_ACCUMULATE, true},
+    {100, 256, 129, 64, LITHE_EPI_GELU_TANH, true},  // tails everywhere
+    {150, 768, 320, 64, LITHE_EPI_NONE, true},       // a prompt
+    {2, 0, 9, 4, LITHE_EPI_ACCUMULATE, true},        // K = 0: bias only
+};
+
+std::string q4_name(const Q4Case &c) {
+  return "M" + std::to_string(c.M) + " K" + std::to_string(c.K) + " N" + std::to_string(c.N) + " G" +
+         std::to_string(c.G) + " flags" + std::to_string(c.flags) + (c.bias ? " bias" : "");
+}
+
+TEST_P(Kernels, LinearQ4) {
+  uint32_t seed = 1700;
+  for (const Q4Case &c : kQ4Cases) {
+    seed += 10;
+    if (GetParam() == LITHE_ISA_SCALAR && c.M * c.K * c.N > 8000000)
+      continue;
+    for (bool extremes : {false, true}) {
+      if (extremes && c.K == 0)
+        continue;
+      Q8iResult r = run_q4i(c, seed, extremes);
+      expect_close(r.y.data(), r.ref, r.tol, std::string("q4 ") + (extremes ? "extreme " : "") + q4_name(c));
+    }
+  }
+}
+
+// Every route computes the scalar reference's integers: outputs agree to
+// float rounding of the group sums (fused multiply-adds or not, relative to
+// the summed magnitudes: groups may cancel) and the epilogue.
+TEST_P(Kernels, LinearQ4MatchesScalar) {
+  for (const Q4Case &c : {Q4Case{1, 768, 2304, 64, LITHE_EPI_GELU_TANH, true},
+                          Q4Case{37, 320, 75, 32, LITHE_EPI_ACCUMULATE, true},
+                          Q4Case{9, 3072, 64, 128, LITHE_EPI_GELU_ERF | LITHE_EPI_ACCUMULATE, false}})
+    for (bool extremes : {false, true}) {
+      Q8iResult got = run_q4i(c, 950, extremes);
+      ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_SCALAR), 0);
+      Q8iResult ref = run_q4i(c, 950, extremes);
+      ASSERT_EQ(lithe_kernels_force_isa(GetParam()), 0);
+      for (size_t i = 0; i < got.y.size(); ++i)
+        ASSERT_NEAR(got.y[i], ref.y[i], 0.2 * ref.tol[i])
+            << q4_name(c) << (extremes ? " extreme" : "") << " at " << i;
+    }
+}
+
+// A non-finite activation makes its row NaN, the other rows stay finite.
+TEST_P(Kernels, LinearQ4NonFinite) {
+  const int64_t M = 3, K = 64, N = 33, G = 32;
+  Vec W = rnd(K * N, 41), x = rnd(M * K, 42);
+  x[1 * K + 7] = std::numeric_limits<float>::quiet_NaN();
+  x[2 * K + 63] = std::numeric_limits<float>::infinity();
+  std::vector<int8_t> Wq;
+  Vec sc;
+  quantize_q4_ref(W, K, N, G, Wq, sc);
+  Aligned packed(lithe_pack_linear_q4_size(K, N, G));
+  lithe_pack_linear_q4(Wq.data(), sc.data(), K, N, G, packed.p);
+  for (int64_t rows : {int64_t(1), M}) {
+    Vec y(M * N, 0.f);
+    for (int64_t m = 0; m < M; m += rows)
+      lithe_linear_q4(x.data() + m * K, rows, K, packed.p, N, G, nullptr, y.data() + m * N, 0);
+    for (int64_t n = 0; n < N; ++n) {
+      EXPECT_TRUE(std::isfinite(y[n])) << n;
+      EXPECT_TRUE(std::isnan(y[N + n])) << n;
+      EXPECT_TRUE(std::isnan(y[2 * N + n])) << n;
+    }
   }
 }
 

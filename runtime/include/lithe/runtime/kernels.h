@@ -96,7 +96,7 @@ int64_t lithe_workspace_misses(void);
 
 /* --------------------------------------------------------------- linear */
 
-/* Fused epilogue flags for lithe_linear / lithe_linear_q8:
+/* Fused epilogue flags for lithe_linear / lithe_linear_q8 / lithe_linear_q4:
  *     y = [y +] act(x . W + bias)
  * At most one GELU flag. */
 #define LITHE_EPI_NONE 0
@@ -165,6 +165,42 @@ void lithe_pack_linear_q8(const int8_t *Wq, const float *scale, int64_t K,
  * Which one is set by lithe_kernels_set_q8_compute (below). */
 void lithe_linear_q8(const float *x, int64_t M, int64_t K, const void *packed,
                      int64_t N, const float *bias, float *y, int flags);
+
+/* ------------------------------------------------- int4 weight-only linear */
+
+/* Symmetric grouped int4: W [K, N] in groups of G consecutive k (G divides K,
+ * G a multiple of 4), one scale per (group, column):
+ *     scale[g][n] = max_{k in group g} |W[k][n]| / 7,
+ *     Wq[k][n]    = clamp(round(W[k][n] / scale[g][n]), -8, 7)
+ * (lithe-quantize-weights{bits=4} makes them; [-8, 7] so a calibrated scale
+ * may use the extra negative step). Dequantized: Wq[k][n] * scale[k/G][n].
+ *
+ * q4 packed layout: ng = K/G groups, Npad = 32*ceil(N/32):
+ *     ((const float *)packed)[g*Npad + n] = scale[g][n]        (0 past N)
+ * then P panels of 32 columns, each K/4 blocks of 64 bytes holding 4 k x 32
+ * columns as unsigned nibbles u = Wq + 8 (8, i.e. 0, past N):
+ *     byte = ((const uint8_t *)packed)[4*ng*Npad + (p*(K/4) + k4)*64 + 4*j + r]
+ *     byte & 15 = u[4*k4 + r][32p + j],  byte >> 4 = u[4*k4 + r][32p + 16 + j]
+ * for j < 16, r < 4. Masking the low nibbles of one 64-byte block gives
+ * columns 0..15 in the q8 layout's [column][4 k] byte order, shifting gives
+ * columns 16..31: one vpdpbusd / vpmaddubsw operand each. Half the bytes
+ * of q8. One layout for every code path.
+ * Size in bytes = 4*ng*Npad + Npad*K/2. */
+size_t lithe_pack_linear_q4_size(int64_t K, int64_t N, int64_t group);
+void lithe_pack_linear_q4(const int8_t *Wq, const float *scale, int64_t K,
+                          int64_t N, int64_t group, void *packed);
+/* y = [y +] act(x . (Wq * scale) + bias), integer: each row of x quantized
+ * per row to s8 exactly as lithe_linear_q8's integer route does (s, q), then
+ * per group g the int32 dot d_g[n] = sum_{k in g} q[k] * Wq[k][n] (computed
+ * as sum q*u - 8 sum q: vpdpbusd on AVX512-VNNI with the nibbles as its
+ * unsigned operand, vpmaddubsw on AVX2, plain loops on scalar; the same
+ * integers on every path), and
+ *     y[n] = s * (sum_g float(d_g[n]) * scale[g][n]) + bias[n]
+ * (groups summed in order, in float32). Always integer (LITHE_Q8 does not
+ * apply). Same epilogue flags as lithe_linear. */
+void lithe_linear_q4(const float *x, int64_t M, int64_t K, const void *packed,
+                     int64_t N, int64_t group, const float *bias, float *y,
+                     int flags);
 
 /* ------------------------------------------------------- bf16 weights */
 
