@@ -16,6 +16,8 @@ Engines (each skipped with a one-line reason when its package/tool is missing or
     lithe, lithe-int8, lithe-bf16   compiled binary (lithec, lithec --pipeline=lithe-quantize-weights,
                               lithec --precision=bf16): --bench --json --bench-runs 1.
     lithe-kv16, lithe-int8-kv16   the same with f16 KV caches (lithe-kv-precision)
+    lithe-int4, lithe-int4-kv16   int4 weights, groups of 64, LM head int4 (4.5 bits a weight, as
+                              GGUF Q4_0), with f32 or f16 KV caches
                               A suffix forces a kernel path of the same binary: @avx2, @avx512
                               (LITHE_ISA), @nodot (bf16 without AVX512-BF16: LITHE_BF16_DOT=0)
     ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
@@ -65,7 +67,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 VOCAB = 50257
 PY_ENGINES = {"ort", "ort-int8", "ov-f32", "ov-default", "ct2", "ct2-int8", "torch"}
-ALL = ["lithe", "lithe-int8", "lithe-bf16", "lithe-kv16", "lithe-int8-kv16", "ort", "ort-int8", "ov-f32", "ov-default",
+ALL = ["lithe", "lithe-int8", "lithe-bf16", "lithe-kv16", "lithe-int8-kv16", "lithe-int4", "lithe-int4-kv16", "ort", "ort-int8", "ov-f32", "ov-default",
        "llama-f32", "llama-q8_0", "llama-q4_0", "ct2", "ct2-int8", "torch"]
 
 
@@ -304,6 +306,10 @@ LITHE_BUILDS = {  # engine -> (binary name, extra lithec arguments)
     "lithe-bf16": ("lithe-bf16", ["--precision=bf16"]),
     "lithe-kv16": ("lithe-fp32-kv16", ["--pipeline=lithe-kv-precision"]),
     "lithe-int8-kv16": ("lithe-int8-kv16", ["--pipeline=lithe-quantize-weights,lithe-kv-precision"]),
+    # int4 at Q4_0's bytes per weight (4 bits + an f32 scale per 64 = 4.5), the head int4 too
+    "lithe-int4": ("lithe-int4", ["--pipeline=lithe-quantize-weights{bits=4 group=64 lm-head-bits=4}"]),
+    "lithe-int4-kv16": ("lithe-int4-kv16",
+                        ["--pipeline=lithe-quantize-weights{bits=4 group=64 lm-head-bits=4},lithe-kv-precision"]),
 }
 LITHE_PATHS = {"avx2": {"LITHE_ISA": "avx2"}, "avx512": {"LITHE_ISA": "avx512"},
                "nodot": {"LITHE_BF16_DOT": "0"}}

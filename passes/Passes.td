@@ -125,7 +125,8 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     LM head stays int8 per row unless `lm-head-bits=4`: then its copy of
     the table is int4 too, one scale per row and group of `group` columns
     (`table_scale` [vocab, width / group]), computed by lithe_linear_q4 over
-    the transposed table. It is about 45% of what an int4 GPT-2 small reads
+    the transposed table, and a tied embedding gathers from an int8 copy of
+    it (with `embedding`). It is about 45% of what an int4 GPT-2 small reads
     per token, and most of the perplexity cost (docs/benchmarks.md). `group` must be a multiple of 4
     dividing every linear's input width (and the head's width).
 
@@ -146,8 +147,9 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
            "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
     Option<"embedding", "embedding", "bool", /*default=*/"true",
-           "With an int8 LM head: a token embedding tied to the head reads its int8 table "
-           "(lithe_embedding_q8), so the f32 table is not stored (GPT-2 small: 154 MB less)">,
+           "With a quantized LM head: a token embedding tied to the head reads its int8 table (an "
+           "int8 copy for an int4 head; lithe_embedding_q8), so the f32 table is not stored "
+           "(GPT-2 small: 154 MB less)">,
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
     Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8",
            "The LM head's bits: 8 (per row) or 4 (per row and group of `group` columns)">,

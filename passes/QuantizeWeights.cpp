@@ -4,7 +4,8 @@
 // scale per column n, the LM head's table T[V, D] one per row v; a token
 // embedding tied to an int8 head reads the head's int8 table.
 // int4 (bits=4): linear W[K, N] gets one scale per (group of `group` rows
-// k, column n), values in [-8, 7]; the LM head stays int8.
+// k, column n), values in [-8, 7]; the LM head stays int8 unless
+// lm-head-bits=4 (then a tied embedding gets its own int8 copy).
 //
 //===----------------------------------------------------------------------===//
 
@@ -451,6 +452,17 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       auto [qv, sv] = put(head, store, name, {V, D}, std::move(q), scale, 4, {V, ng});
       head.getTableMutable().assign(qv);
       head.getTableScaleMutable().assign(sv);
+      if (embedding) {
+        // The tied embedding gathers from an int8 copy (per row, as the int8
+        // head's): a quarter of the f32 table it would otherwise keep.
+        std::vector<uint8_t> q8(V * D);
+        std::vector<float> s8;
+        quantize(T, V, D, /*groupStride=*/D, /*elemStride=*/1, q8, s8);
+        auto [ev, es] = put(head, store, name, {V, D}, std::move(q8), s8);
+        tieEmbeddings(head, name, ev, es);
+        for (Value v : {ev, es})
+          if (v.use_empty()) v.getDefiningOp()->erase();
+      }
       return success();
     }
     quantize(T, V, D, /*groupStride=*/D, /*elemStride=*/1, q, scale); // per row

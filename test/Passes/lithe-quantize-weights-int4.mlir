@@ -26,9 +26,11 @@
 // WEIGHTS-NOT: wte f32
 
 // With lm-head-bits=4 the head's copy of the table is int4 too, one scale
-// per row and group of 4 columns (the embedding keeps the f32 table).
-// HEAD4: %[[WTE:.*]] = lithe.weight "wte" : tensor<5x8xf32>
-// HEAD4: lithe.embedding %[[WTE]]
+// per row and group of 4 columns; the tied embedding gathers from an int8
+// copy (per row), not the f32 table.
+// HEAD4: %[[ETQ:.*]] = lithe.weight "wte.q8" : tensor<5x8xi8>
+// HEAD4: lithe.embedding %[[ETQ]][%{{.*}}] table_scale
+// HEAD4-NOT: "wte" :
 // HEAD4: %[[TQ:.*]] = lithe.weight "wte.q4" : tensor<5x8xi4>
 // HEAD4: %[[TS:.*]] = lithe.weight "wte.q4scale" : tensor<5x2xf32>
 // HEAD4: lithe.lm_head %{{.*}}, %[[TQ]] table_scale %[[TS]] : (tensor<1x?x8xf32>, tensor<5x8xi4>, tensor<5x2xf32>) -> tensor<1x?x5xf32>
