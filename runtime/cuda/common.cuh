@@ -116,6 +116,9 @@ __device__ inline void warpDotRows(const WT *__restrict__ w, const XT *__restric
   for (int m = 0; m < M; ++m) acc[m] = warpSum(acc[m]);
 }
 
+__device__ inline void store(float *y, int64_t i, float v) { y[i] = v; }
+__device__ inline void store(half *y, int64_t i, float v) { y[i] = __float2half(v); }
+
 inline cudaStream_t asStream(void *stream) { return static_cast<cudaStream_t>(stream); }
 
 } // namespace lithe_cuda

@@ -14,9 +14,6 @@ using namespace lithe_cuda;
 
 constexpr int kThreads = 256;
 
-__device__ inline void store(float *y, int64_t i, float v) { y[i] = v; }
-__device__ inline void store(half *y, int64_t i, float v) { y[i] = __float2half(v); }
-
 // x and sum may alias (the in-place residual update): no __restrict__ on them;
 // each thread reads back only the elements it wrote itself.
 template <typename YT>

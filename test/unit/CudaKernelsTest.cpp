@@ -281,7 +281,8 @@ TEST(CudaKernels, GemmF16CublasLt) {
         // tanh is an approximation, so allow 1e-4 absolute on top
         if (c.epilogue == LITHE_CUDA_EPILOGUE_GELU_TANH) v = geluTanh(v), tol = 1.2 * tol + 1e-4;
         if (c.accumulate) v += y0[m * c.N + n];
-        if (f16) tol += std::ldexp(std::fabs(v), -11); // fp16 output rounding
+        // fp16 output rounding, twice when the epilogue runs as a separate pass
+        if (f16) tol += std::ldexp(std::fabs(v), -10);
         ASSERT_NEAR(y[m * c.N + n], v, tol) << "at " << m << "," << n;
       }
   }

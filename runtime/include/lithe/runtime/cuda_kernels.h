@@ -61,9 +61,10 @@ int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int x
 // --- GEMM for prefill (gemm.cu): cuBLASLt, fp16 in, fp32 accumulation --------
 // y[m][n] = (accumulate ? y[m][n] : 0) + act(sum_k x[m][k] * W[n][k] + bias[n])
 // x fp16 [M][K], W fp16 [N][K], y [M][N] fp32 or fp16 (yType), bias [N] of
-// y's type (cuBLASLt's rule) or null; act through cuBLASLt's epilogues (its
-// GELU is the tanh form). accumulate needs an fp32 y and no GELU (cuBLASLt
-// would apply GELU after the add): cudaErrorInvalidValue otherwise.
+// y's type (cuBLASLt's rule) or null; bias and act fused through cuBLASLt's
+// epilogues (its GELU is the tanh form) when it has an algorithm for them,
+// else applied by a separate pass over y. accumulate needs an fp32 y and no
+// GELU (GELU would apply after the add): cudaErrorInvalidValue otherwise.
 // The handle owns a cublasLt handle and its workspace; the algorithm is
 // chosen by cuBLASLt's heuristic on every call (host work, no device sync).
 typedef struct LitheCudaGemm LitheCudaGemm;
