@@ -118,10 +118,11 @@ __global__ void decodeCombineKernel(const float *__restrict__ partial, int hd, c
 // then the warp updates its row's running max / sum / output (the lane owns
 // output elements d = lane + 32*i) with FlashAttention's rescaling. Keys after
 // a row's position are masked; tiles entirely in its future are skipped.
+template <typename OT>
 __global__ void __launch_bounds__(kQueryWarps * 32)
     prefillKernel(const float *__restrict__ q, int64_t ldq, int M, int hd, const int64_t *__restrict__ past,
                   int64_t capacity, const half *__restrict__ kc, const half *__restrict__ vc, float scale,
-                  float *__restrict__ out, int64_t ldo) {
+                  OT *__restrict__ out, int64_t ldo) {
   __shared__ float ks[kTile][kMaxHeadDim + 1]; // +1: lanes reading different rows hit different banks
   __shared__ float vs[kTile][kMaxHeadDim];
   __shared__ float qs[kQueryWarps][kMaxHeadDim];
@@ -172,7 +173,7 @@ __global__ void __launch_bounds__(kQueryWarps * 32)
   if (active)
 #pragma unroll
     for (int i = 0; i < kPerLane; ++i)
-      if (lane + 32 * i < hd) out[row * ldo + h * hd + lane + 32 * i] = o[i] / l;
+      if (lane + 32 * i < hd) store(out, row * ldo + h * hd + lane + 32 * i, o[i] / l);
 }
 
 bool badHeads(int64_t H, int64_t hd) { return H < 1 || H > 65535 || hd < 1 || hd > kMaxHeadDim; }
@@ -219,13 +220,18 @@ int lithe_cuda_decode_attention_f16(const float *q, int64_t H, int64_t hd, const
 
 int lithe_cuda_prefill_attention_f16(const float *q, int64_t ldq, int64_t M, int64_t H, int64_t hd,
                                      const int64_t *past, int64_t capacity, const uint16_t *kCache,
-                                     const uint16_t *vCache, float scale, float *out, int64_t ldo, void *stream) {
+                                     const uint16_t *vCache, float scale, void *out, int outType, int64_t ldo,
+                                     void *stream) {
   if (badHeads(H, hd) || M < 0 || M > INT32_MAX - kQueryWarps) return static_cast<int>(cudaErrorInvalidValue);
   if (M > 0) {
-    const unsigned rowBlocks = static_cast<unsigned>((M + kQueryWarps - 1) / kQueryWarps);
-    prefillKernel<<<dim3(rowBlocks, static_cast<unsigned>(H)), kQueryWarps * 32, 0, asStream(stream)>>>(
-        q, ldq, static_cast<int>(M), static_cast<int>(hd), past, capacity, reinterpret_cast<const half *>(kCache),
-        reinterpret_cast<const half *>(vCache), scale, out, ldo);
+    const dim3 grid(static_cast<unsigned>((M + kQueryWarps - 1) / kQueryWarps), static_cast<unsigned>(H));
+    const half *kc = reinterpret_cast<const half *>(kCache), *vc = reinterpret_cast<const half *>(vCache);
+    if (outType == LITHE_CUDA_F16)
+      prefillKernel<<<grid, kQueryWarps * 32, 0, asStream(stream)>>>(
+          q, ldq, static_cast<int>(M), static_cast<int>(hd), past, capacity, kc, vc, scale, static_cast<half *>(out), ldo);
+    else
+      prefillKernel<<<grid, kQueryWarps * 32, 0, asStream(stream)>>>(
+          q, ldq, static_cast<int>(M), static_cast<int>(hd), past, capacity, kc, vc, scale, static_cast<float *>(out), ldo);
   }
   return static_cast<int>(cudaGetLastError());
 }

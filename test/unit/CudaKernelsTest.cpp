@@ -424,8 +424,7 @@ TEST(CudaKernels, KvAppendAndDecodeAttention) {
   const Case cases[] = {{12, 64, 1024, {0, 126, 0, 1, 892}}, {3, 36, 300, {0, 128, 169}}, {1, 128, 129, {128}}};
   for (const Case &c : cases) {
     TestCache cache(c.H, c.hd, c.capacity);
-    std::vector<float> ws(lithe_cuda_decode_attention_workspace_floats(c.H, c.hd, c.capacity));
-    Device<float> dws(ws.size()), dout(c.H * c.hd);
+    Device<float> dws(lithe_cuda_decode_attention_workspace_floats(c.H, c.hd, c.capacity)), dout(c.H * c.hd);
     unsigned seed = 500;
     for (int64_t grow : c.prefix) {
       if (grow) cache.append(grow, seed++), cache.advance(grow);
@@ -499,28 +498,41 @@ TEST(CudaKernels, PrefillAttentionCausal) {
   if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
   struct Case {
     int64_t H, hd, capacity, past, M;
+    int outType;
   };
   // GPT-2 small prompt (M not a multiple of the 8-row blocks or 32-key tiles),
-  // a chunk after cached positions with an odd head size, one row
-  const Case cases[] = {{12, 64, 256, 0, 130}, {3, 36, 128, 50, 45}, {2, 128, 64, 31, 1}};
+  // the same with fp16 output, a chunk after cached positions with an odd
+  // head size, one row
+  const Case cases[] = {{12, 64, 256, 0, 130, LITHE_CUDA_F32},
+                        {12, 64, 256, 0, 130, LITHE_CUDA_F16},
+                        {3, 36, 128, 50, 45, LITHE_CUDA_F32},
+                        {2, 128, 64, 31, 1, LITHE_CUDA_F32}};
   for (const Case &c : cases) {
-    SCOPED_TRACE(testing::Message() << "H=" << c.H << " hd=" << c.hd << " past=" << c.past << " M=" << c.M);
+    SCOPED_TRACE(testing::Message() << "H=" << c.H << " hd=" << c.hd << " past=" << c.past << " M=" << c.M
+                                    << " outType=" << c.outType);
     TestCache cache(c.H, c.hd, c.capacity);
     if (c.past) cache.append(c.past, 700), cache.advance(c.past);
     std::vector<float> qkv = cache.append(c.M, 701);
-    Device<float> dqkv(qkv), dout(c.M * c.H * c.hd);
+    const size_t n = c.M * c.H * c.hd;
+    const bool f16 = c.outType == LITHE_CUDA_F16;
+    Device<float> dqkv(qkv), dout(n);
+    Device<uint16_t> doutH(n);
     const float scale = 1.0f / std::sqrt(float(c.hd));
     ASSERT_EQ(lithe_cuda_prefill_attention_f16(dqkv.p, 3 * c.H * c.hd, c.M, c.H, c.hd, cache.dpast.p, c.capacity,
-                                               cache.dk.p, cache.dv.p, scale, dout.p, c.H * c.hd, nullptr),
+                                               cache.dk.p, cache.dv.p, scale,
+                                               f16 ? static_cast<void *>(doutH.p) : dout.p, c.outType, c.H * c.hd,
+                                               nullptr),
               0);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    std::vector<float> out = dout.get(c.M * c.H * c.hd);
+    std::vector<float> out = f16 ? fromHalf(doutH.get(n)) : dout.get(n);
     for (int64_t m = 0; m < c.M; ++m)
       for (int64_t h = 0; h < c.H; ++h) {
         std::vector<double> want = attendReference(&qkv[m * 3 * c.H * c.hd + h * c.hd], cache.k, cache.v, h,
                                                    c.capacity, c.hd, c.past + m + 1, scale);
         for (int64_t d = 0; d < c.hd; ++d)
-          ASSERT_NEAR(out[(m * c.H + h) * c.hd + d], want[d], kAttentionTol) << m << "," << h << "," << d;
+          ASSERT_NEAR(out[(m * c.H + h) * c.hd + d], want[d],
+                      kAttentionTol + (f16 ? std::ldexp(std::fabs(want[d]), -11) : 0.0))
+              << m << "," << h << "," << d;
       }
   }
 }

@@ -107,14 +107,15 @@ int lithe_cuda_decode_attention_f16(const float *q, int64_t H, int64_t hd, const
                                     float scale, float *workspace, float *out, void *stream);
 // Causal attention for M new tokens (prefill, or a chunk of it after *past
 // cached positions; append first): query m (row stride ldq, head h at
-// h*hd) sees positions 0 .. *past + m. out row stride ldo. Online softmax
+// h*hd) sees positions 0 .. *past + m. out fp32 or fp16 (outType: fp16 feeds
+// the output projection's GEMM directly), row stride ldo. Online softmax
 // over key tiles of 32 (FlashAttention's recurrence) on CUDA cores, fp32
 // math, no tensor cores: correct for any M, hd <= 128, and the first thing to
 // replace if prefill profiles show attention (see docs/cuda.md).
 int lithe_cuda_prefill_attention_f16(const float *q, int64_t ldq, int64_t M, int64_t H, int64_t hd,
                                      const int64_t *past, int64_t capacity, const uint16_t *kCache,
-                                     const uint16_t *vCache, float scale, float *out, int64_t ldo,
-                                     void *stream);
+                                     const uint16_t *vCache, float scale, void *out, int outType,
+                                     int64_t ldo, void *stream);
 
 // --- LM head with greedy sampling (lm_head.cu) -------------------------------
 // logits[v] = sum_d x[d] * table[v][d] over the vocabulary (fp16 table [V][D],
