@@ -86,10 +86,37 @@ __global__ void decodeChunkKernel(const float *__restrict__ q, int hd, const int
   float *out = partial + (static_cast<int64_t>(h) * chunks + c) * (hd + 2);
   const int n = static_cast<int>(min(static_cast<int64_t>(kChunk), len - start));
   const half *v = vc + (static_cast<int64_t>(h) * capacity + start) * hd;
-  for (int d = threadIdx.x; d < hd; d += kChunk) { // consecutive threads: consecutive d, coalesced
-    float o = 0.0f;
-    for (int j = 0; j < n; ++j) o = fmaf(p[j], __half2float(v[static_cast<int64_t>(j) * hd + d]), o);
-    out[2 + d] = o;
+  if (hd % 8 == 0) {
+    // o = sum_j p[j] v[j] with every thread busy: hd/8 threads cover a V row
+    // with 16-byte loads, the block's threads form `groups` such teams, team
+    // g takes positions g, g + groups, ...; then the teams' sums are added
+    // through shared memory.
+    __shared__ float teamSum[kChunk * 8]; // groups * hd <= kChunk * 8
+    const int perRow = hd / 8, groups = kChunk / perRow;
+    const int g = threadIdx.x / perRow, d0 = threadIdx.x % perRow * 8;
+    if (g < groups) {
+      float o[8] = {};
+      for (int j = g; j < n; j += groups) {
+        float vj[8];
+        load8(v + static_cast<int64_t>(j) * hd + d0, vj);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) o[i] = fmaf(p[j], vj[i], o[i]);
+      }
+#pragma unroll
+      for (int i = 0; i < 8; ++i) teamSum[g * hd + d0 + i] = o[i];
+    }
+    __syncthreads();
+    for (int d = threadIdx.x; d < hd; d += kChunk) {
+      float o = 0.0f;
+      for (int t = 0; t < groups; ++t) o += teamSum[t * hd + d];
+      out[2 + d] = o;
+    }
+  } else {
+    for (int d = threadIdx.x; d < hd; d += kChunk) { // consecutive threads: consecutive d, coalesced
+      float o = 0.0f;
+      for (int j = 0; j < n; ++j) o = fmaf(p[j], __half2float(v[static_cast<int64_t>(j) * hd + d]), o);
+      out[2 + d] = o;
+    }
   }
   if (threadIdx.x == 0) out[0] = m, out[1] = l;
 }
