@@ -2,7 +2,8 @@
 # GPU baseline for the CUDA backend (issue 13), run on a lent GPU machine from
 # the repository root (the `device` tool's `run`, carrying .gpu/lithe-cuda-unittests.gz and .gpu/gemv_probe.gz).
 # Needs: nvcc, cuBLASLt, python3 with torch + transformers. No MLIR, no network.
-# Budget: well under 8 minutes in all (each step has its own timeout).
+# Budget: under 8 minutes in all: each step has its own timeout, capped by what is left of
+# BUDGET (420 s; past it, each remaining command gets 2 s; a typical run takes 1-2 minutes).
 #
 # Steps (each independent: one failing or timing out does not stop the rest):
 #   1. the CUDA kernel library's GoogleTest binary (test/unit/CudaKernelsTest.cpp
@@ -37,18 +38,22 @@ LOG="$OUT/gpu-check.log"
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 T0=$(date +%s)
 say() { echo "[$(($(date +%s) - T0))s] $*" | tee -a "$LOG"; }
+# Every command's timeout is capped by what is left of BUDGET seconds, so the
+# script ends within about BUDGET + a few seconds whatever hangs.
+BUDGET=${BUDGET:-420}
+tmo() { local left=$((T0 + BUDGET - $(date +%s))); [ "$left" -lt 2 ] && left=2; echo $(($1 < left ? $1 : left)); }
 declare -A RC
 
 # ---- 0. probes --------------------------------------------------------------
 {
   echo "== date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "== uname: $(uname -a)"
-  echo "== nvidia-smi"; timeout 30 nvidia-smi
+  echo "== nvidia-smi"; timeout $(tmo 30) nvidia-smi
   echo "== nvidia-smi query"
-  timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,power.limit,temperature.gpu --format=csv
-  echo "== nvcc: $NVCC"; timeout 30 "$NVCC" --version
+  timeout $(tmo 30) nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,power.limit,temperature.gpu --format=csv
+  echo "== nvcc: $NVCC"; timeout $(tmo 30) "$NVCC" --version
   echo "== cuBLAS libraries"; ls /usr/local/cuda/lib64 2>/dev/null | grep -i cublas
-  echo "== python"; timeout 60 python3 -c 'import sys, torch, transformers; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__, "gpu", torch.cuda.get_device_name(0))'
+  echo "== python"; timeout $(tmo 60) python3 -c 'import sys, torch, transformers; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__, "gpu", torch.cuda.get_device_name(0))'
 } >>"$LOG" 2>&1
 say "probes done"
 
@@ -60,7 +65,7 @@ UT_ENV=(env ${CUBLAS_WHEEL:+LD_LIBRARY_PATH=/usr/local/cuda/lib64:$CUBLAS_WHEEL/
 UT=/tmp/lithe-cuda-unittests
 if [ -f .gpu/lithe-cuda-unittests.gz ]; then gunzip -c .gpu/lithe-cuda-unittests.gz >"$UT" && chmod +x "$UT"
 elif [ -x .gpu/lithe-cuda-unittests ]; then cp .gpu/lithe-cuda-unittests "$UT"; fi
-if [ -x "$UT" ] && timeout 30 "${UT_ENV[@]}" "$UT" --gtest_list_tests >/dev/null 2>&1; then
+if [ -x "$UT" ] && timeout $(tmo 30) "${UT_ENV[@]}" "$UT" --gtest_list_tests >/dev/null 2>&1; then
   say "running the host-built GoogleTest binary (.gpu/lithe-cuda-unittests)"
 else
   # build here: with GoogleTest if this machine has it, else with the stand-in header
@@ -69,27 +74,27 @@ else
     GT=""; GTLIB="-lgtest_main -lgtest -lpthread"
   fi
   say "no runnable prebuilt unit-test binary; building here (${GTLIB:+with GoogleTest}${GT:+with the stand-in header})"
-  timeout 180 "$NVCC" -O2 -std=c++17 -arch=sm_90 -Iruntime/include $GT \
+  timeout $(tmo 180) "$NVCC" -O2 -std=c++17 -arch=sm_90 -Iruntime/include $GT \
     runtime/cuda/*.cu test/unit/CudaKernelsTest.cpp -o "$UT" $GTLIB -lcublasLt \
     ${CUBLAS_WHEEL:+-L$CUBLAS_WHEEL/lib} >>"$OUT/cuda_unittests.log" 2>&1
   say "device-side build rc=$?"
 fi
-timeout 180 "${UT_ENV[@]}" "$UT" --gtest_output="json:$OUT/cuda_unittests.json" >>"$OUT/cuda_unittests.log" 2>&1
+timeout $(tmo 180) "${UT_ENV[@]}" "$UT" --gtest_output="json:$OUT/cuda_unittests.json" >>"$OUT/cuda_unittests.log" 2>&1
 RC[unittests]=$?
 # every test skips without a device: here that would be a silent pass
-if timeout 30 nvidia-smi -L >/dev/null 2>&1 && grep -q '^\[  SKIPPED \] [0-9]' "$OUT/cuda_unittests.log"; then
+if timeout $(tmo 30) nvidia-smi -L >/dev/null 2>&1 && grep -q '^\[  SKIPPED \] [0-9]' "$OUT/cuda_unittests.log"; then
   say "unit tests were SKIPPED although nvidia-smi sees a GPU: counted as a failure"
   RC[unittests]=1
 fi
 say "cuda unit tests rc=${RC[unittests]} ($(grep -E '^\[  PASSED  \]|^\[  FAILED  \] [0-9]|^\[  SKIPPED \] [0-9]' "$OUT/cuda_unittests.log" | tr '\n' ' '))"
-NVCC="$NVCC" timeout 120 python3 scripts/cuda_ptxas_report.py >"$OUT/ptxas.md" 2>>"$LOG"
+NVCC="$NVCC" timeout $(tmo 120) python3 scripts/cuda_ptxas_report.py >"$OUT/ptxas.md" 2>>"$LOG"
 RC[ptxas]=$?
 say "ptxas report rc=${RC[ptxas]} (1: a kernel spills; $(grep -c '^| sm_' "$OUT/ptxas.md") kernel rows in $OUT/ptxas.md)"
 
 # ---- 2. PyTorch eager GPT-2 small -------------------------------------------
 # fp16 twice (first and last): the first run of 2026-12-04 saw fp16 decode at 70 ms/token
 # against 4.6 in fp32; a profile of 5 tokens per precision shows where the time goes.
-PYTHONUNBUFFERED=1 timeout 180 python3 bench/cuda/torch_eager_gpt2.py --json "$OUT/torch_eager.json" \
+PYTHONUNBUFFERED=1 timeout $(tmo 180) python3 bench/cuda/torch_eager_gpt2.py --json "$OUT/torch_eager.json" \
   --precisions fp16,fp32,fp16 --profile 5 \
   >"$OUT/torch_eager.log" 2>&1
 RC[torch]=$?
@@ -99,14 +104,14 @@ say "torch eager rc=${RC[torch]}"
 PROBE=/tmp/gemv_probe
 {
   echo "== build: $NVCC -O3 -arch=sm_90 -Xptxas -v -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -lcublasLt -lcublas"
-  timeout 120 "$NVCC" -O3 -arch=sm_90 -Xptxas -v -o "$PROBE" -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -lcublasLt -lcublas
+  timeout $(tmo 120) "$NVCC" -O3 -arch=sm_90 -Xptxas -v -o "$PROBE" -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -lcublasLt -lcublas
 } >"$OUT/gemv_probe.log" 2>&1
 BUILD_RC=$?
 if [ $BUILD_RC -ne 0 ]; then
   CUBLAS_LIB=$(python3 -c 'import nvidia.cublas,os;print(os.path.dirname(nvidia.cublas.__file__))' 2>/dev/null)/lib
   echo "== build failed ($BUILD_RC); retry with -L$CUBLAS_LIB" >>"$OUT/gemv_probe.log"
   export LD_LIBRARY_PATH="$CUBLAS_LIB:${LD_LIBRARY_PATH:-}"
-  timeout 120 "$NVCC" -O3 -arch=sm_90 -o "$PROBE" -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -L"$CUBLAS_LIB" -lcublasLt -lcublas \
+  timeout $(tmo 120) "$NVCC" -O3 -arch=sm_90 -o "$PROBE" -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -L"$CUBLAS_LIB" -lcublasLt -lcublas \
     >>"$OUT/gemv_probe.log" 2>&1
   BUILD_RC=$?
 fi
@@ -116,14 +121,14 @@ if [ $BUILD_RC -ne 0 ] && [ -f .gpu/gemv_probe.gz ]; then
 fi
 say "gemv_probe build rc=$BUILD_RC, running $PROBE"
 echo "== run" >>"$OUT/gemv_probe.log"
-timeout 120 "$PROBE" "$OUT/gemv_probe.json" >>"$OUT/gemv_probe.log" 2>&1
+timeout $(tmo 120) "$PROBE" "$OUT/gemv_probe.json" >>"$OUT/gemv_probe.log" 2>&1
 RC[probe]=$?
 say "gemv_probe rc=${RC[probe]}"
 
 # ---- summary ----------------------------------------------------------------
 {
   echo "== nvidia-smi after"
-  timeout 30 nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv
+  timeout $(tmo 30) nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv
 } >>"$LOG" 2>&1
 say "summary: unittests=${RC[unittests]} ptxas=${RC[ptxas]} torch=${RC[torch]} probe=${RC[probe]}, total $(($(date +%s) - T0)) s"
 echo "----- cuda unit tests"; grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) ' "$OUT/cuda_unittests.log"
