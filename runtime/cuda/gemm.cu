@@ -14,6 +14,7 @@ struct LitheCudaGemm {
   cublasLtHandle_t lt = nullptr;
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
+  int64_t separateEpilogues = 0; // calls whose bias/GELU cuBLASLt could not fuse
 };
 
 namespace {
@@ -71,6 +72,8 @@ LitheCudaGemm *lithe_cuda_gemm_create(size_t workspaceBytes) {
   return g;
 }
 
+int64_t lithe_cuda_gemm_separate_epilogues(const LitheCudaGemm *g) { return g->separateEpilogues; }
+
 void lithe_cuda_gemm_destroy(LitheCudaGemm *g) {
   if (!g) return;
   if (g->workspace) cudaFree(g->workspace);
@@ -113,6 +116,7 @@ int lithe_cuda_gemm_f16(LitheCudaGemm *g, const uint16_t *x, const uint16_t *W, 
     LITHE_LT(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &plain, sizeof(plain)));
     LITHE_LT(pick(g, d, &algo));
     separateEpilogue = true;
+    ++g->separateEpilogues;
   }
   cudaStream_t cuStream = lithe_cuda::asStream(stream);
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;

@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <iterator>
 #include <random>
 #include <vector>
 
@@ -286,6 +288,10 @@ TEST(CudaKernels, GemmF16CublasLt) {
         ASSERT_NEAR(y[m * c.N + n], v, tol) << "at " << m << "," << n;
       }
   }
+  // not a failure either way, but the prefill speed assumes fused epilogues: say which it was
+  const int64_t separate = lithe_cuda_gemm_separate_epilogues(gemm);
+  std::printf("bias/GELU ran as a separate pass (cuBLASLt did not fuse it) in %lld of %zu calls\n",
+              static_cast<long long>(separate), std::size(cases));
   // accumulate only with an fp32 y and no GELU (cuBLASLt would apply GELU after the add)
   EXPECT_EQ(lithe_cuda_gemm_f16(gemm, nullptr, nullptr, 4, 4, 4, nullptr, LITHE_CUDA_EPILOGUE_GELU_TANH, 1, nullptr,
                                 LITHE_CUDA_F32, nullptr),

@@ -70,6 +70,9 @@ int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int x
 typedef struct LitheCudaGemm LitheCudaGemm;
 LitheCudaGemm *lithe_cuda_gemm_create(size_t workspaceBytes); // null on failure
 void lithe_cuda_gemm_destroy(LitheCudaGemm *gemm);
+// How many calls so far ran their bias/GELU as a separate pass (cuBLASLt had
+// no fused algorithm): 0 is what the prefill speed assumes.
+int64_t lithe_cuda_gemm_separate_epilogues(const LitheCudaGemm *gemm);
 int lithe_cuda_gemm_f16(LitheCudaGemm *gemm, const uint16_t *x, const uint16_t *W, int64_t M, int64_t N,
                         int64_t K, const void *bias, int epilogue, int accumulate, void *y, int yType,
                         void *stream);
