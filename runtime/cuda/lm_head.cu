@@ -5,9 +5,18 @@
 // accumulation, the same warpDotRows) with each block also reducing its rows
 // to one candidate (value, id); phase 2, one block, reduces the candidates.
 // Ties go to the lowest id, as std::max_element does on the CPU.
+//
+// Sampling (top-k / top-p / temperature) is one block over the logits: a
+// radix select finds the k-th largest logit, the candidates at or above it
+// are sorted in shared memory, and one thread walks their cumulative
+// probabilities. The uniform number comes from device memory, filled by a
+// Philox draw keyed by (seed, a device counter), so sampling replays in a graph.
 #include "common.cuh"
 #include "lithe/runtime/cuda_kernels.h"
 
+#include <curand_kernel.h>
+
+#include <algorithm>
 #include <climits>
 
 namespace {
@@ -64,6 +73,112 @@ __global__ void __launch_bounds__(kReduceThreads)
   if (threadIdx.x == 0) *token = s[0].id;
 }
 
+constexpr int kSampleThreads = 1024; // also the most candidates a draw considers
+
+// Float bits as an unsigned key with the same order (negative floats reversed).
+__device__ inline unsigned orderedKey(float v) {
+  const unsigned b = __float_as_uint(v);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+// Draw from softmax(logits / temperature) over the k largest logits (ties:
+// lower ids first), cut to the smallest prefix whose mass reaches topP.
+__global__ void __launch_bounds__(kSampleThreads)
+    sampleKernel(const float *__restrict__ logits, int V, int k, float invTemperature, float topP,
+                 const float *__restrict__ uniform, int64_t *__restrict__ token) {
+  __shared__ unsigned histogram[256];
+  __shared__ float value[kSampleThreads];
+  __shared__ int id[kSampleThreads];
+  __shared__ unsigned chosenPrefix;
+  __shared__ int chosenRemaining, count;
+  const int tid = threadIdx.x;
+
+  // 1. Radix select, a byte at a time from the top: the key of the k-th
+  //    largest logit. Each pass counts the next byte of the keys that match
+  //    the bytes chosen so far, then finds the byte where the k-th falls.
+  unsigned prefix = 0, prefixMask = 0;
+  int remaining = k;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    if (tid < 256) histogram[tid] = 0;
+    __syncthreads();
+    for (int i = tid; i < V; i += kSampleThreads) {
+      const unsigned key = orderedKey(logits[i]);
+      if ((key & prefixMask) == prefix) atomicAdd(&histogram[(key >> shift) & 255], 1u);
+    }
+    __syncthreads();
+    if (tid == 0) {
+      int digit = 255;
+      for (; digit > 0 && static_cast<int>(histogram[digit]) < remaining; --digit)
+        remaining -= static_cast<int>(histogram[digit]);
+      chosenPrefix = prefix | (static_cast<unsigned>(digit) << shift);
+      chosenRemaining = remaining;
+    }
+    __syncthreads();
+    prefix = chosenPrefix;
+    remaining = chosenRemaining;
+    prefixMask |= 255u << shift;
+  }
+
+  // 2. Gather the logits at or above it (more than k only with ties; at most
+  //    kSampleThreads kept), pad the rest so that it sorts last.
+  if (tid == 0) count = 0;
+  __syncthreads();
+  for (int i = tid; i < V; i += kSampleThreads)
+    if (orderedKey(logits[i]) >= prefix) {
+      const int slot = atomicAdd(&count, 1);
+      if (slot < kSampleThreads) value[slot] = logits[i], id[slot] = i;
+    }
+  __syncthreads();
+  if (tid >= count) value[tid] = -INFINITY, id[tid] = INT_MAX;
+  __syncthreads();
+
+  // 3. Bitonic sort, largest first, lower id first among equals: thread tid
+  //    owns slot tid and compares it with slot tid ^ stride.
+  for (int size = 2; size <= kSampleThreads; size <<= 1)
+    for (int stride = size / 2; stride > 0; stride >>= 1) {
+      const int other = tid ^ stride;
+      if (other > tid) {
+        const bool otherFirst = value[other] > value[tid] || (value[other] == value[tid] && id[other] < id[tid]);
+        if (otherFirst == ((tid & size) == 0)) { // the first half of each size-block sorts first-to-last
+          const float v = value[tid];
+          const int i = id[tid];
+          value[tid] = value[other], id[tid] = id[other];
+          value[other] = v, id[other] = i;
+        }
+      }
+      __syncthreads();
+    }
+
+  // 4. One thread: cumulative probabilities of the first k (in place), the
+  //    top-p cut, the draw.
+  if (tid == 0) {
+    const int keep = min(k, min(count, kSampleThreads));
+    const float top = value[0];
+    float total = 0.0f;
+    for (int r = 0; r < keep; ++r) {
+      total += __expf((value[r] - top) * invTemperature);
+      value[r] = total;
+    }
+    int cut = keep;
+    if (topP < 1.0f)
+      for (int r = 0; r < keep; ++r)
+        if (value[r] >= topP * total) {
+          cut = r + 1;
+          break;
+        }
+    const float target = *uniform * value[cut - 1];
+    int r = 0;
+    while (r < cut - 1 && value[r] <= target) ++r;
+    *token = id[r];
+  }
+}
+
+__global__ void uniformKernel(uint64_t seed, const int64_t *__restrict__ counter, float *__restrict__ uniform) {
+  curandStatePhilox4_32_10_t state;
+  curand_init(seed, static_cast<unsigned long long>(*counter), 0, &state);
+  *uniform = 1.0f - curand_uniform(&state); // curand_uniform is in (0, 1]
+}
+
 int blocksFor(int64_t V) { return static_cast<int>((V + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
 template <typename XT>
@@ -90,6 +205,22 @@ int lithe_cuda_lm_head_argmax_f16(const uint16_t *table, const void *x, int xTyp
   if (xType == LITHE_CUDA_F16)
     return launch(t, static_cast<const half *>(x), V, D, logits, workspace, token, asStream(stream));
   return launch(t, static_cast<const float *>(x), V, D, logits, workspace, token, asStream(stream));
+}
+
+int lithe_cuda_sample(const float *logits, int64_t V, float temperature, int64_t topK, float topP,
+                      const float *uniform, int64_t *token, void *stream) {
+  if (V < 1 || V > INT32_MAX || !(temperature > 0.0f) || topK < 0 || !(topP > 0.0f))
+    return static_cast<int>(cudaErrorInvalidValue);
+  const int64_t limit = topK == 0 ? kSampleThreads : std::min<int64_t>(topK, kSampleThreads);
+  const int k = static_cast<int>(std::min(limit, V));
+  sampleKernel<<<1, kSampleThreads, 0, asStream(stream)>>>(logits, static_cast<int>(V), k, 1.0f / temperature, topP,
+                                                           uniform, token);
+  return static_cast<int>(cudaGetLastError());
+}
+
+int lithe_cuda_uniform(uint64_t seed, const int64_t *counter, float *uniform, void *stream) {
+  uniformKernel<<<1, 1, 0, asStream(stream)>>>(seed, counter, uniform);
+  return static_cast<int>(cudaGetLastError());
 }
 
 } // extern "C"

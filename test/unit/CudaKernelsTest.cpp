@@ -595,4 +595,107 @@ TEST(CudaKernels, LmHeadArgmaxTiesAndNoLogits) {
   EXPECT_EQ(dtoken.get(1)[0], 10);
 }
 
+// The draw lithe_cuda_sample should make, in double: sort by (logit desc,
+// id asc), keep the first min(k, 1024, V), cumulative softmax(z / T), cut at
+// topP, draw with u.
+int64_t sampleReference(const std::vector<float> &logits, double temperature, int64_t topK, double topP, double u) {
+  std::vector<int64_t> order(logits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  const int64_t keep = std::min<int64_t>({topK == 0 ? 1024 : topK, 1024, int64_t(logits.size())});
+  std::vector<double> cum(keep);
+  double total = 0;
+  for (int64_t r = 0; r < keep; ++r) cum[r] = total += std::exp((logits[order[r]] - logits[order[0]]) / temperature);
+  int64_t cut = keep;
+  if (topP < 1)
+    for (int64_t r = 0; r < keep; ++r)
+      if (cum[r] >= topP * total) {
+        cut = r + 1;
+        break;
+      }
+  const double target = u * cum[cut - 1];
+  int64_t r = 0;
+  while (r < cut - 1 && cum[r] <= target) ++r;
+  return order[r];
+}
+
+TEST(CudaKernels, SampleTopKTopP) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  struct Case {
+    int64_t V;
+    float temperature;
+    int64_t topK;
+    float topP;
+  };
+  const Case cases[] = {{50257, 1.0f, 50, 1.0f},  {50257, 0.7f, 0, 0.9f},  {50257, 1.3f, 40, 0.5f},
+                        {50257, 1.0f, 1, 1.0f},   {50257, 1.0f, 5000, 1.0f}, {37, 1.0f, 0, 1.0f}};
+  unsigned seed = 1000;
+  for (const Case &c : cases) {
+    std::vector<float> logits = randomVector(c.V, seed++);
+    logits[c.V / 2] = logits[c.V / 3] = 7.0f; // a tie among the largest: the lower id sorts first
+    Device<float> dlogits(logits), du(1);
+    Device<int64_t> dtoken(1);
+    for (float u : {0.0f, 0.1f, 0.5f, 0.77f, 0.999f}) {
+      SCOPED_TRACE(testing::Message() << "V=" << c.V << " T=" << c.temperature << " k=" << c.topK
+                                      << " p=" << c.topP << " u=" << u);
+      cudaMemcpy(du.p, &u, sizeof(float), cudaMemcpyHostToDevice);
+      ASSERT_EQ(lithe_cuda_sample(dlogits.p, c.V, c.temperature, c.topK, c.topP, du.p, dtoken.p, nullptr), 0);
+      const int64_t token = dtoken.get(1)[0];
+      // fp32 sums on the device: a draw within 1e-4 of a boundary (of u or
+      // of the top-p cut) may land on either side
+      bool match = false;
+      for (double du2 : {0.0, -1e-4, 1e-4})
+        for (double dp : {0.0, -1e-4, 1e-4})
+          match = match || token == sampleReference(logits, c.temperature, c.topK,
+                                                    c.topP < 1 ? c.topP + dp : 1.0, std::clamp(u + du2, 0.0, 0.99999));
+      EXPECT_TRUE(match) << "token " << token << ", reference "
+                         << sampleReference(logits, c.temperature, c.topK, c.topP, u);
+    }
+  }
+  // k = 1 is greedy: the first of the tied maxima
+  {
+    std::vector<float> logits = randomVector(1000, 1100);
+    logits[900] = logits[20] = 9.0f;
+    Device<float> dlogits(logits), du(std::vector<float>{0.5f});
+    Device<int64_t> dtoken(1);
+    ASSERT_EQ(lithe_cuda_sample(dlogits.p, 1000, 1.0f, 1, 1.0f, du.p, dtoken.p, nullptr), 0);
+    EXPECT_EQ(dtoken.get(1)[0], 20);
+  }
+}
+
+// Argument checks come before any CUDA call: runs without a GPU too.
+TEST(CudaKernels, SampleRejectsBadArguments) {
+  EXPECT_EQ(lithe_cuda_sample(nullptr, 10, 0.0f, 0, 1.0f, nullptr, nullptr, nullptr), int(cudaErrorInvalidValue));
+  EXPECT_EQ(lithe_cuda_sample(nullptr, 10, 1.0f, -1, 1.0f, nullptr, nullptr, nullptr), int(cudaErrorInvalidValue));
+  EXPECT_EQ(lithe_cuda_sample(nullptr, 10, 1.0f, 0, 0.0f, nullptr, nullptr, nullptr), int(cudaErrorInvalidValue));
+  EXPECT_EQ(lithe_cuda_sample(nullptr, 0, 1.0f, 0, 1.0f, nullptr, nullptr, nullptr), int(cudaErrorInvalidValue));
+}
+
+TEST(CudaKernels, UniformFromCounter) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  // a function of (seed, counter): in [0, 1), the same again for the same
+  // pair, and roughly uniform over 4096 counters
+  Device<int64_t> dcounter(std::vector<int64_t>{0});
+  Device<float> du(1);
+  std::vector<int> buckets(16, 0);
+  std::vector<float> first;
+  for (int64_t c = 0; c < 4096; ++c) {
+    cudaMemcpy(dcounter.p, &c, sizeof(c), cudaMemcpyHostToDevice);
+    ASSERT_EQ(lithe_cuda_uniform(42, dcounter.p, du.p, nullptr), 0);
+    const float u = du.get(1)[0];
+    ASSERT_TRUE(u >= 0.0f && u < 1.0f) << u;
+    ++buckets[static_cast<int>(u * 16)];
+    if (c < 4) first.push_back(u);
+  }
+  for (int b : buckets) EXPECT_TRUE(b > 256 - 80 && b < 256 + 80) << b; // 5 sigma of a binomial(4096, 1/16)
+  const int64_t c = 2;
+  cudaMemcpy(dcounter.p, &c, sizeof(c), cudaMemcpyHostToDevice);
+  ASSERT_EQ(lithe_cuda_uniform(42, dcounter.p, du.p, nullptr), 0);
+  EXPECT_EQ(du.get(1)[0], first[2]);
+  ASSERT_EQ(lithe_cuda_uniform(43, dcounter.p, du.p, nullptr), 0);
+  EXPECT_TRUE(du.get(1)[0] != first[2]);
+}
+
 } // namespace

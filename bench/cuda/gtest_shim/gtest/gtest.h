@@ -1,5 +1,5 @@
 // A minimal stand-in for GoogleTest, for a GPU machine that has nvcc but no
-// gtest: enough of TEST, GTEST_SKIP, ASSERT_EQ / NE / NEAR, EXPECT_EQ / TRUE
+// gtest: enough of TEST, GTEST_SKIP, ASSERT_EQ / NE / NEAR / TRUE, EXPECT_EQ / TRUE
 // (with `<<` messages; EXPECT_* stop the test here, unlike GoogleTest),
 // SCOPED_TRACE and a main() to build test/unit/CudaKernelsTest.cpp unchanged.
 // Used by scripts/gpu-check.sh only when no prebuilt GoogleTest binary runs.
@@ -65,6 +65,7 @@ using Message = shim::Msg;
   } else                                                            \
     shim::FailThrower{__FILE__, __LINE__, shim::show(#a, (a), #b, (b))} = shim::Msg()
 #define EXPECT_EQ(a, b) ASSERT_EQ(a, b)
+#define ASSERT_TRUE(c) EXPECT_TRUE(c)
 #define EXPECT_TRUE(c)                                              \
   if (c) {                                                          \
   } else                                                            \

@@ -120,7 +120,7 @@ int lithe_cuda_prefill_attention_f16(const float *q, int64_t ldq, int64_t M, int
                                      const uint16_t *vCache, float scale, void *out, int outType,
                                      int64_t ldo, void *stream);
 
-// --- LM head with greedy sampling (lm_head.cu) -------------------------------
+// --- LM head with greedy argmax, and sampling (lm_head.cu) -------------------
 // logits[v] = sum_d x[d] * table[v][d] over the vocabulary (fp16 table [V][D],
 // x [D] fp32 or fp16, fp32 accumulation; GPT-2 ties it to the token
 // embedding), then *token = argmax (the lowest id among equal maxima), all on
@@ -129,6 +129,16 @@ int lithe_cuda_prefill_attention_f16(const float *q, int64_t ldq, int64_t M, int
 size_t lithe_cuda_lm_head_workspace_bytes(int64_t V);
 int lithe_cuda_lm_head_argmax_f16(const uint16_t *table, const void *x, int xType, int64_t V, int64_t D,
                                   float *logits, void *workspace, int64_t *token, void *stream);
+// Sampling from fp32 logits [V] (written by the call above), in one block:
+// softmax(logits / temperature) over the topK largest logits (ties: lower
+// ids first; topK = 0 or > 1024 means 1024: the draw never looks beyond the
+// 1024 largest), then the smallest prefix of those whose mass reaches topP
+// (1: no cut); *token = the draw with *uniform in [0, 1). temperature > 0.
+int lithe_cuda_sample(const float *logits, int64_t V, float temperature, int64_t topK, float topP,
+                      const float *uniform, int64_t *token, void *stream);
+// *uniform = a Philox draw in [0, 1) keyed by (seed, *counter): with the
+// cache length as the counter, each decode step of a graph draws afresh.
+int lithe_cuda_uniform(uint64_t seed, const int64_t *counter, float *uniform, void *stream);
 }
 
 #endif // LITHE_RUNTIME_CUDA_KERNELS_H
