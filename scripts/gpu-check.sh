@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU baseline for the CUDA backend (issue 13), run on a lent GPU machine from
-# the repository root (the `device` tool's `run`, carrying .gpu/lithe-cuda-unittests.gz and .gpu/gemv_probe.gz).
+# the repository root (the `device` tool's `run`, carrying .gpu/lithe-cuda-unittests.gz,
+# .gpu/gemv_probe.gz and .gpu/decode_step_bench.gz).
 # Needs: nvcc, cuBLASLt, python3 with torch + transformers. No MLIR, no network.
 # Budget: under 8 minutes in all: each step has its own timeout, capped by what is left of
 # BUDGET (420 s; past it, each remaining command gets 2 s; a typical run takes 1-2 minutes).
@@ -16,6 +17,9 @@
 #   3. bench/cuda/gemv_probe.cu built here with nvcc: cuBLASLt vs own GEMV (the
 #      runtime's lithe_cuda_gemv_f16, runtime/cuda/gemv.cu) at M=1,
 #      cuBLASLt at M=896, graph vs stream launch of 150 tiny kernels
+#   4. bench/cuda/decode_step_bench.cu built here: GPT-2 small (random weights) from the
+#      kernel library, a greedy decode step as one CUDA graph (us/token at contexts 128 and
+#      896) and prefill 896, i.e. the issue's bars on the kernels before any lowering
 #
 # Host-side preparation (CUDA toolkit + libgtest-dev, from the repo root):
 #   mkdir -p .gpu   # (.gpu/ is in .gitignore)
@@ -25,11 +29,14 @@
 #     -Xlinker -rpath,/usr/local/cuda/lib64 -Xcompiler -static-libstdc++,-static-libgcc
 #   (cuBLASLt stays a shared library, 540 MB static; the device has 13.x, see step 1)
 #   nvcc -O3 -arch=sm_90 -o .gpu/gemv_probe -Iruntime/include bench/cuda/gemv_probe.cu runtime/cuda/gemv.cu -lcublasLt -lcublas   # fallback copy
-#   strip .gpu/lithe-cuda-unittests .gpu/gemv_probe; gzip -9 -kf .gpu/lithe-cuda-unittests .gpu/gemv_probe
+#   nvcc -O3 -std=c++17 -arch=sm_90 -Iruntime/include -o .gpu/decode_step_bench \
+#     bench/cuda/decode_step_bench.cu runtime/cuda/*.cu -lcublasLt   # fallback copy
+#   strip .gpu/lithe-cuda-unittests .gpu/gemv_probe .gpu/decode_step_bench
+#   gzip -9 -kf .gpu/lithe-cuda-unittests .gpu/gemv_probe .gpu/decode_step_bench
 #   (gzipped: the working tree and what is carried must stay under 64 MiB together)
 #
 # Output, flat under $OUT (default out/gpu): gpu-check.log, cuda_unittests.{log,json}, ptxas.md,
-# torch_eager.{log,json}, gemv_probe.{log,json}.
+# torch_eager.{log,json}, gemv_probe.{log,json}, decode_step.{log,json}.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu}
@@ -125,14 +132,34 @@ timeout $(tmo 120) "$PROBE" "$OUT/gemv_probe.json" >>"$OUT/gemv_probe.log" 2>&1
 RC[probe]=$?
 say "gemv_probe rc=${RC[probe]}"
 
+# ---- 4. GPT-2 small from the kernel library: decode step graph, prefill 896 -------
+BENCH=/tmp/decode_step_bench
+BENCH_SRC="bench/cuda/decode_step_bench.cu runtime/cuda/*.cu"
+{
+  echo "== build: $NVCC -O3 -std=c++17 -arch=sm_90 -Iruntime/include $BENCH_SRC -lcublasLt"
+  timeout $(tmo 180) "$NVCC" -O3 -std=c++17 -arch=sm_90 -Iruntime/include -o "$BENCH" $BENCH_SRC -lcublasLt \
+    ${CUBLAS_WHEEL:+-L$CUBLAS_WHEEL/lib}
+} >"$OUT/decode_step.log" 2>&1
+BUILD_RC=$?
+if [ $BUILD_RC -ne 0 ] && [ -f .gpu/decode_step_bench.gz ]; then
+  echo "== device build failed ($BUILD_RC); running the host-built .gpu/decode_step_bench.gz" >>"$OUT/decode_step.log"
+  gunzip -c .gpu/decode_step_bench.gz >"$BENCH" && chmod +x "$BENCH"
+fi
+say "decode_step_bench build rc=$BUILD_RC"
+echo "== run" >>"$OUT/decode_step.log"
+timeout $(tmo 120) "${UT_ENV[@]}" "$BENCH" "$OUT/decode_step.json" >>"$OUT/decode_step.log" 2>&1
+RC[bench]=$?
+say "decode_step_bench rc=${RC[bench]}"
+
 # ---- summary ----------------------------------------------------------------
 {
   echo "== nvidia-smi after"
   timeout $(tmo 30) nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv
 } >>"$LOG" 2>&1
-say "summary: unittests=${RC[unittests]} ptxas=${RC[ptxas]} torch=${RC[torch]} probe=${RC[probe]}, total $(($(date +%s) - T0)) s"
+say "summary: unittests=${RC[unittests]} ptxas=${RC[ptxas]} torch=${RC[torch]} probe=${RC[probe]} bench=${RC[bench]}, total $(($(date +%s) - T0)) s"
 echo "----- cuda unit tests"; grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) ' "$OUT/cuda_unittests.log"
 echo "----- ptxas (kernels that spill, if any)"; grep -E '\| [1-9][0-9]* / |\| [0-9]+ / [1-9]' "$OUT/ptxas.md"
 echo "----- torch eager"; sed -n '/^precision |/,$p' "$OUT/torch_eager.log"; tail -3 "$OUT/torch_eager.log"
 echo "----- gemv probe"; sed -n '/^== run/,$p' "$OUT/gemv_probe.log"
-exit $(( RC[unittests] != 0 || RC[ptxas] != 0 || RC[torch] != 0 || RC[probe] != 0 ))
+echo "----- GPT-2 small from the kernel library"; sed -n '/^== run/,$p' "$OUT/decode_step.log"
+exit $(( RC[unittests] != 0 || RC[ptxas] != 0 || RC[torch] != 0 || RC[probe] != 0 || RC[bench] != 0 ))
