@@ -4,9 +4,11 @@
 // out; `stream` is a cudaStream_t (null: the default stream). Each returns the
 // cudaError_t of the launch (0: ok; cudaErrorInvalidValue = 1 for arguments
 // out of range); the cuBLASLt GEMM returns -(cublasStatus_t) when cuBLASLt
-// fails. Nothing synchronizes, allocates or copies to the host, so every call
-// can be captured into a CUDA graph; the decode kernels read the cache length
-// from device memory (`past`), so one graph serves every decode step.
+// fails. Apart from lithe_cuda_gemm_create / destroy, nothing synchronizes,
+// allocates or copies to the host, so every call can be captured into a CUDA
+// graph; the kernels read the cache length from device memory (`past`), so
+// one graph serves every decode step. Outputs must not alias inputs unless
+// a comment says so (the residual of lithe_cuda_residual_layer_norm).
 //
 // Types: fp16 data is passed as uint16_t (IEEE binary16 bits, cuda's `half`),
 // activations are fp32 unless an `xType` / `yType` argument says otherwise
