@@ -62,10 +62,11 @@ __device__ inline float dotKey(const float *qs, const half *key, int hd) {
 // below the length, one position per thread, and writes its partial
 // {m, l, o[0..hd)} to partial[(h*chunks + c) * (hd + 2)]. Chunks at or past
 // the length write nothing (the combine kernel does not read them).
-// (No __launch_bounds__: with it ptxas aimed at 16 blocks per SM, 32 registers, and spilled.)
-__global__ void decodeChunkKernel(const float *__restrict__ q, int hd, const int64_t *__restrict__ past, int64_t capacity,
-                      const half *__restrict__ kc, const half *__restrict__ vc, float scale, int chunks,
-                      float *__restrict__ partial) {
+// No __launch_bounds__: with __launch_bounds__(128) ptxas capped it at 32
+// registers and spilled (docs/cuda.md).
+__global__ void decodeChunkKernel(const float *__restrict__ q, int hd, const int64_t *__restrict__ past,
+                                  int64_t capacity, const half *__restrict__ kc, const half *__restrict__ vc,
+                                  float scale, int chunks, float *__restrict__ partial) {
   __shared__ float qs[kMaxHeadDim];
   __shared__ float p[kChunk];
   __shared__ float scratch[32];
