@@ -9,8 +9,8 @@
 //            Median per token over 100 steps from two context lengths.
 //   prefill: 896 tokens through the same layers with cuBLASLt GEMMs and the
 //            causal prefill attention, then the LM head on the last row; timed
-//            as a graph replay and as stream launches (which include cuBLASLt's
-//            per-call heuristic on the host).
+//            as a graph replay and as stream launches (which include the host's
+//            per-call work).
 //
 // This is the issue 13 bar (decode <= 0.25 ms/token, prefill 896 <= 1.6-2.9 ms,
 // docs/benchmarks.md) measured on the kernels as they are, before any
@@ -214,8 +214,8 @@ int main(int argc, char **argv) {
   };
   const int64_t zero = 0;
   CUDA_CHECK(cudaMemcpy(past, &zero, sizeof(zero), cudaMemcpyHostToDevice));
-  // on the stream, the host's per-call work (cuBLASLt's heuristic) is in the
-  // time; replayed as a graph, only the device's
+  // on the stream, the host's per-call work (launches, cuBLASLt's plan
+  // lookup) is in the time; replayed as a graph, only the device's
   cudaGraph_t prefillGraph = nullptr;
   cudaGraphExec_t prefillExec = nullptr;
   CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));

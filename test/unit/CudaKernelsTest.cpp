@@ -252,6 +252,8 @@ TEST(CudaKernels, GemmF16CublasLt) {
       {64, 3072, 768, LITHE_CUDA_F16, LITHE_CUDA_EPILOGUE_GELU_TANH, 0, true},  // mlp.fc + GELU, fp16 out
       {64, 768, 3072, LITHE_CUDA_F32, LITHE_CUDA_EPILOGUE_NONE, 1, false},      // mlp.proj into the residual
       {37, 104, 72, LITHE_CUDA_F32, LITHE_CUDA_EPILOGUE_GELU_TANH, 0, false},   // odd M, GELU without bias
+      {128, 2304, 768, LITHE_CUDA_F32, LITHE_CUDA_EPILOGUE_NONE, 0, true},      // the first shape again: its
+                                                                                // cached plan, new data and bias
   };
   unsigned seed = 200;
   for (const Case &c : cases) {

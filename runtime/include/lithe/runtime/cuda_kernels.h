@@ -67,8 +67,9 @@ int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int x
 // epilogues (its GELU is the tanh form) when it has an algorithm for them,
 // else applied by a separate pass over y. accumulate needs an fp32 y and no
 // GELU (GELU would apply after the add): cudaErrorInvalidValue otherwise.
-// The handle owns a cublasLt handle and its workspace; the algorithm is
-// chosen by cuBLASLt's heuristic on every call (host work, no device sync).
+// The handle owns a cublasLt handle, its workspace and one plan per shape
+// (descriptors + cuBLASLt's heuristic choice, made on a shape's first call,
+// host work only). Not thread-safe: one handle per thread.
 typedef struct LitheCudaGemm LitheCudaGemm;
 LitheCudaGemm *lithe_cuda_gemm_create(size_t workspaceBytes); // null on failure
 void lithe_cuda_gemm_destroy(LitheCudaGemm *gemm);
