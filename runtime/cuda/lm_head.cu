@@ -7,9 +7,9 @@
 // Ties go to the lowest id, as std::max_element does on the CPU.
 //
 // Sampling (top-k / top-p / temperature) is one block over the logits: a
-// radix select finds the k-th largest logit, the candidates at or above it
-// are sorted in shared memory, and one thread walks their cumulative
-// probabilities. The uniform number comes from device memory, filled by a
+// radix select finds the k-th largest logit, the k candidates (ties at the
+// k-th value: lowest ids) are sorted in shared memory, and one thread walks
+// their cumulative probabilities. The uniform number comes from device memory, filled by a
 // Philox draw keyed by (seed, a device counter), so sampling replays in a graph.
 #include "common.cuh"
 #include "lithe/runtime/cuda_kernels.h"
@@ -91,6 +91,7 @@ __global__ void __launch_bounds__(kSampleThreads)
   __shared__ int id[kSampleThreads];
   __shared__ unsigned chosenPrefix;
   __shared__ int chosenRemaining, count;
+  __shared__ int warpTies[kSampleThreads / 32];
   const int tid = threadIdx.x;
 
   // 1. Radix select, a byte at a time from the top: the key of the k-th
@@ -119,17 +120,37 @@ __global__ void __launch_bounds__(kSampleThreads)
     prefixMask |= 255u << shift;
   }
 
-  // 2. Gather the logits at or above it (more than k only with ties; at most
-  //    kSampleThreads kept), pad the rest so that it sorts last.
+  // 2. Gather exactly k candidates: every logit above the k-th largest (k -
+  //    remaining of them, in any order), then the `remaining` lowest ids
+  //    among those equal to it, found in id order 1024 ids at a time (a
+  //    block-wide ordered compaction: ballots within warps, counts across).
+  //    Pad the rest of the slots so that they sort last.
   if (tid == 0) count = 0;
   __syncthreads();
   for (int i = tid; i < V; i += kSampleThreads)
-    if (orderedKey(logits[i]) >= prefix) {
+    if (orderedKey(logits[i]) > prefix) {
       const int slot = atomicAdd(&count, 1);
-      if (slot < kSampleThreads) value[slot] = logits[i], id[slot] = i;
+      value[slot] = logits[i], id[slot] = i;
     }
   __syncthreads();
-  if (tid >= count) value[tid] = -INFINITY, id[tid] = INT_MAX;
+  const int greater = count;
+  int taken = 0; // ties seen so far, the same in every thread
+  for (int base = 0; base < V && taken < remaining; base += kSampleThreads) {
+    const int i = base + tid;
+    const bool tie = i < V && orderedKey(logits[i]) == prefix;
+    const unsigned ballot = __ballot_sync(kFullMask, tie);
+    if ((tid & 31) == 0) warpTies[tid >> 5] = __popc(ballot);
+    __syncthreads();
+    int before = taken + __popc(ballot & ((1u << (tid & 31)) - 1)), seen = 0;
+    for (int w = 0; w < kSampleThreads / 32; ++w) {
+      if (w < (tid >> 5)) before += warpTies[w];
+      seen += warpTies[w];
+    }
+    if (tie && before < remaining) value[greater + before] = logits[i], id[greater + before] = i;
+    taken += seen;
+    __syncthreads(); // warpTies is rewritten in the next round
+  }
+  if (tid >= k) value[tid] = -INFINITY, id[tid] = INT_MAX;
   __syncthreads();
 
   // 3. Bitonic sort, largest first, lower id first among equals: thread tid
@@ -149,19 +170,18 @@ __global__ void __launch_bounds__(kSampleThreads)
       __syncthreads();
     }
 
-  // 4. One thread: cumulative probabilities of the first k (in place), the
-  //    top-p cut, the draw.
+  // 4. One thread: cumulative probabilities of the k candidates (in place),
+  //    the top-p cut, the draw.
   if (tid == 0) {
-    const int keep = min(k, min(count, kSampleThreads));
     const float top = value[0];
     float total = 0.0f;
-    for (int r = 0; r < keep; ++r) {
+    for (int r = 0; r < k; ++r) {
       total += __expf((value[r] - top) * invTemperature);
       value[r] = total;
     }
-    int cut = keep;
+    int cut = k;
     if (topP < 1.0f)
-      for (int r = 0; r < keep; ++r)
+      for (int r = 0; r < k; ++r)
         if (value[r] >= topP * total) {
           cut = r + 1;
           break;

@@ -630,18 +630,23 @@ TEST(CudaKernels, SampleTopKTopP) {
     float temperature;
     int64_t topK;
     float topP;
+    bool ties; // logits rounded to 0.1: many equal to the k-th largest, only the lowest ids may be kept
   };
-  const Case cases[] = {{50257, 1.0f, 50, 1.0f},  {50257, 0.7f, 0, 0.9f},  {50257, 1.3f, 40, 0.5f},
-                        {50257, 1.0f, 1, 1.0f},   {50257, 1.0f, 5000, 1.0f}, {37, 1.0f, 0, 1.0f}};
+  const Case cases[] = {{50257, 1.0f, 50, 1.0f, false},  {50257, 0.7f, 0, 0.9f, false},
+                        {50257, 1.3f, 40, 0.5f, false},  {50257, 1.0f, 1, 1.0f, false},
+                        {50257, 1.0f, 5000, 1.0f, false}, {37, 1.0f, 0, 1.0f, false},
+                        {50257, 1.0f, 100, 1.0f, true},  {50257, 1.0f, 0, 0.95f, true}};
   unsigned seed = 1000;
   for (const Case &c : cases) {
     std::vector<float> logits = randomVector(c.V, seed++);
+    if (c.ties)
+      for (float &v : logits) v = std::round(v * 10) / 10;
     logits[c.V / 2] = logits[c.V / 3] = 7.0f; // a tie among the largest: the lower id sorts first
     Device<float> dlogits(logits), du(1);
     Device<int64_t> dtoken(1);
     for (float u : {0.0f, 0.1f, 0.5f, 0.77f, 0.999f}) {
       SCOPED_TRACE(testing::Message() << "V=" << c.V << " T=" << c.temperature << " k=" << c.topK
-                                      << " p=" << c.topP << " u=" << u);
+                                      << " p=" << c.topP << " ties=" << c.ties << " u=" << u);
       cudaMemcpy(du.p, &u, sizeof(float), cudaMemcpyHostToDevice);
       ASSERT_EQ(lithe_cuda_sample(dlogits.p, c.V, c.temperature, c.topK, c.topP, du.p, dtoken.p, nullptr), 0);
       const int64_t token = dtoken.get(1)[0];
