@@ -52,10 +52,9 @@ __device__ inline float geluTanh(float v) {
 }
 __device__ inline float geluErf(float v) { return 0.5f * v * (1.0f + erff(v * 0.7071067811865476f)); }
 
-// load8: eight consecutive elements as fp32. The pointer must be aligned to
-// eight elements (16 bytes for fp16, 8 for int8, 32 for fp32). Weights are read
-// once per call, so the *Stream forms use __ldcs (evict-first: streamed past
-// the caches); activations are shared by every warp and use plain loads.
+// load8: eight consecutive elements as fp32, the pointer aligned to eight
+// elements (16 bytes for fp16, 32 for fp32). Activations are shared by every
+// warp and use plain loads.
 __device__ inline void load8(const float *p, float (&v)[8]) {
   const float4 a = reinterpret_cast<const float4 *>(p)[0], b = reinterpret_cast<const float4 *>(p)[1];
   v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
@@ -69,14 +68,16 @@ __device__ inline void halves8(uint4 q, float (&v)[8]) {
   }
 }
 __device__ inline void load8(const half *p, float (&v)[8]) { halves8(*reinterpret_cast<const uint4 *>(p), v); }
-__device__ inline void load8Stream(const half *p, float (&v)[8]) {
-  halves8(__ldcs(reinterpret_cast<const uint4 *>(p)), v);
-}
-__device__ inline void load8Stream(const int8_t *p, float (&v)[8]) {
-  const uint2 q = __ldcs(reinterpret_cast<const uint2 *>(p));
+
+// Weights: 16 bytes per load (8 fp16 or 16 int8 values), 16-byte aligned,
+// read once per call, so streamed past the caches with __ldcs (evict-first).
+template <typename WT> constexpr int kWeightsPerLoad = 16 / sizeof(WT);
+__device__ inline void loadWeights(const half *p, float (&v)[8]) { halves8(__ldcs(reinterpret_cast<const uint4 *>(p)), v); }
+__device__ inline void loadWeights(const int8_t *p, float (&v)[16]) {
+  const uint4 q = __ldcs(reinterpret_cast<const uint4 *>(p));
   const int8_t *b = reinterpret_cast<const int8_t *>(&q);
 #pragma unroll
-  for (int j = 0; j < 8; ++j) v[j] = static_cast<float>(b[j]);
+  for (int j = 0; j < 16; ++j) v[j] = static_cast<float>(b[j]);
 }
 
 __device__ inline float toFloat(float v) { return v; }
@@ -85,27 +86,30 @@ __device__ inline float toFloat(int8_t v) { return static_cast<float>(v); }
 
 // One warp's dot products of a weight row w[0..K) with M rows of x (x[m][k]
 // at x + m*K), fp32 accumulation, summed across the warp: every lane returns
-// the full sums in acc. Each lane reads 8 weights per step, so the warp reads
-// a contiguous 256 (int8) or 512 (fp16) bytes; the weights are loaded once for
-// all M rows. Rows whose K is not a multiple of 8 are not 16-byte aligned and
-// take the scalar loop.
+// the full sums in acc. Each lane loads 16 bytes of weights per step (8 fp16
+// or 16 int8), so the warp reads 512 contiguous bytes; the weights are loaded
+// once for all M rows. Rows whose K is not a multiple of that count are not
+// 16-byte aligned and take the scalar loop.
 template <int M, typename WT, typename XT>
 __device__ inline void warpDotRows(const WT *__restrict__ w, const XT *__restrict__ x, int K, float (&acc)[M]) {
+  constexpr int E = kWeightsPerLoad<WT>;
   const int lane = threadIdx.x & 31;
 #pragma unroll
   for (int m = 0; m < M; ++m) acc[m] = 0.0f;
-  const int kVector = K % 8 == 0 ? K : 0;
+  const int kVector = K % E == 0 ? K : 0;
 #pragma unroll 2
-  for (int k = lane * 8; k < kVector; k += 32 * 8) {
-    float wv[8];
-    load8Stream(w + k, wv);
+  for (int k = lane * E; k < kVector; k += 32 * E) {
+    float wv[E];
+    loadWeights(w + k, wv);
 #pragma unroll
-    for (int m = 0; m < M; ++m) {
-      float xv[8];
-      load8(x + static_cast<int64_t>(m) * K + k, xv);
+    for (int m = 0; m < M; ++m)
 #pragma unroll
-      for (int j = 0; j < 8; ++j) acc[m] = fmaf(wv[j], xv[j], acc[m]);
-    }
+      for (int part = 0; part < E; part += 8) {
+        float xv[8];
+        load8(x + static_cast<int64_t>(m) * K + k + part, xv);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[m] = fmaf(wv[part + j], xv[j], acc[m]);
+      }
   }
   for (int k = kVector + lane; k < K; k += 32) {
     const float wk = toFloat(w[k]);

@@ -3,7 +3,7 @@
 // accumulation, fused bias / GELU / residual-add epilogue.
 //
 // One warp per output column n: the warp streams W's row n once (16-byte
-// loads for fp16) and dots it with all M activation rows, so the M rows cost
+// loads: 8 fp16 or 16 int8 weights per lane) and dots it with all M activation rows, so the M rows cost
 // one pass over the weights. On an H200 this layout beat cuBLASLt at M=1 on
 // every GPT-2 shape by 1.28-1.44x (docs/benchmarks.md, bench/cuda/gemv_probe.cu,
 // which launches this kernel).

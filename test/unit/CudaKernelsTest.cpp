@@ -168,7 +168,8 @@ const GemvCase kGemvCases[] = {
     {1, 768, 768, LITHE_CUDA_F16, true, LITHE_CUDA_EPILOGUE_NONE, 1},       // attn.proj + residual
     {3, 3072, 768, LITHE_CUDA_F32, true, LITHE_CUDA_EPILOGUE_GELU_TANH, 0}, // mlp.fc + GELU
     {8, 768, 3072, LITHE_CUDA_F16, true, LITHE_CUDA_EPILOGUE_NONE, 1},      // mlp.proj + residual
-    // odd shapes: K % 8 != 0 (scalar path), K/8 < 32 lanes, N not a multiple of 8 warps
+    // odd shapes: K % 8 != 0 (scalar path), K = 72 (fp16: vector with K/8 < 32 lanes; int8:
+    // K % 16 != 0, scalar), N not a multiple of 8 warps
     {5, 37, 100, LITHE_CUDA_F32, false, LITHE_CUDA_EPILOGUE_GELU_TANH, 1},
     {2, 129, 72, LITHE_CUDA_F16, true, LITHE_CUDA_EPILOGUE_NONE, 0},
     {7, 1, 13, LITHE_CUDA_F32, true, LITHE_CUDA_EPILOGUE_NONE, 0},

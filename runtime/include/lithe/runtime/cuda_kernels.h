@@ -50,7 +50,8 @@ int lithe_cuda_residual_layer_norm(float *residual, const float *delta, int64_t 
 // W fp16 [N][K] (PyTorch's nn.Linear layout), x [M][K] fp32 or fp16 (xType),
 // y [M][N] fp32, bias [N] fp32 or null, act = identity or GELU-tanh
 // (epilogue), fp32 accumulation. accumulate = 1 adds into y (the residual).
-// One warp per output column; 16-byte loads when K % 8 == 0.
+// One warp per output column; 16-byte weight loads when rows are 16-byte
+// aligned (K % 8 == 0 for fp16, K % 16 == 0 for int8), else a scalar loop.
 enum { LITHE_CUDA_GEMV_MAX_M = 8 };
 int lithe_cuda_gemv_f16(const uint16_t *W, const void *x, int xType, int64_t M, int64_t N, int64_t K,
                         const float *bias, int epilogue, int accumulate, float *y, void *stream);
