@@ -1,6 +1,7 @@
 // A minimal stand-in for GoogleTest, for a GPU machine that has nvcc but no
-// gtest: enough of TEST, GTEST_SKIP, ASSERT_EQ and ASSERT_NEAR (with `<<`
-// messages) and a main() to build test/unit/CudaKernelsTest.cpp unchanged.
+// gtest: enough of TEST, GTEST_SKIP, ASSERT_EQ / NE / NEAR / TRUE, EXPECT_EQ / TRUE
+// (with `<<` messages; EXPECT_* stop the test here, unlike GoogleTest),
+// SCOPED_TRACE and a main() to build test/unit/CudaKernelsTest.cpp unchanged.
 // Used by scripts/gpu-check.sh only when no prebuilt GoogleTest binary runs.
 // Include it from one translation unit only (it defines main).
 #ifndef LITHE_GTEST_SHIM_H
@@ -21,12 +22,18 @@ struct Msg {
   template <class T> Msg &operator<<(const T &v) { s << v; return *this; }
 };
 struct Test { const char *suite, *name; void (*fn)(); };
+inline std::vector<std::string> &traces() { static std::vector<std::string> t; return t; }
+struct Trace {
+  explicit Trace(const Msg &m) { traces().push_back(m.s.str()); }
+  ~Trace() { traces().pop_back(); }
+};
 inline std::vector<Test> &registry() { static std::vector<Test> r; return r; }
 struct Reg { Reg(const char *s, const char *n, void (*f)()) { registry().push_back({s, n, f}); } };
 struct FailThrower {
   const char *file; int line; std::string what;
   void operator=(const Msg &m) const {
     printf("%s:%d: Failure\n  %s\n  %s\n", file, line, what.c_str(), m.s.str().c_str());
+    for (const std::string &t : traces()) printf("  trace: %s\n", t.c_str());
     throw Failure{};
   }
 };
@@ -40,6 +47,9 @@ template <class A, class B> std::string show(const char *ea, const A &a, const c
   return s.str();
 }
 } // namespace shim
+namespace testing {
+using Message = shim::Msg;
+}
 
 #define TEST(S, N)                                                  \
   static void S##_##N##_body();                                     \
@@ -50,6 +60,19 @@ template <class A, class B> std::string show(const char *ea, const A &a, const c
   if ((a) == (b)) {                                                 \
   } else                                                            \
     shim::FailThrower{__FILE__, __LINE__, shim::show(#a, (a), #b, (b))} = shim::Msg()
+#define ASSERT_NE(a, b)                                             \
+  if ((a) != (b)) {                                                 \
+  } else                                                            \
+    shim::FailThrower{__FILE__, __LINE__, shim::show(#a, (a), #b, (b))} = shim::Msg()
+#define EXPECT_EQ(a, b) ASSERT_EQ(a, b)
+#define ASSERT_TRUE(c) EXPECT_TRUE(c)
+#define EXPECT_TRUE(c)                                              \
+  if (c) {                                                          \
+  } else                                                            \
+    shim::FailThrower{__FILE__, __LINE__, #c " is false"} = shim::Msg()
+#define LITHE_SHIM_CAT2(a, b) a##b
+#define LITHE_SHIM_CAT(a, b) LITHE_SHIM_CAT2(a, b)
+#define SCOPED_TRACE(m) shim::Trace LITHE_SHIM_CAT(shim_trace_, __LINE__)(m)
 #define ASSERT_NEAR(a, b, tol)                                      \
   if (std::fabs((double)(a) - (double)(b)) <= (double)(tol)) {      \
   } else                                                            \
