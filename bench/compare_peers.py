@@ -334,16 +334,21 @@ def lithe_exe(args, name, extra, build_times):
 def weight_bytes_per_token(args, lwt):
     """Bytes one decode step reads: every tensor of the weights file except the position
     table (one row per token) and the f32 token table when a quantized copy of it is the
-    LM head (then only one row of the f32 table is read). Falls back to the file size."""
+    LM head (then only one row of the f32 table is read), and the int8 copy an int4 head's
+    embedding gathers from. Falls back to the file size."""
     tool = Path(args.lithec).with_name("lithe-weights")
     try:
         rows = [l.split() for l in run_q([str(tool), "list", str(lwt)]).stdout.splitlines()
                 if l.strip() and not l.startswith("#")]
         names = {r[0] for r in rows}
         quant_head = any(n.startswith("m.transformer.wte.weight.") for n in names)
+        # an int4 head: the table's int8 copy is the embedding's, gathered a row a token
+        q4_head = any("wte.weight.q4" in n for n in names)
         total = 0
         for name, _, _, nbytes in (r[:4] for r in rows):
             if name.endswith("wpe.weight") or (quant_head and name.endswith("wte.weight")):
+                continue
+            if q4_head and (name.endswith("wte.weight.q8") or name.endswith("wte.weight.q8scale")):
                 continue
             total += int(nbytes)
         return {"weight_bytes": total, "weight_bytes_how": "lithe-weights list, less gathered tables"}
