@@ -289,7 +289,7 @@ template <class E> void attn_row_t(const AttnArgs &a, int64_t h, int64_t s) {
       for (int64_t i = 0; i < hd; ++i)
         d += q[i] * kv_value(kr[i]);
       sc[t] = d * a.scale;
-      if (std::is_same<E, int8_t>::value)
+      if constexpr (std::is_same<E, int8_t>::value)
         sc[t] *= a.ksc[h * a.cap + t0 + t];
       bm = std::max(bm, sc[t]);
     }
