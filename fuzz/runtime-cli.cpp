@@ -91,7 +91,7 @@ uint64_t makeWeights() {
 
 namespace {
 // The stand-in model behind the runtime ABI (runtime/include/lithe/runtime/abi.h).
-const int64_t kConfig[] = {lithe::rt::kAbiVersion, kVocab, kWidth, 1, kCap, 256, 2, kWidth};
+const int64_t kConfig[] = {lithe::rt::kAbiVersion, kVocab, kWidth, 1, kCap, 256, 2, kWidth, 4, lithe::rt::kTargetCpu};
 const int64_t kCacheShapes[] = {kHeads, kHeadDim};
 const uint64_t kWeightsChecksum = makeWeights();
 

@@ -122,13 +122,16 @@ LogicalResult KernelPattern<k::ObserveOp>::lower(k::ObserveOp op, k::ObserveOp::
   return success();
 }
 
-/// Every kernel op: the call lithe::kernelCall says (lib/Lowering/KernelCalls.cpp).
+/// Every kernel op: the call lithe::kernelCall (lib/Lowering/KernelCalls.cpp)
+/// or, for CUDA, lithe::cudaKernelCall (CudaKernelCalls.cpp) says.
 struct KernelCallPattern : ConversionPattern {
-  KernelCallPattern(TypeConverter &tc, MLIRContext *ctx) : ConversionPattern(tc, MatchAnyOpTypeTag(), 1, ctx) {}
+  KernelCallPattern(TypeConverter &tc, MLIRContext *ctx, bool cuda)
+      : ConversionPattern(tc, MatchAnyOpTypeTag(), 1, ctx), cuda(cuda) {}
+  bool cuda;
   LogicalResult matchAndRewrite(Operation *op, ArrayRef<Value> operands,
                                 ConversionPatternRewriter &r) const override {
     if (!isa<k::LitheKDialect>(op->getDialect())) return failure();
-    std::optional<KernelCall> call = kernelCall(op);
+    std::optional<KernelCall> call = cuda ? cudaKernelCall(op) : kernelCall(op);
     if (!call) return failure();
     Emit e{r, op->getLoc()};
     SmallVector<Value> args;
@@ -169,6 +172,8 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     bool ident = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
     for (char c : name) ident = ident && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!ident) return fail(module, "model-name '" + name + "' is not a C identifier");
+    if (target != "cpu" && target != "cuda") return fail(module, "unknown target '" + target + "' (known: cpu, cuda)");
+    const bool cuda = target == "cuda";
 
     // What the descriptor says, read before the functions are converted.
     auto fwd = module.lookupSymbol<func::FuncOp>(k::kForward);
@@ -214,15 +219,27 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
                                " (run lithe-write-weights first)");
       else if (auto s = dyn_cast<k::ArenaOp>(op); s && !s.getOffset())
         checked = fail(op, "an arena slot has no offset (run lithe-plan-buffers first)");
-      else if (auto l = dyn_cast<k::LinearOp>(op); l && !l.isPacked())
-        checked = fail(op, "a linear weight is not packed (run lithe-pack-weights first)");
+      else if (auto l = dyn_cast<k::LinearOp>(op);
+               l && (!l.getWeight().getDefiningOp<k::WeightOp>() ||
+                     l.getWeight().getDefiningOp<k::WeightOp>().getLayout() !=
+                         (cuda ? k::Layout::cuda_rows : k::Layout::cpu_panels)))
+        checked = fail(op, std::string("a linear weight is not packed for the ") + (cuda ? "cuda" : "cpu") +
+                               " target (run lithe-pack-weights{target=" + (cuda ? "cuda" : "cpu") + "} first)");
+      else if (cuda && isa<k::TableRowsOp>(op))
+        checked = fail(op, "a table_rows view needs the past length on the host; the CUDA target reads it on "
+                           "the device (run lithe-fuse-positions first)");
+      else if (std::string why; cuda && isa<k::LitheKDialect>(op->getDialect()) &&
+                                !isa<k::WeightOp, k::ArenaOp, k::CachePlaneOp, k::ObserveOp, k::TableRowsOp>(op) &&
+                                !cudaKernelCall(op, &why))
+        checked = fail(op, "'" + op->getName().getStringRef() + "' has no CUDA kernel" +
+                               (why.empty() ? std::string() : ": " + why));
     });
     if (failed(checked)) return failure();
 
     // Kernel declarations.
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    for (const KernelEntry &kernel : kernelTable())
+    for (const KernelEntry &kernel : cuda ? cudaKernelTable() : kernelTable())
       if (!module.lookupSymbol(kernel.name))
         b.create<LLVM::LLVMFuncOp>(module.getLoc(), kernel.name, kernel.type(ctx));
 
@@ -238,7 +255,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     arith::populateArithToLLVMConversionPatterns(types, patterns);
     patterns.add<KernelPattern<k::WeightOp>, KernelPattern<k::ArenaOp>, KernelPattern<k::TableRowsOp>,
                  KernelPattern<k::CachePlaneOp>, KernelPattern<k::ObserveOp>>(types, ctx, shared);
-    patterns.add<KernelCallPattern>(types, ctx);
+    patterns.add<KernelCallPattern>(types, ctx, cuda);
     LLVMConversionTarget target(*ctx);
     target.addLegalOp<ModuleOp>();
     if (failed(applyFullConversion(module, target, std::move(patterns)))) return failure();
@@ -278,6 +295,7 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
     config[kCfgLayers] = layers.getInt();
     config[kCfgMaxLinear] = shared.maxLinear;
     config[kCfgCacheElementBytes] = cacheBytes;
+    config[kCfgTarget] = cuda ? kTargetCuda : kTargetCpu;
     global(prefix + "config", config);
     std::vector<int64_t> shapes(cacheShapes.asArrayRef());
     if (shapes.empty()) shapes = {0, 0};

@@ -20,12 +20,32 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
 
   void runOnOperation() override {
     mlir::ModuleOp module = getOperation();
-    if (target != "cpu") {
-      module.emitError() << "lithe-pack-weights: unknown target '" << target << "' (known: cpu)";
+    if (target != "cpu" && target != "cuda") {
+      module.emitError() << "lithe-pack-weights: unknown target '" << target << "' (known: cpu, cuda)";
       return signalPassFailure();
     }
+    if (target == "cuda") {
+      if (!precision.empty() && precision != "fp16") {
+        module.emitError() << "lithe-pack-weights{target=cuda}: precision '" << precision
+                           << "' is not supported on CUDA yet (known: fp16; int8 weights stay int8)";
+        return signalPassFailure();
+      }
+      bool any = false;
+      module.walk([&](mlir::Operation *op) {
+        any |= mlir::isa<k::LinearOp, k::LMHeadOp, k::EmbedPositionsOp>(op);
+      });
+      if (!any) return;
+      std::string error;
+      std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
+      if (!store) {
+        module.emitError() << "lithe-pack-weights: " << error;
+        return signalPassFailure();
+      }
+      if (mlir::failed(packWeightsCuda(module, *store))) signalPassFailure();
+      return;
+    }
     WeightPrecision prec;
-    if (!parseWeightPrecision(precision, prec)) {
+    if (!parseWeightPrecision(precision.empty() ? "fp32" : precision.getValue(), prec)) {
       module.emitError() << "lithe-pack-weights: unknown precision '" << precision << "' (known: " << kWeightPrecisionNames << ")";
       return signalPassFailure();
     }

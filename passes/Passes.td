@@ -351,6 +351,17 @@ def LitheFuseKernels : Pass<"lithe-fuse-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["::lithe::k::LitheKDialect"];
 }
 
+def LitheFusePositions : Pass<"lithe-fuse-positions", "mlir::ModuleOp"> {
+  let summary = "Fuse token embedding, position rows and their add into lithe_k.embed_positions (CUDA)";
+  let description = [{
+    A `lithe_k.add` of a buffer only a `lithe_k.embedding` writes and a
+    `lithe_k.table_rows` view becomes one `lithe_k.embed_positions`. The
+    CUDA target needs it: its past length lives in device memory, so the
+    position rows cannot be a host-side view. Exact.
+  }];
+  let dependentDialects = ["::lithe::k::LitheKDialect"];
+}
+
 def LithePackWeights : Pass<"lithe-pack-weights", "mlir::ModuleOp"> {
   let summary = "Put the linear kernels' weights in their packed layout";
   let description = [{
@@ -362,11 +373,20 @@ def LithePackWeights : Pass<"lithe-pack-weights", "mlir::ModuleOp"> {
     `precision=bf16`, f32 weights become `<name>.packed.bf16` (bf16 panels,
     k in pairs) and each f32 LM-head table gets a row-major bf16 copy
     `<name>.bf16`; int8 weights stay int8.
+
+    `target=cuda`: every linear weight becomes `cuda_rows`, [out][in] as
+    the CUDA kernels read it: f32 ones `<name>.cuda.f16` (f16), int8 ones
+    `<name>.cuda.i8` with their per-output scales kept; every table the
+    LM heads and embeddings read becomes an f16 copy `<name>.f16` (an int8
+    table dequantized), shared by the ops reading the same table. int4
+    weights have no CUDA kernel and are refused.
   }];
   let options = [
-    Option<"target", "target", "std::string", /*default=*/"\"cpu\"", "Kernel target (cpu)">,
-    Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
-           "What f32 weights become: fp32, or bf16 (linear panels and a copy of each LM-head table)">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Kernel target: cpu (panels) or cuda (f16 / int8 [out][in] rows, f16 tables)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"\"",
+           "What f32 weights become: cpu: fp32 (default) or bf16 (linear panels and a copy of each "
+           "LM-head table); cuda: fp16 (default)">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];
@@ -398,8 +418,17 @@ def LitheKernelsToLLVM : Pass<"lithe-kernels-to-llvm", "mlir::ModuleOp"> {
     the exported `lithe_<model-name>_query` (plus the weak `main-query`
     alias). Weight offsets and the checksum come from the weights file the
     module's `lithe.weights` names (lithe-write-weights writes it).
+
+    `target=cuda`: the same host functions, whose buffers are device
+    pointers, call the CUDA ops of `runtime/include/lithe/runtime/cuda_ops.h`
+    instead (lib/Lowering/CudaKernelCalls.cpp says which); the past length
+    is not passed to them (the kernels read it from device memory) and
+    config[kCfgTarget] says the code is CUDA's. An op with no CUDA kernel is
+    an error naming it.
   }];
   let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Whose kernels the calls go to: cpu (kernels.h) or cuda (cuda_ops.h)">,
     Option<"modelName", "model-name", "std::string", /*default=*/"\"model\"",
            "The model's symbol name: lithe_<model-name>_query">,
     Option<"mainQuery", "main-query", "std::string", /*default=*/"\"\"",

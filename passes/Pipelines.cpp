@@ -13,6 +13,13 @@
 //   lower to kernels -> fuse epilogues -> pack weights -> plan buffers
 //     -> write the binary's weights file -> kernels to LLVM
 //
+// `lithe-lower-cuda`: the same stages for the CUDA target (lithec
+// --target=cuda), differing only where the target does:
+//
+//   f16 KV cache -> lower to kernels (no batched decode) -> fuse epilogues
+//     -> fuse position embeddings -> pack weights{target=cuda}
+//     -> plan buffers -> write weights (.cuda.lwt) -> kernels to LLVM{target=cuda}
+//
 // Adapters go first (they target the original weights and LayerNorms);
 // LayerNorm removal and the data-driven choices then measure the adapted
 // model; folding (exact) runs on whatever LayerNorms or centerings are left;
@@ -134,15 +141,17 @@ struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptio
                                  llvm::cl::desc("Directory a relative lithe.weights path is resolved against"),
                                  llvm::cl::init("")};
   Option<std::string> precision{*this, "precision",
-                                llvm::cl::desc("What f32 weights become: fp32, or bf16 (lithe-pack-weights)"),
-                                llvm::cl::init("fp32")};
+                                llvm::cl::desc("What f32 weights become (lithe-pack-weights): cpu: fp32 (default) "
+                                               "or bf16; cuda: fp16 (default)"),
+                                llvm::cl::init("")};
   enum class Stop { Kernel, LLVM };
   Option<Stop> emit{*this, "emit", llvm::cl::desc("Where to stop"), llvm::cl::init(Stop::LLVM),
                     llvm::cl::values(clEnumValN(Stop::Kernel, "kernel",
                                                 "the planned lithe_k level (nothing written)"),
                                      clEnumValN(Stop::LLVM, "llvm", "LLVM-dialect kernel calls (default)"))};
-  LowerCpuOptions get() const {
+  LowerCpuOptions get(llvm::StringRef target) const {
     LowerCpuOptions o;
+    o.target = target.str();
     o.capacity = capacity;
     o.modelName = modelName;
     o.mainQuery = mainQuery;
@@ -156,13 +165,22 @@ struct LowerCpuPipelineOptions : mlir::PassPipelineOptions<LowerCpuPipelineOptio
 } // namespace
 
 void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &o) {
+  const bool cuda = o.target == "cuda";
+  if (cuda) { // the CUDA attention kernels read f16 caches
+    LitheKVPrecisionOptions kv;
+    kv.type = "f16";
+    pm.addPass(createLitheKVPrecision(kv));
+  }
   LitheLowerToKernelsOptions lower;
   lower.capacity = o.capacity;
+  lower.decodeBatch = !cuda;
   pm.addPass(createLitheLowerToKernels(lower));
   pm.addPass(createLitheFuseKernels());
+  if (cuda) pm.addPass(createLitheFusePositions());
   LithePackWeightsOptions pack;
   pack.weightsDir = o.weightsDir;
   pack.precision = o.precision;
+  pack.target = o.target;
   pm.addPass(createLithePackWeights(pack));
   pm.addPass(createLithePlanBuffers());
 }
@@ -178,13 +196,14 @@ void buildLowerCpu(mlir::OpPassManager &pm, const LowerCpuOptions &o) {
     llvm::sys::fs::make_absolute(abs);
     write.ref = std::string(abs);
   }
-  if (o.weights.empty()) write.suffix = ".cpu.lwt";
+  if (o.weights.empty()) write.suffix = o.target == "cuda" ? ".cuda.lwt" : ".cpu.lwt";
   write.weightsDir = o.weightsDir;
   pm.addPass(createLitheWriteWeights(write));
   LitheKernelsToLLVMOptions llvm;
   llvm.modelName = o.modelName;
   llvm.mainQuery = o.mainQuery;
   llvm.weightsDir = o.weightsDir;
+  llvm.target = o.target;
   pm.addPass(createLitheKernelsToLLVM(llvm));
 }
 
@@ -194,8 +213,17 @@ void registerLithePipelines() {
       "Transformer level to LLVM-dialect kernel calls: lower to kernels, fuse epilogues, pack weights, "
       "plan buffers, write the binary's weights file, lower to LLVM",
       [](mlir::OpPassManager &pm, const LowerCpuPipelineOptions &o) {
-        if (o.emit == LowerCpuPipelineOptions::Stop::Kernel) return buildLowerToKernelLevel(pm, o.get());
-        buildLowerCpu(pm, o.get());
+        if (o.emit == LowerCpuPipelineOptions::Stop::Kernel) return buildLowerToKernelLevel(pm, o.get("cpu"));
+        buildLowerCpu(pm, o.get("cpu"));
+      });
+  mlir::PassPipelineRegistration<LowerCpuPipelineOptions>(
+      "lithe-lower-cuda",
+      "Transformer level to LLVM-dialect host code launching the CUDA kernels: f16 KV cache, lower to kernels, "
+      "fuse epilogues and position embeddings, pack weights for CUDA, plan buffers, write the binary's weights "
+      "file (.cuda.lwt), lower to LLVM",
+      [](mlir::OpPassManager &pm, const LowerCpuPipelineOptions &o) {
+        if (o.emit == LowerCpuPipelineOptions::Stop::Kernel) return buildLowerToKernelLevel(pm, o.get("cuda"));
+        buildLowerCpu(pm, o.get("cuda"));
       });
   mlir::PassPipelineRegistration<SimplifyOptions>(
       "lithe-simplify",

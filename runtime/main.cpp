@@ -866,22 +866,19 @@ double percentile(std::vector<double> v, double q) {
 std::vector<double> decodeLatencies(Model &m, const std::vector<int64_t> &ids, int64_t T, int64_t runs,
                                     double *bestPrefill, std::vector<int64_t> *tokens) {
   int64_t P = static_cast<int64_t>(ids.size());
-  std::vector<float> logits(m.vocab());
   std::vector<double> lat;
   for (int64_t run = 0; run < runs; ++run) {
     KVState st = m.newState();
     auto t0 = std::chrono::steady_clock::now();
     m.forward(st, ids.data(), P);
-    m.logits(P - 1, 1, logits.data());
+    int64_t t = m.greedy(P - 1);
     if (bestPrefill)
       *bestPrefill = std::min(*bestPrefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    int64_t t = std::max_element(logits.begin(), logits.end()) - logits.begin();
     if (tokens && run == 0) tokens->push_back(t);
     for (int64_t i = 0; i < T; ++i) {
       auto s = std::chrono::steady_clock::now();
       m.forward(st, &t, 1);
-      m.logits(0, 1, logits.data());
-      t = std::max_element(logits.begin(), logits.end()) - logits.begin();
+      t = m.greedy(0);
       lat.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
       if (tokens && run == 0) tokens->push_back(t);
     }
@@ -1017,6 +1014,18 @@ int bench(Model &m, Model *draft, const Options &o) {
   getrusage(RUSAGE_SELF, &ru);
   long long rss = static_cast<long long>(ru.ru_maxrss) * 1024;
   long long kv = static_cast<long long>(m.kvBytesPerPosition() * m.capacity());
+  if (const Device *d = m.device()) { // a GPU model: where it ran and what it holds there
+    std::string name = d->describe();
+    for (char &c : name)
+      if (c == '"' || c == '\\') c = '\'';
+    char buf[320];
+    std::snprintf(buf, sizeof buf, ", \"device\": \"%s\", \"device_bytes\": %lld", name.c_str(),
+                  static_cast<long long>(d->deviceBytes()));
+    specJson += buf;
+    std::snprintf(buf, sizeof buf, "device: %s, %.1f MiB of GPU memory held\n", name.c_str(),
+                  d->deviceBytes() / 1048576.0);
+    specText += buf;
+  }
   if (o.json)
     std::printf("{\"threads\": %d, \"prompt_tokens\": %lld, \"decode_tokens\": %lld, \"prefill_tokens_per_s\": %.2f, "
                 "\"decode_tokens_per_s\": %.2f, \"decode_ms_p50\": %.3f, \"decode_ms_p95\": %.3f, "

@@ -51,6 +51,11 @@ void KVState::copyFrom(const KVState &o, int64_t upTo) {
     for (int64_t h = 0; h < heads; ++h) {
       size_t off = static_cast<size_t>(h * capacity * hd * elementBytes),
              n = static_cast<size_t>(upTo * hd * elementBytes);
+      if (copyBytes) { // device planes
+        copyBytes(static_cast<uint8_t *>(kptr[c]) + off, static_cast<const uint8_t *>(o.kptr[c]) + off, n);
+        copyBytes(static_cast<uint8_t *>(vptr[c]) + off, static_cast<const uint8_t *>(o.vptr[c]) + off, n);
+        continue;
+      }
       copy(kptr[c], o.kptr[c], off, n);
       copy(vptr[c], o.vptr[c], off, n);
       if (elementBytes == 1) {
@@ -123,6 +128,17 @@ std::unique_ptr<Model> Model::over(const LitheModelDescriptor &desc, std::shared
   m->weights_ = static_cast<const uint8_t *>(file->base());
   m->size_ = file->size();
   m->file_ = std::move(file);
+  if (desc.config[kCfgTarget] == kTargetCuda) {
+    if (!openCudaDevice) {
+      error = "this executable holds CUDA code but not the CUDA runtime (link it with lithec --target=cuda)";
+      return nullptr;
+    }
+    m->device_ = openCudaDevice(desc, m->weights_, m->size_, error);
+    if (!m->device_) return nullptr;
+  } else if (desc.config[kCfgTarget] != kTargetCpu) {
+    error = "this model was generated for an unknown target " + std::to_string(desc.config[kCfgTarget]);
+    return nullptr;
+  }
   m->ctx_ = m->newContext(error);
   if (!m->ctx_) return nullptr;
   return m;
@@ -132,6 +148,11 @@ Model::~Model() = default;
 
 std::unique_ptr<Context> Model::newContext(std::string &error) const {
   auto c = std::make_unique<Context>();
+  if (device_) {
+    c->device = device_->newContext(error);
+    if (!c->device) return nullptr;
+    return c;
+  }
   size_t arena = static_cast<size_t>(desc_.config[kCfgArenaBytes]);
   c->arena = static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64 + 64));
   if (!c->arena) {
@@ -168,6 +189,10 @@ KVState Model::newState() const {
   s.shapes = desc_.cacheShapes;
   s.capacity = capacity();
   s.elementBytes = cacheElementBytes();
+  if (device_) {
+    device_->newState(s);
+    return s;
+  }
   for (int64_t c = 0; c < numCaches(); ++c) {
     size_t n = KVState::planeBytes(desc_.cacheShapes[2 * c], desc_.cacheShapes[2 * c + 1], capacity(),
                                    s.elementBytes);
@@ -189,6 +214,11 @@ bool Model::forward(Context &ctx, KVState &state, const int64_t *ids, int64_t n,
   if (!state.ok()) {
     error = "cannot allocate the KV cache (" + std::to_string(kvBytesPerPosition() * capacity()) + " bytes)";
     return false;
+  }
+  if (device_) {
+    if (!device_->forward(ctx, state, ids, n, error)) return false;
+    state.past += n;
+    return true;
   }
   // The kernels take their scratch from the context's workspace.
   LitheWorkspace *prev = lithe_workspace_bind(ctx.workspace);
@@ -252,7 +282,30 @@ void Model::forward(KVState &state, const int64_t *ids, int64_t n) {
   }
 }
 
+int64_t Model::greedy(int64_t row) {
+  std::string error;
+  if (device_) {
+    int64_t token = 0;
+    if (!device_->logits(*ctx_, row, 1, nullptr, error) || !device_->argmax(*ctx_, 0, token, error)) {
+      std::fprintf(stderr, "error: %s\n", error.c_str());
+      std::exit(1);
+    }
+    return token;
+  }
+  greedyLogits_.resize(static_cast<size_t>(vocab()));
+  logits(row, 1, greedyLogits_.data());
+  return std::max_element(greedyLogits_.begin(), greedyLogits_.end()) - greedyLogits_.begin();
+}
+
 void Model::logits(const Context &ctx, int64_t first, int64_t n, float *out) const {
+  if (device_) {
+    std::string error;
+    if (!device_->logits(ctx, first, n, out, error)) {
+      std::fprintf(stderr, "error: %s\n", error.c_str());
+      std::exit(1);
+    }
+    return;
+  }
   LitheWorkspace *prev = lithe_workspace_bind(ctx.workspace);
   desc_.head(weights_, ctx.hidden.data() + first * width(), n, out);
   lithe_workspace_bind(prev);

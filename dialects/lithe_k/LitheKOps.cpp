@@ -97,6 +97,25 @@ LogicalResult EmbeddingOp::verify() {
   return rowsF32(*this, getOut(), "out", buf(getTable()).getCols());
 }
 
+LogicalResult EmbedPositionsOp::verify() {
+  if (failed(table2(*this, getTable(), "table")) || failed(table2(*this, getPositions(), "positions")))
+    return failure();
+  BufferType t = buf(getTable()), p = buf(getPositions());
+  Type e = t.getElementType();
+  bool q8 = e.isInteger(8);
+  if (!(e.isF32() || e.isF16() || q8) || !(p.getElementType().isF32() || p.getElementType().isF16()) ||
+      t.getCols() != p.getCols())
+    return emitOpError("table (f32, f16 or i8) and positions (f32 or f16) must have one width, got ")
+           << t << " and " << p;
+  if (q8 != (getTableScale() != nullptr))
+    return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
+  if (failed(vectorF32(*this, getTableScale(), "table_scale", t.getShape()[0]))) return failure();
+  BufferType ids = buf(getIds());
+  if (ids.getShape().size() != 1 || !ids.isRows() || !ids.getElementType().isInteger(64))
+    return emitOpError("ids must be a [?] i64 buffer, got ") << ids;
+  return rowsF32(*this, getOut(), "out", t.getCols());
+}
+
 LogicalResult AddOp::verify() {
   int64_t c = buf(getOut()).getCols();
   if (failed(rowsF32(*this, getOut(), "out")) || failed(rowsF32(*this, getLhs(), "lhs", c)) ||
@@ -130,18 +149,25 @@ LogicalResult AffineRowsOp::verify() {
 
 bool LinearOp::isPacked() {
   auto w = getWeight().getDefiningOp<WeightOp>();
-  return w && w.getLayout() == Layout::cpu_panels;
+  return w && w.getLayout() != Layout::row_major;
 }
 
 LogicalResult LinearOp::verify() {
   BufferType w = buf(getWeight());
   Type e = w.getElementType();
   if (w.getShape().size() != 2 || w.isRows() ||
-      !(e.isF32() || e.isBF16() || e.isInteger(8) || e.isInteger(4)))
-    return emitOpError("weight must be a static [in, out] f32, bf16, i8 or i4 buffer, got ") << w;
-  // bf16 exists only as lithe-pack-weights{precision=bf16}'s panels.
-  if (e.isBF16() && !isPacked())
+      !(e.isF32() || e.isBF16() || e.isF16() || e.isInteger(8) || e.isInteger(4)))
+    return emitOpError("weight must be a static [in, out] f32, bf16, f16, i8 or i4 buffer, got ") << w;
+  auto wop = getWeight().getDefiningOp<WeightOp>();
+  Layout layout = wop ? wop.getLayout() : Layout::row_major;
+  // bf16 exists only as lithe-pack-weights{precision=bf16}'s panels, f16
+  // only as lithe-pack-weights{target=cuda}'s rows.
+  if (e.isBF16() && layout != Layout::cpu_panels)
     return emitOpError("a bf16 weight must be in the cpu_panels layout, got ") << w;
+  if (e.isF16() && layout != Layout::cuda_rows)
+    return emitOpError("an f16 weight must be in the cuda_rows layout, got ") << w;
+  if (layout == Layout::cuda_rows && !(e.isF16() || e.isInteger(8)))
+    return emitOpError("a cuda_rows weight is f16 or i8, got ") << w;
   int64_t K = w.getShape()[0], N = w.getShape()[1];
   bool q4 = e.isInteger(4);
   // An int4 weight's scales cover `group` inputs each (kernels.h: a multiple
@@ -150,8 +176,8 @@ LogicalResult LinearOp::verify() {
     return emitOpError(q4 ? "an i4 weight needs a group" : "only an i4 weight takes a group");
   if (q4 && (*getGroup() <= 0 || *getGroup() % 4 != 0 || K % *getGroup() != 0))
     return emitOpError() << "group " << *getGroup() << " must be a positive multiple of 4 dividing " << K;
-  // Packed int8 / int4 panels carry their scales; a row-major one needs them.
-  bool needsScale = (e.isInteger(8) || q4) && !isPacked();
+  // Packed int8 / int4 panels carry their scales; row-major and CUDA rows need them.
+  bool needsScale = (e.isInteger(8) || q4) && layout != Layout::cpu_panels;
   if (needsScale != (getWeightScale() != nullptr))
     return emitOpError(needsScale ? (q4 ? "a row-major i4 weight needs weight_scale"
                                         : "a row-major i8 weight needs weight_scale")
@@ -253,8 +279,8 @@ LogicalResult LMHeadOp::verify() {
   }
   if (getGroup()) return emitOpError("only an i4 table takes a group");
   bool q8 = t.getElementType().isInteger(8);
-  if (!q8 && !t.getElementType().isF32() && !t.getElementType().isBF16())
-    return emitOpError("table must be f32, bf16, i8 or i4, got ") << t;
+  if (!q8 && !t.getElementType().isF32() && !t.getElementType().isBF16() && !t.getElementType().isF16())
+    return emitOpError("table must be f32, bf16, f16, i8 or i4, got ") << t;
   if (q8 != (getTableScale() != nullptr))
     return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
   if (failed(rowsF32(*this, getInput(), "input", D)) || failed(rowsF32(*this, getOut(), "out", V)) ||

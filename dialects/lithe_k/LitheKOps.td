@@ -96,6 +96,26 @@ def LitheK_EmbeddingOp : LitheK_KernelOp<"embedding"> {
   }];
 }
 
+def LitheK_EmbedPositionsOp : LitheK_KernelOp<"embed_positions"> {
+  let summary = "out[r] = table[ids[r]] + positions[past + r] (lithe_cuda_op_embedding)";
+  let description = [{
+    Token and position embeddings in one kernel: what lithe-fuse-positions
+    makes of `embedding`, `table_rows` and `add` for the CUDA target, where
+    the past length lives in device memory (the kernel reads it there, so
+    one captured decode step serves every position) and a host-side
+    `table_rows` view cannot be formed. As fused, the tables are those of
+    the ops it replaced (f32, or int8 with `table_scale`);
+    lithe-pack-weights{target=cuda} makes both f16, which is what the
+    kernel reads.
+  }];
+  let arguments = (ins LitheK_Buffer:$table, LitheK_Buffer:$ids, LitheK_Buffer:$positions, Index:$past,
+                       Index:$rows, LitheK_Buffer:$out, Optional<LitheK_Buffer>:$table_scale);
+  let assemblyFormat = [{
+    $table `[` $ids `]` (`table_scale` $table_scale^ `:` type($table_scale))? `positions` $positions `[` $past `]`
+    `rows` $rows `->` $out attr-dict `:` type($table) `,` type($ids) `,` type($positions) `->` type($out)
+  }];
+}
+
 def LitheK_AddOp : LitheK_KernelOp<"add"> {
   let summary = "out = lhs + rhs (lithe_add)";
   let arguments = (ins LitheK_Buffer:$lhs, LitheK_Buffer:$rhs, Index:$rows, LitheK_Buffer:$out);
@@ -131,7 +151,7 @@ def LitheK_AffineRowsOp : LitheK_KernelOp<"affine_rows", [AttrSizedOperandSegmen
 }
 
 def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
-  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_q4, lithe_linear_bf16)";
+  let summary = "out = [out +] act(input W + bias) (lithe_linear, lithe_linear_q8, lithe_linear_q4, lithe_linear_bf16; CUDA: lithe_cuda_op_linear_f16 / _q8)";
   let description = [{
     `weight` is [in, out]: f32 (lithe_linear), int8 (lithe_linear_q8), int4
     (lithe_linear_q4, with its `group`: inputs per scale), or bf16
@@ -142,6 +162,8 @@ def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
     grouped `weight_scale` [in / group, out]; lithe-pack-weights turns
     it into the kernels' `cpu_panels` layout (the scales packed in), which
     is what the LLVM lowering and the Evaluator call the kernel with.
+    lithe-pack-weights{target=cuda} turns it into `cuda_rows` instead: f16
+    (or int8, `weight_scale` kept) rows of [out][in].
     `epilogue`: a GELU applied to the result, or `accumulate` to add it to
     `out` (the residual connection fused).
   }];
@@ -157,7 +179,7 @@ def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
     `->` $out attr-dict `:` type($input) `,` type($weight) `->` type($out)
   }];
   let extraClassDeclaration = [{
-    /// True once the weight is in the kernels' packed layout.
+    /// True once the weight is in a target's packed layout (cpu_panels or cuda_rows).
     bool isPacked();
   }];
 }

@@ -72,7 +72,11 @@ def LitheK_Layout : I32EnumAttr<"Layout", "how a weight is laid out in the weigh
     // lithe_pack_linear_q8: per-channel scales then int8 panels;
     // lithe_pack_linear_q4: grouped scales then nibble panels;
     // lithe_pack_linear_bf16: bf16 with k in pairs).
-    I32EnumAttrCase<"cpu_panels", 1>
+    I32EnumAttrCase<"cpu_panels", 1>,
+    // The CUDA kernels' rows: a linear weight as [out][in] (nn.Linear's
+    // layout; cuda_kernels.h, lithe_cuda_gemv_f16 / _q8 and the cuBLASLt
+    // GEMM), f16, or int8 with its per-output `weight_scale` kept beside.
+    I32EnumAttrCase<"cuda_rows", 2>
   ]> {
   let cppNamespace = "::lithe::k";
 }

@@ -53,6 +53,8 @@ struct CodegenOptions {
   /// What f32 weights become in the binary's weights file: "fp32" or "bf16"
   /// (lithe-pack-weights{precision}).
   std::string precision = "fp32";
+  /// "cpu", or "cuda": host code launching the CUDA kernels (lithe-lower-cuda).
+  std::string target = "cpu";
 };
 
 /// What code generation decided, for reports and tests.
@@ -111,11 +113,14 @@ bool generateLLVMIR(mlir::ModuleOp module, const CodegenOptions &options,
                     std::string &ir, std::string &error);
 
 /// Links `objectPath` with the runtime library into `exePath`.
+/// `target` "cuda" adds the CUDA runtime, kernels, cudart and cuBLASLt.
 bool linkExecutable(const std::string &objectPath, const std::string &exePath,
-                    std::string &error);
+                    std::string &error, const std::string &target = "cpu");
 /// The same for several objects (a target and its draft, lithec --draft).
 bool linkExecutable(const std::vector<std::string> &objectPaths, const std::string &exePath,
-                    std::string &error);
+                    std::string &error, const std::string &target = "cpu");
+/// Whether this lithec can link CUDA executables (nvcc was found when it was built).
+bool canLinkCuda();
 
 } // namespace lithe
 

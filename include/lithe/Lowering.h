@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace mlir::LLVM {
 class LLVMFunctionType;
@@ -56,6 +57,11 @@ inline constexpr const char *kWeightPrecisionNames = "fp32, bf16";
 /// copy.
 mlir::LogicalResult packWeights(mlir::ModuleOp module, WeightStore &store,
                                 WeightPrecision precision = WeightPrecision::F32);
+
+/// lithe-pack-weights{target=cuda}: linear weights to f16 (int8 kept)
+/// [out][in] `cuda_rows`, the tables of LM heads and embeddings to f16
+/// copies (lib/Lowering/PackWeightsCuda.cpp).
+mlir::LogicalResult packWeightsCuda(mlir::ModuleOp module, WeightStore &store);
 
 /// One argument of a kernel call.
 struct KernelArg {
@@ -93,12 +99,20 @@ struct KernelEntry {
   llvm::StringRef name;
   mlir::LLVM::LLVMFunctionType (*type)(mlir::MLIRContext *ctx);
   /// Calls the kernel with args[0..arity); returns its int result (0 for void).
+  /// Null for the CUDA ops (the compiler knows only their prototypes).
   int64_t (*invoke)(const KernelValue *args);
   size_t arity;
 };
 /// Every kernel generated code may call.
 llvm::ArrayRef<KernelEntry> kernelTable();
 const KernelEntry *findKernel(llvm::StringRef name);
+
+/// The CUDA target's mapping (lib/Lowering/CudaKernelCalls.cpp): the
+/// lithe_cuda_op_* call of a lithe_k op (runtime/include/lithe/runtime/
+/// cuda_ops.h); nullopt with `why` set when the op has no CUDA kernel.
+std::optional<KernelCall> cudaKernelCall(mlir::Operation *op, std::string *why = nullptr);
+/// Every CUDA op generated host code may call (no invokers).
+llvm::ArrayRef<KernelEntry> cudaKernelTable();
 
 } // namespace lithe
 

@@ -30,13 +30,18 @@ struct LowerCpuOptions {
   std::string weights;           // the binary's weights file to write (default: <module's>.cpu.lwt)
   std::string weightsRef;        // what lithe.weights then says (default: the file's name)
   std::string weightsDir;        // where a relative lithe.weights is
-  std::string precision = "fp32"; // what f32 weights become: fp32 or bf16 (lithe-pack-weights)
+  std::string precision;          // what f32 weights become (lithe-pack-weights): cpu: fp32 (default)
+                                  // or bf16; cuda: fp16 (default)
+  std::string target = "cpu";     // cpu, or cuda (lithe-lower-cuda)
 };
 /// The kernel level (what --emit=kernel prints): lithe-lower-to-kernels,
 /// lithe-fuse-kernels, lithe-pack-weights, lithe-plan-buffers.
 void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &options);
-/// `lithe-lower-cpu`: the kernel level, then lithe-write-weights and
-/// lithe-kernels-to-llvm.
+/// `lithe-lower-cpu` / `lithe-lower-cuda` (options.target): the kernel
+/// level, then lithe-write-weights and lithe-kernels-to-llvm. For CUDA the
+/// kernel level also makes the KV cache f16 (lithe-kv-precision), has no
+/// @decode_batch, fuses the position embeddings (lithe-fuse-positions) and
+/// packs for the CUDA kernels.
 void buildLowerCpu(mlir::OpPassManager &pm, const LowerCpuOptions &options);
 
 } // namespace lithe

@@ -77,7 +77,8 @@ LowerCpuOptions lowerOptions(const CodegenOptions &o) {
   l.mainQuery = o.mainQuery;
   l.weights = o.outputWeights;
   l.weightsRef = o.outputWeights;
-  l.precision = o.precision;
+  l.precision = o.target == "cuda" && o.precision == "fp32" ? "" : o.precision; // cuda: its default, fp16
+  l.target = o.target;
   return l;
 }
 
@@ -100,7 +101,10 @@ bool toKernelLevel(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
           [&](OpPassManager &pm) {
             if (!kernelLevel) return buildLowerToKernelLevel(pm, lowerOptions(opts));
             pm.addPass(createLitheFuseKernels());
-            pm.addPass(createLithePackWeights());
+            if (opts.target == "cuda") pm.addPass(createLitheFusePositions());
+            LithePackWeightsOptions pack;
+            pack.target = opts.target;
+            pm.addPass(createLithePackWeights(pack));
             pm.addPass(createLithePlanBuffers());
           },
           error))
@@ -138,6 +142,7 @@ bool toLLVMDialect(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
             LitheKernelsToLLVMOptions llvm;
             llvm.modelName = lower.modelName;
             llvm.mainQuery = lower.mainQuery;
+            llvm.target = lower.target;
             pm.addPass(createLitheKernelsToLLVM(llvm));
           },
           error))
@@ -280,12 +285,31 @@ bool generateObject(ModuleOp module, const CodegenOptions &options, CodegenRepor
   return emitObjectFile(*llmod, options.objectPath, error);
 }
 
-bool linkExecutable(const std::string &objectPath, const std::string &exePath, std::string &error) {
-  return linkExecutable(std::vector<std::string>{objectPath}, exePath, error);
+bool linkExecutable(const std::string &objectPath, const std::string &exePath, std::string &error,
+                    const std::string &target) {
+  return linkExecutable(std::vector<std::string>{objectPath}, exePath, error, target);
 }
 
+/// What a CUDA executable links besides the runtime: LITHE_CUDA_LINK when
+/// set (tests link the host emulation, runtime/cuda/host_emulation.cpp),
+/// else the CUDA runtime this lithec was built with; empty without either.
+static std::string cudaLinkArgs() {
+  if (const char *env = getenv("LITHE_CUDA_LINK")) return env;
+#ifdef LITHE_CUDA_LINK_ARGS
+  return LITHE_CUDA_LINK_ARGS;
+#else
+  return "";
+#endif
+}
+
+bool canLinkCuda() { return !cudaLinkArgs().empty(); }
+
 bool linkExecutable(const std::vector<std::string> &objectPaths, const std::string &exePath,
-                    std::string &error) {
+                    std::string &error, const std::string &target) {
+  if (target == "cuda" && !canLinkCuda()) {
+    error = "this lithec was built without CUDA (nvcc was not found), so it cannot link --target=cuda executables";
+    return false;
+  }
   const char *env = getenv("LITHE_RUNTIME_LIB");
   std::string runtime = env ? env : LITHE_RUNTIME_LIB;
   if (!llvm::sys::fs::exists(runtime)) {
@@ -306,6 +330,11 @@ bool linkExecutable(const std::vector<std::string> &objectPaths, const std::stri
   }
   std::vector<llvm::StringRef> argv = {*cxx};
   for (const std::string &o : objectPaths) argv.push_back(o);
+  // The CUDA runtime before the core archive, whose Model finds it through a weak symbol.
+  const std::string cudaArgsText = target == "cuda" ? cudaLinkArgs() : "";
+  llvm::SmallVector<llvm::StringRef> cudaArgs;
+  llvm::StringRef(cudaArgsText).split(cudaArgs, ' ', -1, false);
+  argv.insert(argv.end(), cudaArgs.begin(), cudaArgs.end());
   for (llvm::StringRef a : {llvm::StringRef(runtime), llvm::StringRef("-o"), llvm::StringRef(exePath),
                             llvm::StringRef("-pthread"), llvm::StringRef("-lm")})
     argv.push_back(a);

@@ -11,6 +11,7 @@
 #include "lithe/Lowering.h"
 
 #include "lithe/KernelDialect.h"
+#include "KernelCallBuilder.h"
 #include "lithe/runtime/kernels.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -24,6 +25,7 @@
 namespace lithe {
 
 using namespace mlir;
+using namespace detail;
 
 namespace {
 
@@ -31,45 +33,9 @@ namespace {
 // The kernels, from their prototypes
 //===----------------------------------------------------------------------===//
 
-template <typename T> Type llvmType(MLIRContext *ctx) {
-  if constexpr (std::is_void_v<T>) return LLVM::LLVMVoidType::get(ctx);
-  else if constexpr (std::is_pointer_v<T>) return LLVM::LLVMPointerType::get(ctx);
-  else if constexpr (std::is_same_v<T, float>) return Float32Type::get(ctx);
-  else {
-    static_assert(std::is_integral_v<T>, "kernel argument of an unknown C type");
-    return IntegerType::get(ctx, sizeof(T) * 8);
-  }
-}
-
-template <typename T> T as(const KernelValue &v) {
-  if constexpr (std::is_pointer_v<T>) return static_cast<T>(v.p);
-  else if constexpr (std::is_same_v<T, float>) return v.f;
-  else return static_cast<T>(v.i);
-}
-
-template <typename Fn> struct Kernel;
-template <typename R, typename... A> struct Kernel<R(A...)> {
-  static LLVM::LLVMFunctionType type(MLIRContext *ctx) {
-    return LLVM::LLVMFunctionType::get(llvmType<R>(ctx), {llvmType<A>(ctx)...});
-  }
-  template <R (*Fn)(A...), size_t... I>
-  static int64_t call(const KernelValue *args, std::index_sequence<I...>) {
-    if constexpr (std::is_void_v<R>) {
-      Fn(as<A>(args[I])...);
-      return 0;
-    } else {
-      return static_cast<int64_t>(Fn(as<A>(args[I])...));
-    }
-  }
-  template <R (*Fn)(A...)> static int64_t invoke(const KernelValue *args) {
-    return call<Fn>(args, std::index_sequence_for<A...>{});
-  }
-  static constexpr size_t arity = sizeof...(A);
-};
-
 #define LITHE_KERNEL(fn)                                                                            \
-  KernelEntry { #fn, &Kernel<decltype(fn)>::type, &Kernel<decltype(fn)>::template invoke<&fn>,     \
-                Kernel<decltype(fn)>::arity }
+  KernelEntry { #fn, &KernelSignature<decltype(fn)>::type, &KernelSignature<decltype(fn)>::template invoke<&fn>,     \
+                KernelSignature<decltype(fn)>::arity }
 const KernelEntry kKernels[] = {
     LITHE_KERNEL(lithe_embedding), LITHE_KERNEL(lithe_add),         LITHE_KERNEL(lithe_layer_norm),
     LITHE_KERNEL(lithe_center),    LITHE_KERNEL(lithe_affine_rows), LITHE_KERNEL(lithe_linear),
@@ -89,39 +55,6 @@ const KernelEntry kKernels[] = {
 // Op -> call
 //===----------------------------------------------------------------------===//
 
-struct Args {
-  Operation *op;
-  KernelCall call;
-  Args &operand(Value v) {
-    if (!v) {
-      call.args.push_back({KernelArg::Null});
-      return *this;
-    }
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      if (op->getOperand(i) == v) {
-        call.args.push_back({KernelArg::Operand, i});
-        return *this;
-      }
-    llvm_unreachable("not an operand of the op");
-  }
-  Args &i64(int64_t v) { return push(KernelArg::I64, v); }
-  Args &i32(int64_t v) { return push(KernelArg::I32, v); }
-  Args &f32(float v) {
-    call.args.push_back({KernelArg::F32, 0, 0, v});
-    return *this;
-  }
-  Args &rowsTimes(Value rows, int64_t n) {
-    operand(rows);
-    call.args.back().kind = KernelArg::RowsTimes;
-    call.args.back().i = n;
-    return *this;
-  }
-  Args &push(KernelArg::Kind k, int64_t v) {
-    call.args.push_back({k, 0, v});
-    return *this;
-  }
-};
-
 int64_t cols(Value v) { return cast<k::BufferType>(v.getType()).getCols(); }
 /// The attention kernel for a cache plane or caches table: `f32` for f32
 /// values, its _f16 or _q8 variant for f16 or int8 ones.
@@ -135,11 +68,8 @@ ArrayRef<int64_t> shape(Value v) { return cast<k::BufferType>(v.getType()).getSh
 } // namespace
 
 std::optional<KernelCall> kernelCall(Operation *op) {
-  Args a{op, {}};
-  auto named = [&](StringRef kernel) -> Args & {
-    a.call.kernel = kernel;
-    return a;
-  };
+  KernelCallBuilder a(op);
+  auto named = [&](StringRef kernel) -> KernelCallBuilder & { return a.named(kernel); };
   bool ok = llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](k::EmbeddingOp o) {
         Type e = cast<k::BufferType>(o.getTable().getType()).getElementType();
@@ -171,7 +101,8 @@ std::optional<KernelCall> kernelCall(Operation *op) {
         return true;
       })
       .Case([&](k::LinearOp o) {
-        if (!o.isPacked()) return false;
+        auto pw = o.getWeight().getDefiningOp<k::WeightOp>();
+        if (!pw || pw.getLayout() != k::Layout::cpu_panels) return false;
         auto w = shape(o.getWeight());
         Type e = cast<k::BufferType>(o.getWeight().getType()).getElementType();
         if (e.isInteger(4)) {

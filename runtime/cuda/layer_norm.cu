@@ -42,9 +42,25 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// y = x - mean(x) per row (lithe_center: what LayerNorm removal leaves).
+__global__ void __launch_bounds__(kThreads) centerKernel(const float *__restrict__ x, int64_t D, float *__restrict__ y) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x * D;
+  float s = 0.0f;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) s += x[row + i];
+  const float mean = blockSum(s, scratch) / D;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) y[row + i] = x[row + i] - mean;
+}
+
 } // namespace
 
 extern "C" {
+
+int lithe_cuda_center(const float *x, int64_t M, int64_t D, float *y, void *stream) {
+  if (M < 0 || D < 1 || M > INT32_MAX) return static_cast<int>(cudaErrorInvalidValue);
+  if (M > 0) centerKernel<<<static_cast<unsigned>(M), kThreads, 0, asStream(stream)>>>(x, D, y);
+  return static_cast<int>(cudaGetLastError());
+}
 
 int lithe_cuda_residual_layer_norm(float *residual, const float *delta, int64_t M, int64_t D, const float *gamma,
                                    const float *beta, float eps, void *y, int yType, void *stream) {

@@ -31,7 +31,7 @@
 // CHECK: llvm.call @lithe_lm_head_q8(
 // CHECK: llvm.call @lithe_add_rows(
 // The ABI: private constants, one exported query, the weak main alias.
-// CHECK: llvm.mlir.global internal constant @lithe_tiny_config(dense<[5, 16, 8, 1, 8, 2048, 1, 8, 4]> : tensor<9xi64>)
+// CHECK: llvm.mlir.global internal constant @lithe_tiny_config(dense<[6, 16, 8, 1, 8, 2048, 1, 8, 4, 0]> : tensor<10xi64>)
 // CHECK: llvm.mlir.global internal constant @lithe_tiny_cache_shapes(dense<[2, 4]> : tensor<2xi64>)
 // CHECK: llvm.func @lithe_tiny_query(
 // CHECK: llvm.func weak @lithe_main_query(

@@ -22,7 +22,7 @@
 // LLVM8: llvm.call @lithe_attention_q8(
 // LLVM8: llvm.call @lithe_kv_append_rows_q8(
 // LLVM8: llvm.call @lithe_attention_rows_q8(
-// LLVM8: @lithe_model_config(dense<[5, 16, 8, 1, 8, {{[0-9]+}}, 1, 16, 1]> : tensor<9xi64>)
+// LLVM8: @lithe_model_config(dense<[6, 16, 8, 1, 8, {{[0-9]+}}, 1, 16, 1, 0]> : tensor<10xi64>)
 
 // CHECK: func.func @forward(%{{.*}}: tensor<{{.*}}>, %{{.*}}: index, %[[C:[a-z0-9_]+]]: !lithe.kv_cache<2x4xf16>)
 // CHECK: lithe.attention {{.*}}%[[C]]
@@ -43,8 +43,8 @@
 // LLVM: llvm.call @lithe_attention_f16(
 // LLVM: llvm.call @lithe_kv_append_rows_f16(
 // LLVM: llvm.call @lithe_attention_rows_f16(
-// The last config entry: bytes per cached value.
-// LLVM: @lithe_model_config(dense<[5, 16, 8, 1, 8, {{[0-9]+}}, 1, 16, 2]> : tensor<9xi64>)
+// Bytes per cached value, then the target (0: cpu).
+// LLVM: @lithe_model_config(dense<[6, 16, 8, 1, 8, {{[0-9]+}}, 1, 16, 2, 0]> : tensor<10xi64>)
 
 // F32: !lithe.kv_cache<2x4xf32>
 // F32-NOT: f16

@@ -18,7 +18,7 @@
 // FILE-DAG: w.packed i8 2048 2048
 // FILE-DAG: q.packed i8 512 512
 // FILE-DAG: b f32 40 160
-// TARGET: error: lithe-pack-weights: unknown target 'gpu' (known: cpu)
+// TARGET: error: lithe-pack-weights: unknown target 'gpu' (known: cpu, cuda)
 module attributes {lithe.weights = "w.lwt"} {
   func.func @forward(%arena: !lithe_k.arena, %rows: index, %w: !lithe_k.weights) {
     %x = lithe_k.arena %arena : <?x8xf32>

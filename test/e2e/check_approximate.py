@@ -27,12 +27,16 @@ ap.add_argument("--max-ppl-increase", type=float, default=0.02)
 ap.add_argument("--pipeline", default="lithe-quantize-weights")
 ap.add_argument("--name", default="int8")
 ap.add_argument("--precision", default="", help="lithec --precision for the simplified model (e.g. bf16)")
+ap.add_argument("--target", default="", help="lithec --target for the simplified model (e.g. cuda)")
+ap.add_argument("--max-ppl-change", type=float, default=0.0,
+                help="bound |change| instead of the increase (a second target, not a simplification)")
 args = ap.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
 
 ppl = {}
 simplified = (["--pipeline", args.pipeline] if args.pipeline else []) + \
-             (["--precision", args.precision] if args.precision else [])
+             (["--precision", args.precision] if args.precision else []) + \
+             (["--target", args.target] if args.target else [])
 what = " ".join(simplified)
 for name, pipe in (("base", []), (args.name, simplified)):
     exe = os.path.join(args.workdir, "approx-" + name)
@@ -41,7 +45,12 @@ for name, pipe in (("base", []), (args.name, simplified)):
                         "--json", "-t", "2"], check=True, capture_output=True, text=True)
     ppl[name] = json.loads(r.stdout)["perplexity"]
 rel = ppl[args.name] / ppl["base"] - 1
-ok = rel <= args.max_ppl_increase
+if args.max_ppl_change:
+    ok = abs(rel) <= args.max_ppl_change
+    allowed = f"within {args.max_ppl_change:.1%}"
+else:
+    ok = rel <= args.max_ppl_increase
+    allowed = f"{args.max_ppl_increase:+.1%}"
 print(f"{'ok  ' if ok else 'FAIL'} perplexity base {ppl['base']:.4f}, {args.name} ({what}) "
-      f"{ppl[args.name]:.4f} ({rel:+.3%}; allowed {args.max_ppl_increase:+.1%})")
+      f"{ppl[args.name]:.4f} ({rel:+.3%}; allowed {allowed})")
 sys.exit(0 if ok else 1)

@@ -34,6 +34,8 @@ ap.add_argument("--model", default="", help="model file (default: FIXTURE/model.
 ap.add_argument("--cases", default="", help="cases directory (default: FIXTURE/cases)")
 ap.add_argument("--name", default="")
 ap.add_argument("--precision", default="", help="lithec --precision (e.g. bf16)")
+ap.add_argument("--target", default="", help="lithec --target (cuda: on a GPU, or the host emulation "
+                "when LITHE_CUDA_LINK names it)")
 ap.add_argument("--tolerance", type=float, default=0.0,
                 help="absolute tolerance instead of the default 1e-4 + 1e-4*|x| (a lower precision's)")
 args = ap.parse_args()
@@ -48,6 +50,8 @@ if args.pipeline:
     cmd += ["--pipeline", args.pipeline]
 if args.precision:
     cmd += ["--precision", args.precision]
+if args.target:
+    cmd += ["--target", args.target]
 subprocess.run(cmd, check=True)
 
 ATOL, RTOL = (args.tolerance, 0.0) if args.tolerance else (1e-4, 1e-4)

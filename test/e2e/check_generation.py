@@ -19,6 +19,7 @@ ap.add_argument("--model-dir", required=True)
 ap.add_argument("--wikitext", default="")
 ap.add_argument("--tolerance", type=float, default=0.005)
 ap.add_argument("--precision", default="", help="lithec --precision (e.g. bf16)")
+ap.add_argument("--target", default="", help="lithec --target (e.g. cuda)")
 ap.add_argument("--pipeline", default="", help="lithec --pipeline (e.g. lithe-kv-precision)")
 ap.add_argument("--name", default="", help="suffix of the compiled binary's name (default: the precision)")
 ap.add_argument("--greedy-prefix", type=int, default=0,
@@ -31,7 +32,8 @@ args.exe = os.path.join(args.workdir, os.path.basename(os.path.normpath(args.mod
                         ("-" + suffix if suffix else ""))
 subprocess.run([args.lithec, os.path.join(args.model_dir, "model.onnx"), "-o", args.exe] +
                (["--precision", args.precision] if args.precision else []) +
-               (["--pipeline", args.pipeline] if args.pipeline else []), check=True)
+               (["--pipeline", args.pipeline] if args.pipeline else []) +
+               (["--target", args.target] if args.target else []), check=True)
 
 gens = json.load(open(os.path.join(args.model_dir, "generations.json")))
 for g in gens["generations"]:

@@ -33,6 +33,12 @@ enum { LITHE_CUDA_EPILOGUE_NONE = 0, LITHE_CUDA_EPILOGUE_GELU_TANH = 1 };
 // --- elementwise (runtime/cuda/elementwise.cu), fp32 -------------------------
 int lithe_cuda_gelu(const float *x, int64_t n, float *y, int tanhForm, void *stream);
 int lithe_cuda_add(const float *a, const float *b, int64_t n, float *y, void *stream);
+// x[m][d] = x[m][d] * scale[d] + bias[d] over M rows of D, in place; scale, bias nullable.
+int lithe_cuda_affine_rows(float *x, int64_t M, int64_t D, const float *scale, const float *bias, void *stream);
+// y = fp16(x), round to nearest even (the GEMM's input).
+int lithe_cuda_to_f16(const float *x, int64_t n, uint16_t *y, void *stream);
+// y[m] = x[m] - mean(x[m]) per row of D (layer_norm.cu).
+int lithe_cuda_center(const float *x, int64_t M, int64_t D, float *y, void *stream);
 // y[m] = (x[m] - mean) / sqrt(var + eps) * gamma + beta per row of D; gamma, beta nullable.
 int lithe_cuda_layer_norm(const float *x, int64_t M, int64_t D, const float *gamma,
                           const float *beta, float eps, float *y, void *stream);

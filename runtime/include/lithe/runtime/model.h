@@ -34,12 +34,15 @@ enum ConfigIndex {
   kCfgLayers,
   kCfgMaxLinear, // the largest input or output width of a linear kernel: sizes the workspace
   kCfgCacheElementBytes, // 4: float32 KV caches; 2: f16; 1: int8 (lithe-kv-precision)
+  kCfgTarget, // kTargetCpu, or kTargetCuda: buffers are device pointers (lithec --target=cuda)
   kCfgCount
 };
+enum Target { kTargetCpu = 0, kTargetCuda = 1 };
 /// 3: config[kCfgMaxLinear]; contexts own the kernels' workspace.
 /// 4: the descriptor's decodeBatch.
 /// 5: config[kCfgCacheElementBytes]; cache planes are float32, f16 or int8.
-constexpr int64_t kAbiVersion = 5;
+/// 6: config[kCfgTarget]; CUDA code takes device buffers.
+constexpr int64_t kAbiVersion = 6;
 
 /// Zero-filled memory mapped on demand: the OS commits a page when it is
 /// first written, so a cache sized for the whole context costs what the
@@ -74,8 +77,13 @@ struct KVState {
   const int64_t *shapes = nullptr; // the model's cache shapes
   int64_t capacity = 0;
   int64_t elementBytes = 4;
+  /// A GPU model's caches (Device::newState): the device planes' owner, and
+  /// the copy copyFrom uses on them (k and v stay empty).
+  std::shared_ptr<void> device;
+  void (*copyBytes)(void *to, const void *from, size_t n) = nullptr;
   /// False when the memory could not be reserved (newState's caller reports it).
-  bool ok() const { return k.size() == kptr.size() && std::find(kptr.begin(), kptr.end(), nullptr) == kptr.end() &&
+  bool ok() const { return (device || k.size() == kptr.size()) && !kptr.empty() &&
+                           std::find(kptr.begin(), kptr.end(), nullptr) == kptr.end() &&
                            std::find(vptr.begin(), vptr.end(), nullptr) == vptr.end(); }
   void copyFrom(const KVState &o, int64_t upTo);
   /// Bytes of one K or V plane.
@@ -94,7 +102,41 @@ struct Context {
   uint8_t *arena = nullptr;
   LitheWorkspace *workspace = nullptr;
   std::vector<float> hidden;
+  /// A GPU model's context (Device::newContext): its device arena, stream
+  /// and captured decode step; arena and workspace above stay null.
+  std::shared_ptr<void> device;
 };
+
+/// A model compiled for a GPU (config[kCfgTarget] == kTargetCuda, lithec
+/// --target=cuda): the weights uploaded once at load, caches and contexts
+/// in device memory. Model forwards its calls here. Implemented by
+/// runtime/cuda/device_model.cpp, which only CUDA executables link.
+class Device {
+public:
+  virtual ~Device() = default;
+  /// Device planes for `s` (kptr / vptr null when they cannot be allocated).
+  virtual void newState(KVState &s) const = 0;
+  virtual std::shared_ptr<void> newContext(std::string &error) const = 0;
+  /// Model::forward's work once the capacity is checked; does not advance s.past.
+  virtual bool forward(Context &ctx, const KVState &s, const int64_t *ids, int64_t n, std::string &error) const = 0;
+  virtual bool logits(const Context &ctx, int64_t first, int64_t n, float *out, std::string &error) const = 0;
+  /// Greedy decoding's step: the argmax token of row `row` of ctx's last
+  /// logits() call, computed on the device (only the id crosses the bus).
+  virtual bool argmax(const Context &ctx, int64_t row, int64_t &token, std::string &error) const = 0;
+  /// Bytes of device memory this model's allocations hold now.
+  virtual int64_t deviceBytes() const = 0;
+  /// The GPU in words: "NVIDIA H200 (sm_90, 139.8 GiB)".
+  virtual std::string describe() const = 0;
+};
+/// Opens the first GPU for `descriptor` and uploads `weights`; null with a
+/// one-line `error` when there is no GPU or driver, the compute capability
+/// is older than 8.0 or the memory is too small. A weak symbol: null in
+/// executables without the CUDA runtime.
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((weak))
+#endif
+std::unique_ptr<Device> openCudaDevice(const LitheModelDescriptor &descriptor, const uint8_t *weights,
+                                       size_t bytes, std::string &error);
 
 class Model {
 public:
@@ -127,7 +169,11 @@ public:
   int64_t kvBytesPerPosition() const;
   int64_t weightBytes() const { return static_cast<int64_t>(size_); }
   /// Bytes of the kernels' workspace of a context (the default one's).
-  int64_t workspaceBytes() const { return static_cast<int64_t>(lithe_workspace_bytes(ctx_->workspace)); }
+  int64_t workspaceBytes() const {
+    return ctx_->workspace ? static_cast<int64_t>(lithe_workspace_bytes(ctx_->workspace)) : 0;
+  }
+  /// The GPU a CUDA model runs on; null for a CPU model.
+  const Device *device() const { return device_.get(); }
 
   /// Fresh, empty caches for one sequence.
   KVState newState() const;
@@ -147,6 +193,10 @@ public:
   bool hasDecodeBatch() const { return desc_.decodeBatch != nullptr; }
   /// Logits of rows [first, first + n) of `ctx`'s last forward.
   void logits(const Context &ctx, int64_t first, int64_t n, float *out) const;
+  /// Greedy decoding's next token: the argmax (lowest id among equal
+  /// maxima) of row `row`'s logits of the default context's last forward.
+  /// On a GPU only the id crosses the bus.
+  int64_t greedy(int64_t row);
 
   /// The same on the model's own default context (single-threaded use). A
   /// forward that does not fit is a fatal error here: callers check the
@@ -167,7 +217,9 @@ private:
                                      std::string &error);
   const uint8_t *weights_ = nullptr;
   size_t size_ = 0;
+  std::shared_ptr<Device> device_; // before ctx_: its context is the device's
   std::unique_ptr<Context> ctx_;
+  std::vector<float> greedyLogits_; // greedy()'s scratch on the CPU
 };
 
 } // namespace rt

@@ -1,0 +1,178 @@
+//===- PackWeightsCuda.cpp - weights in the CUDA kernels' layout ----------===//
+//
+// lithe-pack-weights{target=cuda} (passes/PackWeights.cpp):
+//
+//  - a linear's [in, out] weight becomes [out][in] rows (`cuda_rows`, the
+//    layout of nn.Linear that lithe_cuda_gemv_* and the cuBLASLt GEMM
+//    read): f32 -> `<name>.cuda.f16` (f16, round to nearest even), int8 ->
+//    `<name>.cuda.i8` with its per-output scales kept as they are;
+//  - each table an LM head or an embedding reads becomes `<name>.f16`, f16
+//    [rows][width] (an int8 table dequantized with its row scales), one copy
+//    per table however many ops read it (GPT-2's tied embedding and head).
+//
+// Like the CPU packing, the copies are generated tensors of the weights
+// store, made while the weights file is written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lithe/KernelDialect.h"
+#include "lithe/Lowering.h"
+#include "lithe/WeightStore.h"
+#include "lithe/runtime/kernels.h"
+
+#include <set>
+
+namespace lithe {
+
+using namespace mlir;
+
+namespace {
+
+struct CudaPacker {
+  WeightStore &store;
+  std::set<std::string> made;
+  std::string error;
+
+  /// The f16 copy of the table `table` (with its row scales when int8);
+  /// null after an error emitted at `at`.
+  Value f16Table(Operation *at, Value table, Value scale) {
+    k::BufferType type = cast<k::BufferType>(table.getType());
+    if (type.getElementType().isF16()) return table;
+    auto w = table.getDefiningOp<k::WeightOp>();
+    auto s = scale ? scale.getDefiningOp<k::WeightOp>() : k::WeightOp();
+    Type e = type.getElementType();
+    if (!w || (scale && !s) || !(e.isF32() || e.isInteger(8))) {
+      at->emitError() << "lithe-pack-weights{target=cuda}: a table must be an f32 or int8 lithe_k.weight, got "
+                      << type;
+      return {};
+    }
+    const int64_t V = type.getShape()[0], D = type.getShape()[1];
+    std::string name = w.getName().str() + ".f16";
+    if (!made.count(name) && !store.contains(name)) {
+      auto t = store.get(w.getName().str());
+      const bool q8 = e.isInteger(8);
+      const float *rowScale = q8 ? store.getF32(s.getName().str(), V, error) : nullptr;
+      if (!t || t->dtype != (q8 ? DType::I8 : DType::F32) || t->shape != std::vector<int64_t>{V, D} ||
+          (q8 && !rowScale)) {
+        at->emitError() << "lithe-pack-weights{target=cuda}: table '" << w.getName() << "' must be an "
+                        << (q8 ? "i8" : "f32") << " [" << V << ", " << D << "] tensor of the weights"
+                        << (q8 && !rowScale ? " with its scales: " + error : "");
+        return {};
+      }
+      const void *data = t->data;
+      store.putGenerated(name, DType::F16, {V, D}, static_cast<size_t>(V * D) * 2,
+                         [=](uint8_t *out, std::string &) {
+                           auto *o = reinterpret_cast<uint16_t *>(out);
+                           if (!q8) {
+                             lithe_to_f16(static_cast<const float *>(data), V * D, o);
+                             return true;
+                           }
+                           std::vector<float> row(static_cast<size_t>(D));
+                           for (int64_t v = 0; v < V; ++v) {
+                             for (int64_t d = 0; d < D; ++d)
+                               row[d] = static_cast<const int8_t *>(data)[v * D + d] * rowScale[v];
+                             lithe_to_f16(row.data(), D, o + v * D);
+                           }
+                           return true;
+                         });
+      made.insert(name);
+    }
+    OpBuilder b(at);
+    return b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), {V, D}, b.getF16Type()),
+                                 w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
+  }
+
+  LogicalResult linear(k::LinearOp lin) {
+    auto w = lin.getWeight().getDefiningOp<k::WeightOp>();
+    if (w && w.getLayout() == k::Layout::cuda_rows) return success();
+    if (!w || w.getLayout() != k::Layout::row_major)
+      return lin.emitError("lithe-pack-weights{target=cuda}: the weight is not a row-major lithe_k.weight");
+    k::BufferType type = cast<k::BufferType>(w.getType());
+    Type e = type.getElementType();
+    if (e.isInteger(4))
+      return lin.emitError("lithe-pack-weights{target=cuda}: int4 weights have no CUDA kernel "
+                           "(quantize with bits=8 for the CUDA target)");
+    const bool q8 = e.isInteger(8);
+    const int64_t K = type.getShape()[0], N = type.getShape()[1];
+    std::string name = w.getName().str() + (q8 ? ".cuda.i8" : ".cuda.f16");
+    if (!made.count(name) && !store.contains(name)) {
+      auto t = store.get(w.getName().str());
+      if (!t || t->dtype != (q8 ? DType::I8 : DType::F32) || t->shape != std::vector<int64_t>{K, N})
+        return lin.emitError() << "lithe-pack-weights{target=cuda}: linear weight '" << w.getName()
+                               << "' must be an " << (q8 ? "i8" : "f32") << " [" << K << ", " << N
+                               << "] tensor of the weights";
+      const void *data = t->data;
+      const size_t bytes = static_cast<size_t>(K * N) * (q8 ? 1 : 2);
+      store.putGenerated(name, q8 ? DType::I8 : DType::F16, {N, K}, bytes, [=](uint8_t *out, std::string &) {
+        if (q8) {
+          const auto *in = static_cast<const int8_t *>(data);
+          auto *o = reinterpret_cast<int8_t *>(out);
+          for (int64_t k = 0; k < K; ++k)
+            for (int64_t n = 0; n < N; ++n) o[n * K + k] = in[k * N + n];
+          return true;
+        }
+        const auto *in = static_cast<const float *>(data);
+        std::vector<float> row(static_cast<size_t>(K));
+        for (int64_t n = 0; n < N; ++n) {
+          for (int64_t k = 0; k < K; ++k) row[k] = in[k * N + n];
+          lithe_to_f16(row.data(), K, reinterpret_cast<uint16_t *>(out) + n * K);
+        }
+        return true;
+      });
+      made.insert(name);
+    }
+    OpBuilder b(lin);
+    auto pw = b.create<k::WeightOp>(
+        w.getLoc(), k::BufferType::get(b.getContext(), {K, N}, q8 ? Type(b.getIntegerType(8)) : Type(b.getF16Type())),
+        w.getWeights(), b.getStringAttr(name), k::Layout::cuda_rows);
+    lin.getWeightMutable().assign(pw);
+    if (w->use_empty()) w.erase();
+    return success();
+  }
+};
+
+/// Points `use` at `to`, erasing the weight it read when nothing else does.
+void retarget(OpOperand &use, Value to) {
+  Value from = use.get();
+  if (from == to) return;
+  use.assign(to);
+  if (Operation *d = from.getDefiningOp(); d && d->use_empty()) d->erase();
+}
+
+} // namespace
+
+LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store) {
+  CudaPacker p{store, {}, {}};
+  if (module.walk([&](k::LinearOp lin) { return failed(p.linear(lin)) ? WalkResult::interrupt() : WalkResult::advance(); })
+          .wasInterrupted())
+    return failure();
+  auto walked = module.walk([&](Operation *op) -> WalkResult {
+    if (auto head = dyn_cast<k::LMHeadOp>(op)) {
+      if (head.getGroup())
+        return head.emitError("lithe-pack-weights{target=cuda}: an int4 LM head has no CUDA kernel"), WalkResult::interrupt();
+      Value t = p.f16Table(op, head.getTable(), head.getTableScale());
+      if (!t) return WalkResult::interrupt();
+      Value scale = head.getTableScale();
+      retarget(head.getTableMutable(), t);
+      if (scale) {
+        head.getTableScaleMutable().clear();
+        if (Operation *d = scale.getDefiningOp(); d && d->use_empty()) d->erase();
+      }
+    } else if (auto emb = dyn_cast<k::EmbedPositionsOp>(op)) {
+      Value t = p.f16Table(op, emb.getTable(), emb.getTableScale());
+      Value pos = t ? p.f16Table(op, emb.getPositions(), Value()) : Value();
+      if (!t || !pos) return WalkResult::interrupt();
+      Value scale = emb.getTableScale();
+      retarget(emb.getTableMutable(), t);
+      retarget(emb.getPositionsMutable(), pos);
+      if (scale) {
+        emb.getTableScaleMutable().clear();
+        if (Operation *d = scale.getDefiningOp(); d && d->use_empty()) d->erase();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(walked.wasInterrupted());
+}
+
+} // namespace lithe
