@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU baseline for the CUDA backend (issue 13), run on a lent GPU machine from
 # the repository root (the `device` tool's `run`, carrying .gpu/lithe-cuda-unittests.gz,
-# .gpu/gemv_probe.gz and .gpu/decode_step_bench.gz).
+# .gpu/cuda-e2e.tar.xz (scripts/gpu-prepare.sh), .gpu/gemv_probe.gz and
+# .gpu/decode_step_bench.gz).
 # Needs: nvcc, cuBLASLt, python3 with torch + transformers. No MLIR, no network.
 # Budget: under 8 minutes in all: each step has its own timeout, capped by what is left of
 # BUDGET (420 s; past it, each remaining command gets 2 s; a typical run takes 1-2 minutes).
@@ -14,6 +15,12 @@
 #      then the ptxas register/spill table of every kernel (scripts/cuda_ptxas_report.py)
 #   2. PyTorch eager GPT-2 small, fp16 and fp32: decode after 128, prefill 896, memory
 #      (bench/cuda/torch_eager_gpt2.py)
+#   5. (after 2) the CUDA target end to end (scripts/gpu_e2e.py on what scripts/gpu-prepare.sh
+#      packed): lithec --target=cuda executables against the CPU binaries of the same
+#      pipelines (logits of lithe-tiny, its int8 / shared-KV / pruned / dropped variants
+#      and three real exports; greedy continuations; perplexity within 0.5%; the f16 KV
+#      bytes), then GPT-2 small's shape: decode after 128, prefill 896, GPU memory, and
+#      the ratios to step 2's PyTorch eager fp16
 #   3. bench/cuda/gemv_probe.cu built here with nvcc: cuBLASLt vs own GEMV (the
 #      runtime's lithe_cuda_gemv_f16, runtime/cuda/gemv.cu) at M=1,
 #      cuBLASLt at M=896, graph vs stream launch of 150 tiny kernels
@@ -36,7 +43,7 @@
 #   (gzipped: the working tree and what is carried must stay under 64 MiB together)
 #
 # Output, flat under $OUT (default out/gpu): gpu-check.log, cuda_unittests.{log,json}, ptxas.md,
-# torch_eager.{log,json}, gemv_probe.{log,json}, decode_step.{log,json}.
+# torch_eager.{log,json}, cuda_e2e.{log,json}, gemv_probe.{log,json}, decode_step.{log,json}.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu}
@@ -107,6 +114,18 @@ PYTHONUNBUFFERED=1 timeout $(tmo 180) python3 bench/cuda/torch_eager_gpt2.py --j
 RC[torch]=$?
 say "torch eager rc=${RC[torch]}"
 
+# ---- 5. the CUDA target end to end ------------------------------------------
+if [ -f .gpu/cuda-e2e.tar.xz ]; then
+  rm -rf /tmp/cuda-e2e && tar -C /tmp -xJf .gpu/cuda-e2e.tar.xz
+  PYTHONUNBUFFERED=1 timeout $(tmo 200) "${UT_ENV[@]}" python3 scripts/gpu_e2e.py /tmp/cuda-e2e "$OUT" \
+    --torch "$OUT/torch_eager.json" --budget $(tmo 190) >"$OUT/cuda_e2e.log" 2>&1
+  RC[e2e]=$?
+else
+  echo "no .gpu/cuda-e2e.tar.xz: run scripts/gpu-prepare.sh on the host first" >"$OUT/cuda_e2e.log"
+  RC[e2e]=1
+fi
+say "cuda e2e rc=${RC[e2e]} ($(tail -1 "$OUT/cuda_e2e.log"))"
+
 # ---- 3. cuBLASLt / GEMV / launch probe --------------------------------------
 PROBE=/tmp/gemv_probe
 {
@@ -156,10 +175,11 @@ say "decode_step_bench rc=${RC[bench]}"
   echo "== nvidia-smi after"
   timeout $(tmo 30) nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv
 } >>"$LOG" 2>&1
-say "summary: unittests=${RC[unittests]} ptxas=${RC[ptxas]} torch=${RC[torch]} probe=${RC[probe]} bench=${RC[bench]}, total $(($(date +%s) - T0)) s"
+say "summary: unittests=${RC[unittests]} ptxas=${RC[ptxas]} torch=${RC[torch]} e2e=${RC[e2e]} probe=${RC[probe]} bench=${RC[bench]}, total $(($(date +%s) - T0)) s"
 echo "----- cuda unit tests"; grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) ' "$OUT/cuda_unittests.log"
 echo "----- ptxas (kernels that spill, if any)"; grep -E '\| [1-9][0-9]* / |\| [0-9]+ / [1-9]' "$OUT/ptxas.md"
 echo "----- torch eager"; sed -n '/^precision |/,$p' "$OUT/torch_eager.log"; tail -3 "$OUT/torch_eager.log"
+echo "----- the CUDA target end to end"; cat "$OUT/cuda_e2e.log"
 echo "----- gemv probe"; sed -n '/^== run/,$p' "$OUT/gemv_probe.log"
 echo "----- GPT-2 small from the kernel library"; sed -n '/^== run/,$p' "$OUT/decode_step.log"
-exit $(( RC[unittests] != 0 || RC[ptxas] != 0 || RC[torch] != 0 || RC[probe] != 0 || RC[bench] != 0 ))
+exit $(( RC[unittests] != 0 || RC[ptxas] != 0 || RC[torch] != 0 || RC[e2e] != 0 || RC[probe] != 0 || RC[bench] != 0 ))

@@ -125,6 +125,52 @@ TEST(CudaKernels, Add) {
   for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(y[i], a[i] + b[i]);
 }
 
+// The elementwise kernels lithe-lower-cuda's ops add (cuda_ops.h): lithe_k.affine_rows /
+// add_rows, center, and the fp16 conversion of a GEMM's input.
+TEST(CudaKernels, AffineRows) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t M = 5, D = 771;
+  std::vector<float> x = randomVector(M * D, 11), g = randomVector(D, 12), b = randomVector(D, 13);
+  for (int which = 0; which < 3; ++which) { // scale and bias, bias only, scale only
+    Device<float> dx(x), dg(g), db(b);
+    ASSERT_EQ(lithe_cuda_affine_rows(dx.p, M, D, which == 1 ? nullptr : dg.p, which == 2 ? nullptr : db.p, nullptr), 0);
+    std::vector<float> y = dx.get(x.size());
+    for (int64_t i = 0; i < M * D; ++i) {
+      float want = x[i] * (which == 1 ? 1.0f : g[i % D]) + (which == 2 ? 0.0f : b[i % D]);
+      ASSERT_NEAR(y[i], want, 1e-5f * (1 + std::fabs(want))) << which << " at " << i;
+    }
+  }
+}
+
+TEST(CudaKernels, CenterRows) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t M = 6, D = 768;
+  std::vector<float> x = randomVector(M * D, 14);
+  for (float &v : x) v += 3.0f; // a mean far from 0
+  Device<float> dx(x), dy(M * D);
+  ASSERT_EQ(lithe_cuda_center(dx.p, M, D, dy.p, nullptr), 0);
+  std::vector<float> y = dy.get(x.size());
+  for (int64_t m = 0; m < M; ++m) {
+    double mean = 0;
+    for (int64_t d = 0; d < D; ++d) mean += x[m * D + d];
+    mean /= D;
+    for (int64_t d = 0; d < D; ++d) ASSERT_NEAR(y[m * D + d], x[m * D + d] - mean, 1e-5) << m << "," << d;
+  }
+}
+
+TEST(CudaKernels, ToF16RoundsToNearestEven) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  std::vector<float> x = randomVector(4097, 15);
+  x.push_back(65520.0f); // past the largest half: inf, as __float2half_rn
+  x.push_back(1.0f + 1.0f / 4096); // halfway between two halves: to the even one (1.0)
+  Device<float> dx(x);
+  Device<uint16_t> dy(x.size());
+  ASSERT_EQ(lithe_cuda_to_f16(dx.p, static_cast<int64_t>(x.size()), dy.p, nullptr), 0);
+  std::vector<uint16_t> y = dy.get(x.size()), want = toHalf(x);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(y[i], want[i]) << "at " << i << " (" << x[i] << ")";
+  EXPECT_EQ(y[x.size() - 1], 0x3c00);
+}
+
 // --- GEMV (gemv.cu) ----------------------------------------------------------
 
 struct GemvCase {
