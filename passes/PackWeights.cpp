@@ -25,9 +25,12 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
       return signalPassFailure();
     }
     if (target == "cuda") {
-      if (!precision.empty() && precision != "fp16") {
-        module.emitError() << "lithe-pack-weights{target=cuda}: precision '" << precision
-                           << "' is not supported on CUDA yet (known: fp16; int8 weights stay int8)";
+      CudaPrecision cp = CudaPrecision::F16;
+      if (precision == "fp32") cp = CudaPrecision::F32;
+      else if (precision == "bf16") cp = CudaPrecision::BF16;
+      else if (!precision.empty() && precision != "fp16") {
+        module.emitError() << "lithe-pack-weights{target=cuda}: unknown precision '" << precision
+                           << "' (known: fp16, bf16, fp32; int8 weights stay int8)";
         return signalPassFailure();
       }
       bool any = false;
@@ -41,7 +44,7 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
         module.emitError() << "lithe-pack-weights: " << error;
         return signalPassFailure();
       }
-      if (mlir::failed(packWeightsCuda(module, *store))) signalPassFailure();
+      if (mlir::failed(packWeightsCuda(module, *store, cp))) signalPassFailure();
       return;
     }
     WeightPrecision prec;

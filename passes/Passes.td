@@ -375,18 +375,20 @@ def LithePackWeights : Pass<"lithe-pack-weights", "mlir::ModuleOp"> {
     `<name>.bf16`; int8 weights stay int8.
 
     `target=cuda`: every linear weight becomes `cuda_rows`, [out][in] as
-    the CUDA kernels read it: f32 ones `<name>.cuda.f16` (f16), int8 ones
-    `<name>.cuda.i8` with their per-output scales kept; every table the
-    LM heads and embeddings read becomes an f16 copy `<name>.f16` (an int8
-    table dequantized), shared by the ops reading the same table. int4
-    weights have no CUDA kernel and are refused.
+    the CUDA kernels read it: f32 ones `<name>.cuda.<f16|bf16|f32>` (the
+    precision, fp16 by default), int8 ones `<name>.cuda.i8` with their
+    per-output scales kept; every table the LM heads and embeddings read
+    becomes a copy `<name>.<f16|bf16>` in the precision (an int8 table
+    dequantized; an f32 table at fp32 is read as it is), shared by the ops
+    reading the same table. int4 weights have no CUDA kernel and are
+    refused.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
            "Kernel target: cpu (panels) or cuda (f16 / int8 [out][in] rows, f16 tables)">,
     Option<"precision", "precision", "std::string", /*default=*/"\"\"",
            "What f32 weights become: cpu: fp32 (default) or bf16 (linear panels and a copy of each "
-           "LM-head table); cuda: fp16 (default)">,
+           "LM-head table); cuda: fp16 (default), bf16 or fp32">,
     Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
            "Directory a relative lithe.weights path is resolved against">,
   ];

@@ -103,9 +103,10 @@ LogicalResult EmbedPositionsOp::verify() {
   BufferType t = buf(getTable()), p = buf(getPositions());
   Type e = t.getElementType();
   bool q8 = e.isInteger(8);
-  if (!(e.isF32() || e.isF16() || q8) || !(p.getElementType().isF32() || p.getElementType().isF16()) ||
+  Type pe = p.getElementType();
+  if (!(e.isF32() || e.isF16() || e.isBF16() || q8) || !(pe.isF32() || pe.isF16() || pe.isBF16()) ||
       t.getCols() != p.getCols())
-    return emitOpError("table (f32, f16 or i8) and positions (f32 or f16) must have one width, got ")
+    return emitOpError("table (f32, f16, bf16 or i8) and positions (f32, f16 or bf16) must have one width, got ")
            << t << " and " << p;
   if (q8 != (getTableScale() != nullptr))
     return emitOpError(q8 ? "an i8 table needs table_scale" : "only an i8 table takes table_scale");
@@ -162,12 +163,12 @@ LogicalResult LinearOp::verify() {
   Layout layout = wop ? wop.getLayout() : Layout::row_major;
   // bf16 exists only as lithe-pack-weights{precision=bf16}'s panels, f16
   // only as lithe-pack-weights{target=cuda}'s rows.
-  if (e.isBF16() && layout != Layout::cpu_panels)
-    return emitOpError("a bf16 weight must be in the cpu_panels layout, got ") << w;
+  if (e.isBF16() && layout == Layout::row_major)
+    return emitOpError("a bf16 weight must be packed (cpu_panels or cuda_rows), got ") << w;
   if (e.isF16() && layout != Layout::cuda_rows)
     return emitOpError("an f16 weight must be in the cuda_rows layout, got ") << w;
-  if (layout == Layout::cuda_rows && !(e.isF16() || e.isInteger(8)))
-    return emitOpError("a cuda_rows weight is f16 or i8, got ") << w;
+  if (layout == Layout::cuda_rows && e.isInteger(4))
+    return emitOpError("a cuda_rows weight is f32, f16, bf16 or i8, got ") << w;
   int64_t K = w.getShape()[0], N = w.getShape()[1];
   bool q4 = e.isInteger(4);
   // An int4 weight's scales cover `group` inputs each (kernels.h: a multiple

@@ -50,9 +50,10 @@ struct CodegenOptions {
   /// lithe_main_draft_query for its speculative-decoding draft (lithec
   /// --draft); empty for none.
   std::string mainQuery = "lithe_main_query";
-  /// What f32 weights become in the binary's weights file: "fp32" or "bf16"
-  /// (lithe-pack-weights{precision}).
-  std::string precision = "fp32";
+  /// What f32 weights become in the binary's weights file
+  /// (lithe-pack-weights{precision}): cpu "fp32" or "bf16"; cuda "fp16",
+  /// "bf16" or "fp32"; empty: the target's default (cpu fp32, cuda fp16).
+  std::string precision;
   /// "cpu", or "cuda": host code launching the CUDA kernels (lithe-lower-cuda).
   std::string target = "cpu";
 };

@@ -58,10 +58,13 @@ inline constexpr const char *kWeightPrecisionNames = "fp32, bf16";
 mlir::LogicalResult packWeights(mlir::ModuleOp module, WeightStore &store,
                                 WeightPrecision precision = WeightPrecision::F32);
 
-/// lithe-pack-weights{target=cuda}: linear weights to f16 (int8 kept)
-/// [out][in] `cuda_rows`, the tables of LM heads and embeddings to f16
-/// copies (lib/Lowering/PackWeightsCuda.cpp).
-mlir::LogicalResult packWeightsCuda(mlir::ModuleOp module, WeightStore &store);
+/// What f32 weights become on CUDA (lithec --target=cuda --precision).
+enum class CudaPrecision { F32, F16, BF16 };
+/// lithe-pack-weights{target=cuda}: linear weights to `precision` (int8
+/// kept) [out][in] `cuda_rows`, the tables of LM heads and embeddings to
+/// copies in `precision` (lib/Lowering/PackWeightsCuda.cpp).
+mlir::LogicalResult packWeightsCuda(mlir::ModuleOp module, WeightStore &store,
+                                    CudaPrecision precision = CudaPrecision::F16);
 
 /// One argument of a kernel call.
 struct KernelArg {

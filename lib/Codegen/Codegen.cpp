@@ -77,7 +77,7 @@ LowerCpuOptions lowerOptions(const CodegenOptions &o) {
   l.mainQuery = o.mainQuery;
   l.weights = o.outputWeights;
   l.weightsRef = o.outputWeights;
-  l.precision = o.target == "cuda" && o.precision == "fp32" ? "" : o.precision; // cuda: its default, fp16
+  l.precision = o.precision;
   l.target = o.target;
   return l;
 }

@@ -7,8 +7,9 @@
 // functions' LLVM types come from their prototypes, so the compiler needs
 // the header, not the CUDA runtime.
 //
-// What differs from the CPU mapping: linear weights are `cuda_rows` (f16, or
-// int8 with the per-row scale beside); tables are f16; the past length is
+// What differs from the CPU mapping: linear weights are `cuda_rows` (f16, bf16
+// or f32, or int8 with the per-row scale beside); tables are plain rows of the
+// precision; the past length is
 // never an argument (the kernels read it from device memory); the KV cache
 // is f16; token and position embeddings are one op (lithe-fuse-positions).
 //
@@ -36,7 +37,7 @@ namespace {
 const KernelEntry kCudaOps[] = {
     LITHE_CUDA_OP(lithe_cuda_op_embedding),  LITHE_CUDA_OP(lithe_cuda_op_add),
     LITHE_CUDA_OP(lithe_cuda_op_layer_norm), LITHE_CUDA_OP(lithe_cuda_op_center),
-    LITHE_CUDA_OP(lithe_cuda_op_affine_rows), LITHE_CUDA_OP(lithe_cuda_op_linear_f16),
+    LITHE_CUDA_OP(lithe_cuda_op_affine_rows), LITHE_CUDA_OP(lithe_cuda_op_linear),
     LITHE_CUDA_OP(lithe_cuda_op_linear_q8),  LITHE_CUDA_OP(lithe_cuda_op_gelu),
     LITHE_CUDA_OP(lithe_cuda_op_kv_append),  LITHE_CUDA_OP(lithe_cuda_op_attention),
     LITHE_CUDA_OP(lithe_cuda_op_lm_head),
@@ -47,6 +48,11 @@ int64_t cols(Value v) { return cast<k::BufferType>(v.getType()).getCols(); }
 ArrayRef<int64_t> shape(Value v) { return cast<k::BufferType>(v.getType()).getShape(); }
 Type element(Value v) { return cast<k::BufferType>(v.getType()).getElementType(); }
 bool f16Plane(Value v) { return element(v).isF16(); }
+/// cuda_kernels.h's LITHE_CUDA_F32 / F16 / BF16 for a float buffer; -1 for others.
+int cudaType(Value v) {
+  Type e = element(v);
+  return e.isF32() ? 0 : e.isF16() ? 1 : e.isBF16() ? 2 : -1;
+}
 
 } // namespace
 
@@ -58,8 +64,10 @@ std::optional<KernelCall> cudaKernelCall(Operation *op, std::string *why) {
   };
   bool ok = llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](k::EmbedPositionsOp o) {
-        a.named("lithe_cuda_op_embedding").operand(o.getTable()).operand(o.getPositions()).i64(cols(o.getTable()))
-            .operand(o.getIds()).operand(o.getRows()).operand(o.getOut());
+        if (cudaType(o.getTable()) < 0 || element(o.getTable()) != element(o.getPositions()))
+          return refuse("the CUDA embedding reads two tables of one float type (run lithe-pack-weights{target=cuda})");
+        a.named("lithe_cuda_op_embedding").operand(o.getTable()).operand(o.getPositions()).i32(cudaType(o.getTable()))
+            .i64(cols(o.getTable())).operand(o.getIds()).operand(o.getRows()).operand(o.getOut());
         return true;
       })
       .Case([&](k::EmbeddingOp) {
@@ -101,8 +109,8 @@ std::optional<KernelCall> cudaKernelCall(Operation *op, std::string *why) {
               .operand(o.getWeight()).operand(o.getWeightScale()).i64(s[1]).operand(o.getBias()).operand(o.getOut())
               .i32(static_cast<int32_t>(o.getEpilogue()));
         else
-          a.named("lithe_cuda_op_linear_f16").operand(o.getInput()).operand(o.getRows()).i64(s[0])
-              .operand(o.getWeight()).i64(s[1]).operand(o.getBias()).operand(o.getOut())
+          a.named("lithe_cuda_op_linear").operand(o.getInput()).operand(o.getRows()).i64(s[0])
+              .operand(o.getWeight()).i32(cudaType(o.getWeight())).i64(s[1]).operand(o.getBias()).operand(o.getOut())
               .i32(static_cast<int32_t>(o.getEpilogue()));
         return true;
       })
@@ -128,11 +136,11 @@ std::optional<KernelCall> cudaKernelCall(Operation *op, std::string *why) {
         return true;
       })
       .Case([&](k::LMHeadOp o) {
-        if (!element(o.getTable()).isF16())
-          return refuse("the CUDA LM head reads an f16 table (run lithe-pack-weights{target=cuda})");
+        if (cudaType(o.getTable()) < 0 || o.getTableScale())
+          return refuse("the CUDA LM head reads an f32, f16 or bf16 table (run lithe-pack-weights{target=cuda})");
         auto t = shape(o.getTable()); // vocab, width
         a.named("lithe_cuda_op_lm_head").operand(o.getInput()).operand(o.getRows()).i64(t[1]).operand(o.getTable())
-            .i64(t[0]).operand(o.getOut());
+            .i32(cudaType(o.getTable())).i64(t[0]).operand(o.getOut());
         return true;
       })
       .Case<k::KVAppendRowsOp, k::AttentionRowsOp>([&](Operation *) {

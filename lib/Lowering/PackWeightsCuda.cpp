@@ -3,12 +3,13 @@
 // lithe-pack-weights{target=cuda} (passes/PackWeights.cpp):
 //
 //  - a linear's [in, out] weight becomes [out][in] rows (`cuda_rows`, the
-//    layout of nn.Linear that lithe_cuda_gemv_* and the cuBLASLt GEMM
-//    read): f32 -> `<name>.cuda.f16` (f16, round to nearest even), int8 ->
-//    `<name>.cuda.i8` with its per-output scales kept as they are;
-//  - each table an LM head or an embedding reads becomes `<name>.f16`, f16
-//    [rows][width] (an int8 table dequantized with its row scales), one copy
-//    per table however many ops read it (GPT-2's tied embedding and head).
+//    layout of nn.Linear that lithe_cuda_gemv* and the cuBLASLt GEMM read):
+//    f32 -> `<name>.cuda.<precision>` (f16 or bf16, round to nearest even;
+//    f32 kept), int8 -> `<name>.cuda.i8` with its per-output scales as they are;
+//  - each table an LM head or an embedding reads becomes `<name>.<precision>`,
+//    [rows][width] of the precision (an int8 table dequantized with its row
+//    scales; an f32 table at fp32 is read as it is), one copy per table
+//    however many ops read it (GPT-2's tied embedding and head).
 //
 // Like the CPU packing, the copies are generated tensors of the weights
 // store, made while the weights file is written.
@@ -20,6 +21,7 @@
 #include "lithe/WeightStore.h"
 #include "lithe/runtime/kernels.h"
 
+#include <cstring>
 #include <set>
 
 namespace lithe {
@@ -28,16 +30,36 @@ using namespace mlir;
 
 namespace {
 
+/// What f32 values become: f32, f16 or bf16.
+struct Precision {
+  CudaPrecision p;
+  const char *suffix() const { return p == CudaPrecision::F16 ? "f16" : p == CudaPrecision::BF16 ? "bf16" : "f32"; }
+  Type type(Builder &b) const {
+    return p == CudaPrecision::F16 ? Type(b.getF16Type()) : p == CudaPrecision::BF16 ? Type(b.getBF16Type())
+                                                                                         : Type(b.getF32Type());
+  }
+  DType dtype() const { return p == CudaPrecision::F32 ? DType::F32 : p == CudaPrecision::F16 ? DType::F16 : DType::BF16; }
+  size_t bytes() const { return p == CudaPrecision::F32 ? 4 : 2; }
+  /// n floats in this precision.
+  void convert(const float *x, int64_t n, uint8_t *out) const {
+    if (p == CudaPrecision::F16) lithe_to_f16(x, n, reinterpret_cast<uint16_t *>(out));
+    else if (p == CudaPrecision::BF16) lithe_to_bf16(x, n, reinterpret_cast<uint16_t *>(out));
+    else std::memcpy(out, x, static_cast<size_t>(n) * 4);
+  }
+};
+
 struct CudaPacker {
   WeightStore &store;
+  Precision precision;
   std::set<std::string> made;
   std::string error;
 
-  /// The f16 copy of the table `table` (with its row scales when int8);
+  /// The table `table` (with its row scales when int8) in the precision;
   /// null after an error emitted at `at`.
-  Value f16Table(Operation *at, Value table, Value scale) {
+  Value convertTable(Operation *at, Value table, Value scale) {
     k::BufferType type = cast<k::BufferType>(table.getType());
-    if (type.getElementType().isF16()) return table;
+    OpBuilder b(at);
+    if (type.getElementType() == precision.type(b)) return table; // f32 at fp32, or done
     auto w = table.getDefiningOp<k::WeightOp>();
     auto s = scale ? scale.getDefiningOp<k::WeightOp>() : k::WeightOp();
     Type e = type.getElementType();
@@ -47,7 +69,7 @@ struct CudaPacker {
       return {};
     }
     const int64_t V = type.getShape()[0], D = type.getShape()[1];
-    std::string name = w.getName().str() + ".f16";
+    std::string name = w.getName().str() + "." + precision.suffix();
     if (!made.count(name) && !store.contains(name)) {
       auto t = store.get(w.getName().str());
       const bool q8 = e.isInteger(8);
@@ -60,25 +82,24 @@ struct CudaPacker {
         return {};
       }
       const void *data = t->data;
-      store.putGenerated(name, DType::F16, {V, D}, static_cast<size_t>(V * D) * 2,
+      const Precision pr = precision;
+      store.putGenerated(name, pr.dtype(), {V, D}, static_cast<size_t>(V * D) * pr.bytes(),
                          [=](uint8_t *out, std::string &) {
-                           auto *o = reinterpret_cast<uint16_t *>(out);
                            if (!q8) {
-                             lithe_to_f16(static_cast<const float *>(data), V * D, o);
+                             pr.convert(static_cast<const float *>(data), V * D, out);
                              return true;
                            }
                            std::vector<float> row(static_cast<size_t>(D));
                            for (int64_t v = 0; v < V; ++v) {
                              for (int64_t d = 0; d < D; ++d)
                                row[d] = static_cast<const int8_t *>(data)[v * D + d] * rowScale[v];
-                             lithe_to_f16(row.data(), D, o + v * D);
+                             pr.convert(row.data(), D, out + v * D * pr.bytes());
                            }
                            return true;
                          });
       made.insert(name);
     }
-    OpBuilder b(at);
-    return b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), {V, D}, b.getF16Type()),
+    return b.create<k::WeightOp>(w.getLoc(), k::BufferType::get(b.getContext(), {V, D}, precision.type(b)),
                                  w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
   }
 
@@ -94,7 +115,7 @@ struct CudaPacker {
                            "(quantize with bits=8 for the CUDA target)");
     const bool q8 = e.isInteger(8);
     const int64_t K = type.getShape()[0], N = type.getShape()[1];
-    std::string name = w.getName().str() + (q8 ? ".cuda.i8" : ".cuda.f16");
+    std::string name = w.getName().str() + ".cuda." + (q8 ? "i8" : precision.suffix());
     if (!made.count(name) && !store.contains(name)) {
       auto t = store.get(w.getName().str());
       if (!t || t->dtype != (q8 ? DType::I8 : DType::F32) || t->shape != std::vector<int64_t>{K, N})
@@ -102,8 +123,9 @@ struct CudaPacker {
                                << "' must be an " << (q8 ? "i8" : "f32") << " [" << K << ", " << N
                                << "] tensor of the weights";
       const void *data = t->data;
-      const size_t bytes = static_cast<size_t>(K * N) * (q8 ? 1 : 2);
-      store.putGenerated(name, q8 ? DType::I8 : DType::F16, {N, K}, bytes, [=](uint8_t *out, std::string &) {
+      const Precision pr = precision;
+      const size_t bytes = static_cast<size_t>(K * N) * (q8 ? 1 : pr.bytes());
+      store.putGenerated(name, q8 ? DType::I8 : pr.dtype(), {N, K}, bytes, [=](uint8_t *out, std::string &) {
         if (q8) {
           const auto *in = static_cast<const int8_t *>(data);
           auto *o = reinterpret_cast<int8_t *>(out);
@@ -115,7 +137,7 @@ struct CudaPacker {
         std::vector<float> row(static_cast<size_t>(K));
         for (int64_t n = 0; n < N; ++n) {
           for (int64_t k = 0; k < K; ++k) row[k] = in[k * N + n];
-          lithe_to_f16(row.data(), K, reinterpret_cast<uint16_t *>(out) + n * K);
+          pr.convert(row.data(), K, out + n * K * pr.bytes());
         }
         return true;
       });
@@ -123,7 +145,7 @@ struct CudaPacker {
     }
     OpBuilder b(lin);
     auto pw = b.create<k::WeightOp>(
-        w.getLoc(), k::BufferType::get(b.getContext(), {K, N}, q8 ? Type(b.getIntegerType(8)) : Type(b.getF16Type())),
+        w.getLoc(), k::BufferType::get(b.getContext(), {K, N}, q8 ? Type(b.getIntegerType(8)) : precision.type(b)),
         w.getWeights(), b.getStringAttr(name), k::Layout::cuda_rows);
     lin.getWeightMutable().assign(pw);
     if (w->use_empty()) w.erase();
@@ -141,8 +163,8 @@ void retarget(OpOperand &use, Value to) {
 
 } // namespace
 
-LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store) {
-  CudaPacker p{store, {}, {}};
+LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store, CudaPrecision precision) {
+  CudaPacker p{store, {precision}, {}, {}};
   if (module.walk([&](k::LinearOp lin) { return failed(p.linear(lin)) ? WalkResult::interrupt() : WalkResult::advance(); })
           .wasInterrupted())
     return failure();
@@ -150,7 +172,7 @@ LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store) {
     if (auto head = dyn_cast<k::LMHeadOp>(op)) {
       if (head.getGroup())
         return head.emitError("lithe-pack-weights{target=cuda}: an int4 LM head has no CUDA kernel"), WalkResult::interrupt();
-      Value t = p.f16Table(op, head.getTable(), head.getTableScale());
+      Value t = p.convertTable(op, head.getTable(), head.getTableScale());
       if (!t) return WalkResult::interrupt();
       Value scale = head.getTableScale();
       retarget(head.getTableMutable(), t);
@@ -159,8 +181,8 @@ LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store) {
         if (Operation *d = scale.getDefiningOp(); d && d->use_empty()) d->erase();
       }
     } else if (auto emb = dyn_cast<k::EmbedPositionsOp>(op)) {
-      Value t = p.f16Table(op, emb.getTable(), emb.getTableScale());
-      Value pos = t ? p.f16Table(op, emb.getPositions(), Value()) : Value();
+      Value t = p.convertTable(op, emb.getTable(), emb.getTableScale());
+      Value pos = t ? p.convertTable(op, emb.getPositions(), Value()) : Value();
       if (!t || !pos) return WalkResult::interrupt();
       Value scale = emb.getTableScale();
       retarget(emb.getTableMutable(), t);

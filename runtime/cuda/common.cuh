@@ -1,9 +1,10 @@
 // common.cuh - device helpers shared by the CUDA kernel files: warp and block
-// reductions, GELU, and 8-element loads that turn fp16 / int8 / fp32 memory
-// into fp32 registers. Internal to runtime/cuda (not a public header).
+// reductions, GELU, and 8-element loads that turn fp16 / bf16 / int8 / fp32
+// memory into fp32 registers. Internal to runtime/cuda (not a public header).
 #ifndef LITHE_RUNTIME_CUDA_COMMON_CUH
 #define LITHE_RUNTIME_CUDA_COMMON_CUH
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -69,10 +70,25 @@ __device__ inline void halves8(uint4 q, float (&v)[8]) {
 }
 __device__ inline void load8(const half *p, float (&v)[8]) { halves8(*reinterpret_cast<const uint4 *>(p), v); }
 
-// Weights: 16 bytes per load (8 fp16 or 16 int8 values), 16-byte aligned,
-// read once per call, so streamed past the caches with __ldcs (evict-first).
+// Weights: 16 bytes per load (8 fp16 / bf16 or 16 int8 values; fp32: two
+// loads, 8 values), 16-byte aligned (fp32: 32), read once per call, so
+// streamed past the caches with __ldcs (evict-first).
 template <typename WT> constexpr int kWeightsPerLoad = 16 / sizeof(WT);
+template <> constexpr int kWeightsPerLoad<float> = 8;
 __device__ inline void loadWeights(const half *p, float (&v)[8]) { halves8(__ldcs(reinterpret_cast<const uint4 *>(p)), v); }
+__device__ inline void loadWeights(const __nv_bfloat16 *p, float (&v)[8]) {
+  const uint4 q = __ldcs(reinterpret_cast<const uint4 *>(p));
+  const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&q);
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const float2 f = __bfloat1622float2(h[j]);
+    v[2 * j] = f.x, v[2 * j + 1] = f.y;
+  }
+}
+__device__ inline void loadWeights(const float *p, float (&v)[8]) {
+  const float4 a = __ldcs(reinterpret_cast<const float4 *>(p)), b = __ldcs(reinterpret_cast<const float4 *>(p) + 1);
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
 __device__ inline void loadWeights(const int8_t *p, float (&v)[16]) {
   const uint4 q = __ldcs(reinterpret_cast<const uint4 *>(p));
   const int8_t *b = reinterpret_cast<const int8_t *>(&q);
@@ -82,6 +98,7 @@ __device__ inline void loadWeights(const int8_t *p, float (&v)[16]) {
 
 __device__ inline float toFloat(float v) { return v; }
 __device__ inline float toFloat(half v) { return __half2float(v); }
+__device__ inline float toFloat(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ inline float toFloat(int8_t v) { return static_cast<float>(v); }
 
 // One warp's dot products of a weight row w[0..K) with M rows of x (x[m][k]

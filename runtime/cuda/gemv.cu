@@ -1,5 +1,5 @@
 // gemv.cu - weight-streaming matrix-vector products for decode (M <= 8 rows
-// of activations), fp16 or int8 weights stored [N][K] (K contiguous), fp32
+// of activations), fp16, bf16, fp32 or int8 weights stored [N][K] (K contiguous), fp32
 // accumulation, fused bias / GELU / residual-add epilogue.
 //
 // One warp per output column n: the warp streams W's row n once (16-byte
@@ -74,6 +74,19 @@ int lithe_cuda_gemv_f16(const uint16_t *W, const void *x, int xType, int64_t M, 
   if (xType == LITHE_CUDA_F16)
     return dispatch(w, nullptr, static_cast<const half *>(x), M, N, K, bias, epilogue, accumulate, y, stream);
   return dispatch(w, nullptr, static_cast<const float *>(x), M, N, K, bias, epilogue, accumulate, y, stream);
+}
+
+int lithe_cuda_gemv(const void *W, int wType, const void *x, int xType, int64_t M, int64_t N, int64_t K,
+                    const float *bias, int epilogue, int accumulate, float *y, void *stream) {
+  auto run = [&](auto *w) {
+    if (xType == LITHE_CUDA_F16)
+      return dispatch(w, nullptr, static_cast<const half *>(x), M, N, K, bias, epilogue, accumulate, y, stream);
+    return dispatch(w, nullptr, static_cast<const float *>(x), M, N, K, bias, epilogue, accumulate, y, stream);
+  };
+  if (wType == LITHE_CUDA_F16) return run(static_cast<const half *>(W));
+  if (wType == LITHE_CUDA_BF16) return run(static_cast<const __nv_bfloat16 *>(W));
+  if (wType == LITHE_CUDA_F32) return run(static_cast<const float *>(W));
+  return static_cast<int>(cudaErrorInvalidValue);
 }
 
 int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int xType, int64_t M, int64_t N,

@@ -12,8 +12,8 @@
 // binary's logits. What it cannot check: the .cu kernels (CudaKernelsTest,
 // on a GPU) and the CUDA API calls of ops.cpp / device_model.cpp.
 //
-// Each op follows its contract in cuda_ops.h / cuda_kernels.h: f16 weights
-// and tables widened to float, fp32 accumulation, the argmax's lowest id.
+// Each op follows its contract in cuda_ops.h / cuda_kernels.h: f16 / bf16
+// weights and tables widened to float, fp32 accumulation, the argmax's lowest id.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,11 +37,19 @@ namespace {
 
 thread_local LitheCudaExec *bound = nullptr;
 
-float half(uint16_t h) {
-  float f;
-  lithe_from_f16(&h, 1, &f);
-  return f;
+/// n elements of type `type` (0 f32, 1 f16, 2 bf16: cuda_kernels.h's) as floats.
+void widen(const void *p, int32_t type, int64_t n, float *out) {
+  if (type == 1) return lithe_from_f16(static_cast<const uint16_t *>(p), n, out);
+  if (type == 2) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t bits = static_cast<uint32_t>(static_cast<const uint16_t *>(p)[i]) << 16;
+      std::memcpy(out + i, &bits, 4);
+    }
+    return;
+  }
+  std::memcpy(out, p, static_cast<size_t>(n) * sizeof(float));
 }
+size_t elementBytes(int32_t type) { return type == 0 ? 4 : 2; }
 
 float gelu(float v, bool tanhForm) {
   if (tanhForm) return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
@@ -88,11 +96,15 @@ int32_t lithe_cuda_exec_error(LitheCudaExec *e) {
 }
 size_t lithe_cuda_exec_bytes(const LitheCudaExec *e) { return e->tokens.size() * sizeof(int64_t); }
 
-void lithe_cuda_op_embedding(const uint16_t *table, const uint16_t *positions, int64_t width, const int64_t *ids,
-                             int64_t rows, float *out) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t d = 0; d < width; ++d)
-      out[r * width + d] = half(table[ids[r] * width + d]) + half(positions[(bound->past + r) * width + d]);
+void lithe_cuda_op_embedding(const void *table, const void *positions, int32_t tableType, int64_t width,
+                             const int64_t *ids, int64_t rows, float *out) {
+  const size_t row = static_cast<size_t>(width) * elementBytes(tableType);
+  std::vector<float> t(static_cast<size_t>(width)), p(t.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    widen(static_cast<const uint8_t *>(table) + ids[r] * row, tableType, width, t.data());
+    widen(static_cast<const uint8_t *>(positions) + (bound->past + r) * row, tableType, width, p.data());
+    for (int64_t d = 0; d < width; ++d) out[r * width + d] = t[d] + p[d];
+  }
 }
 
 void lithe_cuda_op_add(const float *a, const float *b, int64_t n, float *out) { lithe_add(a, b, n, out); }
@@ -110,10 +122,10 @@ void lithe_cuda_op_affine_rows(float *x, int64_t rows, int64_t width, const floa
   lithe_affine_rows(x, rows, width, scale, bias);
 }
 
-void lithe_cuda_op_linear_f16(const float *x, int64_t rows, int64_t K, const uint16_t *W, int64_t N,
-                              const float *bias, float *out, int32_t epilogue) {
+void lithe_cuda_op_linear(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType, int64_t N,
+                          const float *bias, float *out, int32_t epilogue) {
   std::vector<float> w(static_cast<size_t>(N * K));
-  lithe_from_f16(W, N * K, w.data());
+  widen(W, weightType, N * K, w.data());
   linear(x, rows, K, [&](int64_t n, int64_t k) { return w[n * K + k]; }, N, bias, out, epilogue);
 }
 
@@ -150,11 +162,11 @@ void lithe_cuda_op_attention(const float *query, int64_t rows, const void *kPlan
                       headDim, capacity, bound->past, scale, /*causal=*/1, out);
 }
 
-void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const uint16_t *table, int64_t vocab,
-                           float *logits) {
-  // The f16 table widened, then the CPU head: the same products in float.
+void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const void *table, int32_t tableType,
+                           int64_t vocab, float *logits) {
+  // The table widened, then the CPU head: the same products in float.
   std::vector<float> t(static_cast<size_t>(vocab * width));
-  lithe_from_f16(table, vocab * width, t.data());
+  widen(table, tableType, vocab * width, t.data());
   lithe_lm_head(x, rows, width, t.data(), vocab, logits);
   for (int64_t r = 0; r < rows; ++r)
     bound->tokens[r] = std::max_element(logits + r * vocab, logits + (r + 1) * vocab) - (logits + r * vocab);

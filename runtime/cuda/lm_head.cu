@@ -35,9 +35,9 @@ __device__ inline bool better(Candidate a, Candidate b) {
   return a.value > b.value || (a.value == b.value && a.id < b.id);
 }
 
-template <typename XT>
+template <typename TT, typename XT>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    logitsKernel(const half *__restrict__ table, const XT *__restrict__ x, int V, int D, float *__restrict__ logits,
+    logitsKernel(const TT *__restrict__ table, const XT *__restrict__ x, int V, int D, float *__restrict__ logits,
                  Candidate *__restrict__ candidates) {
   __shared__ Candidate best[kWarpsPerBlock];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, v = blockIdx.x * kWarpsPerBlock + warp;
@@ -201,8 +201,8 @@ __global__ void uniformKernel(uint64_t seed, const int64_t *__restrict__ counter
 
 int blocksFor(int64_t V) { return static_cast<int>((V + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
-template <typename XT>
-int launch(const half *table, const XT *x, int64_t V, int64_t D, float *logits, void *workspace, int64_t *token,
+template <typename TT, typename XT>
+int launch(const TT *table, const XT *x, int64_t V, int64_t D, float *logits, void *workspace, int64_t *token,
            cudaStream_t stream) {
   Candidate *candidates = static_cast<Candidate *>(workspace);
   const int blocks = blocksFor(V);
@@ -225,6 +225,20 @@ int lithe_cuda_lm_head_argmax_f16(const uint16_t *table, const void *x, int xTyp
   if (xType == LITHE_CUDA_F16)
     return launch(t, static_cast<const half *>(x), V, D, logits, workspace, token, asStream(stream));
   return launch(t, static_cast<const float *>(x), V, D, logits, workspace, token, asStream(stream));
+}
+
+int lithe_cuda_lm_head_argmax(const void *table, int tableType, const void *x, int xType, int64_t V, int64_t D,
+                              float *logits, void *workspace, int64_t *token, void *stream) {
+  if (V < 1 || D < 1 || V > INT32_MAX - kWarpsPerBlock || D > INT32_MAX) return static_cast<int>(cudaErrorInvalidValue);
+  auto run = [&](auto *t) {
+    if (xType == LITHE_CUDA_F16)
+      return launch(t, static_cast<const half *>(x), V, D, logits, workspace, token, asStream(stream));
+    return launch(t, static_cast<const float *>(x), V, D, logits, workspace, token, asStream(stream));
+  };
+  if (tableType == LITHE_CUDA_F16) return run(static_cast<const half *>(table));
+  if (tableType == LITHE_CUDA_BF16) return run(static_cast<const __nv_bfloat16 *>(table));
+  if (tableType == LITHE_CUDA_F32) return run(static_cast<const float *>(table));
+  return static_cast<int>(cudaErrorInvalidValue);
 }
 
 int lithe_cuda_sample(const float *logits, int64_t V, float temperature, int64_t topK, float topP,

@@ -109,9 +109,9 @@ int32_t lithe_cuda_exec_error(LitheCudaExec *e) {
   return s;
 }
 
-void lithe_cuda_op_embedding(const uint16_t *table, const uint16_t *positions, int64_t width, const int64_t *ids,
-                             int64_t rows, float *out) {
-  check(lithe_cuda_embedding_f16(ids, rows, exec().past, table, positions, width, out, exec().stream));
+void lithe_cuda_op_embedding(const void *table, const void *positions, int32_t tableType, int64_t width,
+                             const int64_t *ids, int64_t rows, float *out) {
+  check(lithe_cuda_embedding(ids, rows, exec().past, table, positions, tableType, width, out, exec().stream));
 }
 
 void lithe_cuda_op_add(const float *a, const float *b, int64_t n, float *out) {
@@ -150,17 +150,22 @@ Epi epi(int32_t e) {
 
 } // namespace
 
-void lithe_cuda_op_linear_f16(const float *x, int64_t rows, int64_t K, const uint16_t *W, int64_t N,
-                              const float *bias, float *out, int32_t epilogue) {
+void lithe_cuda_op_linear(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType, int64_t N,
+                          const float *bias, float *out, int32_t epilogue) {
   LitheCudaExec &e = exec();
   const Epi p = epi(epilogue);
-  if (rows <= LITHE_CUDA_GEMV_MAX_M) {
-    check(lithe_cuda_gemv_f16(W, x, LITHE_CUDA_F32, rows, N, K, bias, p.epilogue, p.accumulate, out, e.stream));
-  } else {
+  if (rows > LITHE_CUDA_GEMV_MAX_M && weightType == LITHE_CUDA_F16) {
     // cuBLASLt reads fp16 activations: convert x once into the scratch.
     check(lithe_cuda_to_f16(x, rows * K, e.half, e.stream));
-    check(lithe_cuda_gemm_f16(e.gemm, e.half, W, rows, N, K, bias, p.epilogue, p.accumulate, out, LITHE_CUDA_F32,
-                              e.stream));
+    check(lithe_cuda_gemm_f16(e.gemm, e.half, static_cast<const uint16_t *>(W), rows, N, K, bias, p.epilogue,
+                              p.accumulate, out, LITHE_CUDA_F32, e.stream));
+  } else {
+    // The GEMV, 8 rows per pass over the weights (bf16 / fp32 have no GEMM here yet).
+    for (int64_t r = 0; r < rows; r += LITHE_CUDA_GEMV_MAX_M) {
+      const int64_t m = std::min<int64_t>(LITHE_CUDA_GEMV_MAX_M, rows - r);
+      check(lithe_cuda_gemv(W, weightType, x + r * K, LITHE_CUDA_F32, m, N, K, bias, p.epilogue, p.accumulate,
+                            out + r * N, e.stream));
+    }
   }
   if (p.erf) check(lithe_cuda_gelu(out, rows * N, out, 0, e.stream));
 }
@@ -203,12 +208,12 @@ void lithe_cuda_op_attention(const float *query, int64_t rows, const void *kPlan
                                            scale, out, LITHE_CUDA_F32, heads * headDim, e.stream));
 }
 
-void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const uint16_t *table, int64_t vocab,
-                           float *logits) {
+void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const void *table, int32_t tableType,
+                           int64_t vocab, float *logits) {
   LitheCudaExec &e = exec();
   for (int64_t r = 0; r < rows; ++r)
-    check(lithe_cuda_lm_head_argmax_f16(table, x + r * width, LITHE_CUDA_F32, vocab, width, logits + r * vocab,
-                                        e.lmHead, e.tokens + r, e.stream));
+    check(lithe_cuda_lm_head_argmax(table, tableType, x + r * width, LITHE_CUDA_F32, vocab, width, logits + r * vocab,
+                                    e.lmHead, e.tokens + r, e.stream));
 }
 
 } // extern "C"

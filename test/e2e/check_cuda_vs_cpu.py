@@ -24,6 +24,7 @@ ap.add_argument("--lithec", required=True)
 ap.add_argument("--fixture", required=True)
 ap.add_argument("--workdir", required=True)
 ap.add_argument("--pipeline", default="")
+ap.add_argument("--precision", default="", help="lithec --precision for both (fp32 or bf16: each target's own)")
 ap.add_argument("--name", default="")
 ap.add_argument("--tolerance", type=float, default=0.03)
 ap.add_argument("--generate", type=int, default=0, help="greedy tokens to compare after each case's ids")
@@ -40,6 +41,8 @@ for target in ("cpu", "cuda"):
     cmd = [args.lithec, model, "-o", exe, "--target", target]
     if args.pipeline:
         cmd += ["--pipeline", args.pipeline]
+    if args.precision:
+        cmd += ["--precision", args.precision]
     subprocess.run(cmd, check=True)
     exes[target] = exe
 

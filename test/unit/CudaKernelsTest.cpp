@@ -16,6 +16,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -221,10 +222,26 @@ const GemvCase kGemvCases[] = {
     {7, 1, 13, LITHE_CUDA_F32, true, LITHE_CUDA_EPILOGUE_NONE, 0},
 };
 
-// Runs every case with fp16 weights (quantized = false) or int8 weights with a
-// per-row scale (quantized = true).
-void checkGemv(bool quantized) {
-  unsigned seed = quantized ? 100 : 10;
+// bf16 as the kernels take it (uint16_t bits), round to nearest even, and back.
+std::vector<uint16_t> toBf16(const std::vector<float> &v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) h[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v[i]));
+  return h;
+}
+std::vector<float> roundedToBf16(const std::vector<float> &v) {
+  std::vector<uint16_t> h = toBf16(v);
+  std::vector<float> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = __bfloat162float(__ushort_as_bfloat16(h[i]));
+  return r;
+}
+
+enum class GemvWeights { F16, Q8, BF16, F32 };
+
+// Runs every case with fp16 weights, int8 weights with a per-row scale, or
+// (through lithe_cuda_gemv) bf16 or fp32 weights.
+void checkGemv(GemvWeights kind) {
+  const bool quantized = kind == GemvWeights::Q8;
+  unsigned seed = 10 + 90 * static_cast<unsigned>(kind);
   for (const GemvCase &c : kGemvCases) {
     SCOPED_TRACE(testing::Message() << "M=" << c.M << " N=" << c.N << " K=" << c.K << " xType=" << c.xType
                                     << " epilogue=" << c.epilogue << " accumulate=" << c.accumulate);
@@ -250,11 +267,22 @@ void checkGemv(bool quantized) {
                 0);
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
       gemvReference(c, W, &scale, x, bias, y0, want, tol);
-    } else {
+    } else if (kind == GemvWeights::F16) {
       W = roundedToHalf(randomVector(c.N * c.K, seed++, 1.0f / std::sqrt(float(c.K))));
       Device<uint16_t> dW(toHalf(W));
       ASSERT_EQ(lithe_cuda_gemv_f16(dW.p, xArg, c.xType, c.M, c.N, c.K, c.bias ? dbias.p : nullptr, c.epilogue,
                                     c.accumulate, dy.p, nullptr),
+                0);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      gemvReference(c, W, nullptr, x, bias, y0, want, tol);
+    } else {
+      W = randomVector(c.N * c.K, seed++, 1.0f / std::sqrt(float(c.K)));
+      if (kind == GemvWeights::BF16) W = roundedToBf16(W);
+      Device<uint16_t> dWb(toBf16(W));
+      Device<float> dWf(W);
+      const void *w = kind == GemvWeights::BF16 ? static_cast<const void *>(dWb.p) : dWf.p;
+      ASSERT_EQ(lithe_cuda_gemv(w, kind == GemvWeights::BF16 ? LITHE_CUDA_BF16 : LITHE_CUDA_F32, xArg, c.xType, c.M,
+                                c.N, c.K, c.bias ? dbias.p : nullptr, c.epilogue, c.accumulate, dy.p, nullptr),
                 0);
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
       gemvReference(c, W, nullptr, x, bias, y0, want, tol);
@@ -266,12 +294,28 @@ void checkGemv(bool quantized) {
 
 TEST(CudaKernels, GemvF16) {
   if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
-  checkGemv(false);
+  checkGemv(GemvWeights::F16);
 }
 
 TEST(CudaKernels, GemvQ8) {
   if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
-  checkGemv(true);
+  checkGemv(GemvWeights::Q8);
+}
+
+// --precision=bf16 / fp32 on the CUDA target (fp32 rows: two 16-byte loads of 8 values).
+TEST(CudaKernels, GemvBf16) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  checkGemv(GemvWeights::BF16);
+}
+
+TEST(CudaKernels, GemvF32) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  checkGemv(GemvWeights::F32);
+}
+
+TEST(CudaKernels, GemvRejectsUnknownWeightType) {
+  EXPECT_EQ(lithe_cuda_gemv(nullptr, 7, nullptr, LITHE_CUDA_F32, 1, 8, 8, nullptr, 0, 0, nullptr, nullptr),
+            int(cudaErrorInvalidValue));
 }
 
 // Argument checks come before any CUDA call: this one runs without a GPU too.
@@ -365,6 +409,28 @@ TEST(CudaKernels, EmbeddingF16) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t d = 0; d < D; ++d)
         ASSERT_EQ(y[m * D + d], wte[tokens[m] * D + d] + wpe[(past + m) * D + d]) << "D=" << D << " at " << m << "," << d;
+  }
+}
+
+// The bf16 and fp32 tables of --precision=bf16 / fp32: the same exact sums.
+TEST(CudaKernels, EmbeddingBf16AndF32) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t V = 500, P = 64, D = 96, M = 3, past = 9;
+  std::vector<int64_t> tokens = {499, 0, 17};
+  Device<int64_t> dtok(tokens), dpast(std::vector<int64_t>{past});
+  for (int type : {LITHE_CUDA_BF16, LITHE_CUDA_F32}) {
+    std::vector<float> wte = randomVector(V * D, 310), wpe = randomVector(P * D, 311);
+    if (type == LITHE_CUDA_BF16) wte = roundedToBf16(wte), wpe = roundedToBf16(wpe);
+    Device<uint16_t> bte(toBf16(wte)), bpe(toBf16(wpe));
+    Device<float> fte(wte), fpe(wpe), dy(M * D);
+    const bool bf = type == LITHE_CUDA_BF16;
+    ASSERT_EQ(lithe_cuda_embedding(dtok.p, M, dpast.p, bf ? static_cast<void *>(bte.p) : fte.p,
+                                   bf ? static_cast<void *>(bpe.p) : fpe.p, type, D, dy.p, nullptr),
+              0);
+    std::vector<float> y = dy.get(M * D);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t d = 0; d < D; ++d)
+        ASSERT_EQ(y[m * D + d], wte[tokens[m] * D + d] + wpe[(past + m) * D + d]) << type << " at " << m << "," << d;
   }
 }
 
@@ -624,6 +690,32 @@ TEST(CudaKernels, LmHeadArgmax) {
         sumAbs += std::fabs(double(table[v * c.D + d]) * x[d]);
       }
       ASSERT_NEAR(logits[v], dot, accumulationBound(c.D, sumAbs)) << "logit " << v;
+    }
+  }
+}
+
+TEST(CudaKernels, LmHeadArgmaxBf16AndF32Tables) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t V = 5003, D = 96;
+  for (int type : {LITHE_CUDA_BF16, LITHE_CUDA_F32}) {
+    SCOPED_TRACE(testing::Message() << "tableType=" << type);
+    std::vector<float> table = randomVector(V * D, 820 + type, 0.1f), x = randomVector(D, 830 + type);
+    if (type == LITHE_CUDA_BF16) table = roundedToBf16(table);
+    Device<uint16_t> btable(toBf16(table));
+    Device<float> ftable(table), dx(x), dlogits(V);
+    Device<uint8_t> dws(lithe_cuda_lm_head_workspace_bytes(V));
+    Device<int64_t> dtoken(1);
+    const void *t = type == LITHE_CUDA_BF16 ? static_cast<const void *>(btable.p) : ftable.p;
+    ASSERT_EQ(lithe_cuda_lm_head_argmax(t, type, dx.p, LITHE_CUDA_F32, V, D, dlogits.p, dws.p, dtoken.p, nullptr), 0);
+    std::vector<float> logits = dlogits.get(V);
+    EXPECT_EQ(dtoken.get(1)[0], std::max_element(logits.begin(), logits.end()) - logits.begin());
+    for (int64_t v = 0; v < V; ++v) {
+      double dot = 0, sumAbs = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        dot += double(table[v * D + d]) * x[d];
+        sumAbs += std::fabs(double(table[v * D + d]) * x[d]);
+      }
+      ASSERT_NEAR(logits[v], dot, accumulationBound(D, sumAbs)) << "logit " << v;
     }
   }
 }

@@ -86,8 +86,8 @@ cl::opt<std::string> precision("precision",
                                cl::init("fp32"), cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("What the executable runs on: cpu (default) or cuda (an NVIDIA GPU of compute "
-                                     "capability 8.0 or newer; f16 weights, int8 ones from lithe-quantize-weights "
-                                     "kept, f16 KV cache)"),
+                                     "capability 8.0 or newer; --precision fp16 (default), bf16 or fp32 weights, int8 "
+                                     "ones from lithe-quantize-weights kept; f16 KV cache)"),
                             cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> modelName("model-name",
                               cl::desc("C identifier naming the model's symbols (lithe_NAME_query), so "
@@ -520,9 +520,8 @@ int runCodegen(mlir::MLIRContext &ctx) {
   if (capacity < 0) return fail("--capacity must be positive");
   if (target != "cpu" && target != "cuda") return fail("--target: unknown '" + target + "' (known: cpu, cuda)");
   if (target == "cuda") {
-    if (precision.getNumOccurrences() && precision != "fp16")
-      return fail("--precision " + precision + ": --target=cuda compiles fp16 weights (int8 ones stay int8); "
-                  "fp32 and bf16 CUDA kernels are not written yet");
+    if (precision.getNumOccurrences() && precision != "fp16" && precision != "bf16" && precision != "fp32")
+      return fail("--precision: unknown '" + precision + "' for --target=cuda (known: fp16, the default; bf16; fp32)");
     if (!draftPipeline.empty()) return fail("--draft: speculative decoding is not on --target=cuda yet");
     if (emit == Emit::Exe && !lithe::canLinkCuda())
       return fail("--target=cuda: this lithec was built without CUDA (nvcc was not found when it was built), so it "
@@ -598,7 +597,7 @@ int runCodegen(mlir::MLIRContext &ctx) {
   cg.modelName = modelName;
   cg.objectPath = obj;
   cg.capacity = capacity;
-  cg.precision = target == "cuda" ? "" : precision.getValue();
+  cg.precision = target == "cuda" && !precision.getNumOccurrences() ? "" : precision.getValue();
   cg.target = target;
   if (emit == Emit::Kernel && !toStdout) {
     // OUT.mlir and the weights it references (packed ones included) in

@@ -27,7 +27,7 @@
 
 extern "C" {
 
-enum { LITHE_CUDA_F32 = 0, LITHE_CUDA_F16 = 1 };
+enum { LITHE_CUDA_F32 = 0, LITHE_CUDA_F16 = 1, LITHE_CUDA_BF16 = 2 };
 enum { LITHE_CUDA_EPILOGUE_NONE = 0, LITHE_CUDA_EPILOGUE_GELU_TANH = 1 };
 
 // --- elementwise (runtime/cuda/elementwise.cu), fp32 -------------------------
@@ -61,6 +61,10 @@ int lithe_cuda_residual_layer_norm(float *residual, const float *delta, int64_t 
 enum { LITHE_CUDA_GEMV_MAX_M = 8 };
 int lithe_cuda_gemv_f16(const uint16_t *W, const void *x, int xType, int64_t M, int64_t N, int64_t K,
                         const float *bias, int epilogue, int accumulate, float *y, void *stream);
+// The same with W of type wType: LITHE_CUDA_F16, LITHE_CUDA_BF16 or LITHE_CUDA_F32
+// (fp32 rows need K % 8 == 0 and 32-byte alignment for the vector loads, else the scalar loop).
+int lithe_cuda_gemv(const void *W, int wType, const void *x, int xType, int64_t M, int64_t N, int64_t K,
+                    const float *bias, int epilogue, int accumulate, float *y, void *stream);
 // The same with int8 weight-only quantization: W int8 [N][K], the dot of row
 // n scaled by scale[n] (fp32, one per output row) before the bias.
 int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int xType, int64_t M,
@@ -93,6 +97,9 @@ int lithe_cuda_gemm_f16(LitheCudaGemm *gemm, const uint16_t *x, const uint16_t *
 // positions must be in range (checked on the host before launch).
 int lithe_cuda_embedding_f16(const int64_t *tokens, int64_t M, const int64_t *past, const uint16_t *wte,
                              const uint16_t *wpe, int64_t D, float *y, void *stream);
+// The same with tables of tableType (LITHE_CUDA_F16, LITHE_CUDA_BF16 or LITHE_CUDA_F32).
+int lithe_cuda_embedding(const int64_t *tokens, int64_t M, const int64_t *past, const void *wte, const void *wpe,
+                         int tableType, int64_t D, float *y, void *stream);
 
 // --- KV cache and attention (attention.cu) -----------------------------------
 // Caches are fp16 [H][capacity][hd], one for K and one for V per layer.
@@ -139,6 +146,9 @@ int lithe_cuda_prefill_attention_f16(const float *q, int64_t ldq, int64_t M, int
 size_t lithe_cuda_lm_head_workspace_bytes(int64_t V);
 int lithe_cuda_lm_head_argmax_f16(const uint16_t *table, const void *x, int xType, int64_t V, int64_t D,
                                   float *logits, void *workspace, int64_t *token, void *stream);
+// The same with a table of tableType (LITHE_CUDA_F16, LITHE_CUDA_BF16 or LITHE_CUDA_F32).
+int lithe_cuda_lm_head_argmax(const void *table, int tableType, const void *x, int xType, int64_t V, int64_t D,
+                              float *logits, void *workspace, int64_t *token, void *stream);
 // Sampling from fp32 logits [V] (written by the call above), in one block:
 // softmax(logits / temperature) over the topK largest logits (ties: lower
 // ids first; topK = 0 or > 1024 means 1024: the draw never looks beyond the

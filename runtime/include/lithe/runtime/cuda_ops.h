@@ -54,8 +54,10 @@ int32_t lithe_cuda_exec_error(LitheCudaExec *exec);
 size_t lithe_cuda_exec_bytes(const LitheCudaExec *exec);
 
 /* --- the ops (the bound execution's stream) -------------------------------- */
-/* lithe_k.embed_positions: out[r] = table[ids[r]] + positions[*past + r], f16 tables. */
-void lithe_cuda_op_embedding(const uint16_t *table, const uint16_t *positions, int64_t width,
+/* Element types of weights and tables: cuda_kernels.h's LITHE_CUDA_F32 (0),
+ * LITHE_CUDA_F16 (1), LITHE_CUDA_BF16 (2) (lithec --precision). */
+/* lithe_k.embed_positions: out[r] = table[ids[r]] + positions[*past + r]. */
+void lithe_cuda_op_embedding(const void *table, const void *positions, int32_t tableType, int64_t width,
                              const int64_t *ids, int64_t rows, float *out);
 /* lithe_k.add: out = a + b over n floats. */
 void lithe_cuda_op_add(const float *a, const float *b, int64_t n, float *out);
@@ -66,11 +68,12 @@ void lithe_cuda_op_layer_norm(const float *x, int64_t rows, int64_t width, const
 void lithe_cuda_op_center(const float *x, int64_t rows, int64_t width, float *out);
 /* lithe_k.affine_rows / add_rows: x = x * scale + bias per row, in place; each nullable. */
 void lithe_cuda_op_affine_rows(float *x, int64_t rows, int64_t width, const float *scale, const float *bias);
-/* lithe_k.linear: out = [out +] act(x W^T + bias), W [N][K] f16 (cuda_rows),
- * epilogue as kernels.h's LITHE_EPI_* (none, GELU tanh or erf, accumulate).
- * Up to 8 rows: the GEMV; more: x to f16 in scratch, then cuBLASLt. */
-void lithe_cuda_op_linear_f16(const float *x, int64_t rows, int64_t K, const uint16_t *W, int64_t N,
-                              const float *bias, float *out, int32_t epilogue);
+/* lithe_k.linear: out = [out +] act(x W^T + bias), W [N][K] (cuda_rows) of
+ * weightType, epilogue as kernels.h's LITHE_EPI_* (none, GELU tanh or erf,
+ * accumulate). Up to 8 rows: the GEMV; more: f16 weights convert x to f16 in
+ * scratch for cuBLASLt, bf16 and fp32 ones run the GEMV 8 rows at a time. */
+void lithe_cuda_op_linear(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType, int64_t N,
+                          const float *bias, float *out, int32_t epilogue);
 /* The same with W int8 [N][K] and one scale per output row (8 rows per GEMV pass). */
 void lithe_cuda_op_linear_q8(const float *x, int64_t rows, int64_t K, const int8_t *W, const float *scale,
                              int64_t N, const float *bias, float *out, int32_t epilogue);
@@ -85,10 +88,10 @@ int32_t lithe_cuda_op_kv_append(void *kPlane, void *vPlane, int64_t heads, int64
  * FlashDecoding; more, the prefill kernel. */
 void lithe_cuda_op_attention(const float *query, int64_t rows, const void *kPlane, const void *vPlane,
                              int64_t heads, int64_t headDim, int64_t capacity, float scale, float *out);
-/* lithe_k.lm_head: logits [rows][vocab] of an f16 table [vocab][width], and
- * each row's argmax into the execution's device tokens. */
-void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const uint16_t *table, int64_t vocab,
-                           float *logits);
+/* lithe_k.lm_head: logits [rows][vocab] of a table [vocab][width] of
+ * tableType, and each row's argmax into the execution's device tokens. */
+void lithe_cuda_op_lm_head(const float *x, int64_t rows, int64_t width, const void *table, int32_t tableType,
+                           int64_t vocab, float *logits);
 
 #ifdef __cplusplus
 }
