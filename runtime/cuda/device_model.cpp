@@ -12,7 +12,9 @@
 // context's stream (cuda_ops.h). A one-token step is captured once per
 // cache into a CUDA graph and replayed: the copies are nodes of the graph,
 // the kernels read the length from device memory, so one graph serves every
-// position. Nothing is allocated after a context and a cache exist.
+// position; the graph ends with the LM head and its argmax, so a greedy
+// step is one graph launch and an 8-byte copy back. Nothing is allocated
+// after a context and a cache exist.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,10 +63,14 @@ struct DeviceContext {
   int64_t *ids = nullptr;        // device: capacity ids
   float *hidden = nullptr;       // device: capacity x width
   float *logits = nullptr;       // device: capacity x vocab
-  int64_t *staging = nullptr;    // pinned host: past, then capacity ids
+  int64_t *staging = nullptr;    // pinned host: past, capacity ids, the argmax token
   size_t arenaBytes = 0, idsBytes = 0, hiddenBytes = 0, logitsBytes = 0;
-  // Captured one-token steps, by the cache they append to.
-  std::map<void *, cudaGraphExec_t> graphs;
+  // Captured one-token steps, by the cache planes they read and append to
+  // (every plane: a freed cache's addresses may come back in another order).
+  std::map<std::vector<void *>, cudaGraphExec_t> graphs;
+  // The last step was one token, whose graph also ran the LM head on it:
+  // logits of that row need no launch.
+  bool headDone = false;
   mutable std::mutex mu;
   ~DeviceContext() {
     for (auto &g : graphs) cudaGraphExecDestroy(g.second);
@@ -86,7 +92,12 @@ struct DeviceCaches {
   }
 };
 
-void copyDevice(void *to, const void *from, size_t n) { cudaMemcpy(to, from, n, cudaMemcpyDeviceToDevice); }
+/// KVState::copyFrom's copy (between steps): finished before it returns, as
+/// the contexts' non-blocking streams do not wait for the legacy one.
+void copyDevice(void *to, const void *from, size_t n) {
+  cudaMemcpy(to, from, n, cudaMemcpyDeviceToDevice);
+  cudaDeviceSynchronize();
+}
 
 class CudaDevice final : public Device {
 public:
@@ -112,6 +123,7 @@ public:
         (kv ? s.vptr : s.kptr).push_back(p);
       }
     }
+    cudaDeviceSynchronize(); // the zeroing done before a context's (non-blocking) stream reads it
     s.device = caches;
     s.copyBytes = copyDevice;
   }
@@ -134,7 +146,7 @@ public:
         !deviceAlloc(reinterpret_cast<void **>(&c->ids), c->idsBytes) ||
         !deviceAlloc(reinterpret_cast<void **>(&c->hidden), c->hiddenBytes) ||
         !deviceAlloc(reinterpret_cast<void **>(&c->logits), c->logitsBytes) ||
-        cudaHostAlloc(reinterpret_cast<void **>(&c->staging), (cap + 1) * sizeof(int64_t), cudaHostAllocDefault) !=
+        cudaHostAlloc(reinterpret_cast<void **>(&c->staging), (cap + 2) * sizeof(int64_t), cudaHostAllocDefault) !=
             cudaSuccess) {
       error = "too little GPU memory for a context (" + std::to_string((c->arenaBytes + c->hiddenBytes + c->logitsBytes) >> 20) +
               " MiB of activations and logits)";
@@ -144,14 +156,16 @@ public:
   }
 
   /// Enqueues a step on ctx's stream: the ids and the past length in, then
-  /// the generated host code.
-  void enqueue(DeviceContext &c, const KVState &s, int64_t n) const {
+  /// the generated host code (and, with `head`, the LM head of the last row:
+  /// a decode step's graph, so that the step's logits cost no launch).
+  void enqueue(DeviceContext &c, const KVState &s, int64_t n, bool head) const {
     cudaStream_t stream = static_cast<cudaStream_t>(lithe_cuda_exec_stream(c.exec));
     cudaMemcpyAsync(lithe_cuda_exec_past(c.exec), c.staging, sizeof(int64_t), cudaMemcpyHostToDevice, stream);
     cudaMemcpyAsync(c.ids, c.staging + 1, static_cast<size_t>(n) * sizeof(int64_t), cudaMemcpyHostToDevice, stream);
     LitheCudaExec *prev = lithe_cuda_exec_bind(c.exec);
     desc.forward(weights, c.arena, const_cast<void **>(s.kptr.data()), const_cast<void **>(s.vptr.data()), c.ids, n,
                  s.past, c.hidden);
+    if (head) desc.head(weights, c.hidden + (n - 1) * cfg(kCfgWidth), 1, c.logits);
     lithe_cuda_exec_bind(prev);
   }
 
@@ -178,18 +192,21 @@ public:
     c.staging[0] = s.past;
     std::memcpy(c.staging + 1, ids, static_cast<size_t>(n) * sizeof(int64_t));
     cudaStream_t stream = static_cast<cudaStream_t>(lithe_cuda_exec_stream(c.exec));
+    c.headDone = false;
     if (n != 1) {
-      enqueue(c, s, n);
+      enqueue(c, s, n, /*head=*/false);
       return finish(c, "forward", error);
     }
     // One token: the captured step of this cache, captured on first use.
-    auto it = c.graphs.find(s.kptr[0]);
+    std::vector<void *> key(s.kptr);
+    key.insert(key.end(), s.vptr.begin(), s.vptr.end());
+    auto it = c.graphs.find(key);
     if (it == c.graphs.end()) {
       cudaGraph_t graph = nullptr;
       cudaGraphExec_t exec = nullptr;
       cudaError_t e = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
       if (e == cudaSuccess) {
-        enqueue(c, s, 1);
+        enqueue(c, s, 1, /*head=*/true);
         e = cudaStreamEndCapture(stream, &graph);
       }
       if (e == cudaSuccess) e = cudaGraphInstantiate(&exec, graph, 0);
@@ -200,29 +217,32 @@ public:
                 (e != cudaSuccess ? cudaMessage(e) : cudaMessage(static_cast<cudaError_t>(launch)));
         return false;
       }
-      if (c.graphs.size() >= 16) { // many caches in turn (beams): keep the newest
+      if (c.graphs.size() >= 16) { // many caches in turn (beams): drop one
         cudaGraphExecDestroy(c.graphs.begin()->second);
         c.graphs.erase(c.graphs.begin());
       }
-      it = c.graphs.emplace(s.kptr[0], exec).first;
+      it = c.graphs.emplace(std::move(key), exec).first;
     }
     cudaError_t e = cudaGraphLaunch(it->second, stream);
     if (e != cudaSuccess) {
       error = "launching the decode step failed: " + cudaMessage(e);
       return false;
     }
-    return finish(c, "decode step", error);
+    c.headDone = finish(c, "decode step", error);
+    return c.headDone;
   }
 
   bool logits(const Context &ctx, int64_t first, int64_t n, float *out, std::string &error) const override {
     auto &c = *static_cast<DeviceContext *>(ctx.device.get());
     std::lock_guard<std::mutex> lock(c.mu);
     cudaStream_t stream = static_cast<cudaStream_t>(lithe_cuda_exec_stream(c.exec));
-    LitheCudaExec *prev = lithe_cuda_exec_bind(c.exec);
-    desc.head(weights, c.hidden + first * cfg(kCfgWidth), n, c.logits);
-    lithe_cuda_exec_bind(prev);
-    if (out)
-      cudaMemcpyAsync(out, c.logits, static_cast<size_t>(n * cfg(kCfgVocab)) * sizeof(float), cudaMemcpyDeviceToHost,
+    if (!(c.headDone && first == 0 && n == 1)) { // else the decode step's graph ran it
+      LitheCudaExec *prev = lithe_cuda_exec_bind(c.exec);
+      desc.head(weights, c.hidden + first * cfg(kCfgWidth), n, c.logits);
+      lithe_cuda_exec_bind(prev);
+    }
+    if (!out) return true; // the argmax alone: argmax() reads it after the stream
+    cudaMemcpyAsync(out, c.logits, static_cast<size_t>(n * cfg(kCfgVocab)) * sizeof(float), cudaMemcpyDeviceToHost,
                       stream);
     return finish(c, "LM head", error);
   }
@@ -230,10 +250,14 @@ public:
   bool argmax(const Context &ctx, int64_t row, int64_t &token, std::string &error) const override {
     auto &c = *static_cast<DeviceContext *>(ctx.device.get());
     std::lock_guard<std::mutex> lock(c.mu);
-    cudaError_t e = cudaMemcpy(&token, lithe_cuda_exec_tokens(c.exec) + row, sizeof(int64_t), cudaMemcpyDeviceToHost);
-    if (e == cudaSuccess) return true;
-    error = "reading the argmax token failed: " + cudaMessage(e);
-    return false;
+    // On the context's stream (non-blocking: the legacy stream would not wait
+    // for it), into pinned memory, then one wait for the whole step.
+    int64_t *slot = c.staging + cfg(kCfgCapacity) + 1;
+    cudaMemcpyAsync(slot, lithe_cuda_exec_tokens(c.exec) + row, sizeof(int64_t), cudaMemcpyDeviceToHost,
+                    static_cast<cudaStream_t>(lithe_cuda_exec_stream(c.exec)));
+    if (!finish(c, "LM head", error)) return false;
+    token = *slot;
+    return true;
   }
 
   int64_t deviceBytes() const override { return gDeviceBytes.load(); }
