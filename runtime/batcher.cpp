@@ -158,6 +158,14 @@ void Batcher::finishSeq(Seq &s, Finish why) {
   --s.job->live;
 }
 
+/// Whether `s`'s next token is the argmax of unaltered logits with no
+/// log-probabilities reported: on a GPU, Model::greedy computes it there and
+/// only the id crosses the bus.
+bool Batcher::deviceGreedy(const Seq &s) const {
+  const Sampling &sp = s.job->req.sampling;
+  return m_.device() && sp.temp <= 0 && !sp.penalized() && s.job->req.logprobs < 0;
+}
+
 /// Decides `s`'s next token from `logits` (its row of the last step).
 void Batcher::advance(Seq &s, std::vector<float> &logits) {
   const Sampling &sp = s.job->req.sampling;
@@ -177,6 +185,14 @@ void Batcher::advance(Seq &s, std::vector<float> &logits) {
   } else {
     lp.id = sample(logits, sp, s.rng);
   }
+  commit(s, std::move(lp));
+}
+
+/// Appends the token `lp` to `s` (or ends it: end of text, a stop sequence,
+/// its length).
+void Batcher::commit(Seq &s, TokenLogprob lp) {
+  const Sampling &sp = s.job->req.sampling;
+  const int64_t K = s.job->req.logprobs;
   const int32_t next = lp.id;
   Job &job = *s.job;
   if (!job.firstToken) {
@@ -361,14 +377,19 @@ bool Batcher::step() {
     rows_.resize(static_cast<size_t>(B * V));
     if (B == 1 || !m_.hasDecodeBatch()) {
       // One at a time (admission keeps every sequence within the context).
+      // A GPU's greedy sequences take their token from the device (-1 in
+      // `picked`: the logits row was copied instead).
+      picked_.assign(static_cast<size_t>(B), -1);
       for (int64_t b = 0; b < B; ++b) {
         m_.forward(live[b]->st, &live[b]->pending, 1);
-        m_.logits(0, 1, rows_.data() + b * V);
+        if (deviceGreedy(*live[b])) picked_[b] = static_cast<int32_t>(m_.greedy(0));
+        else m_.logits(0, 1, rows_.data() + b * V);
       }
     } else {
       std::vector<KVState *> states;
       std::vector<int64_t> ids;
       for (Seq *s : live) states.push_back(&s->st), ids.push_back(s->pending);
+      picked_.assign(static_cast<size_t>(B), -1);
       ok = m_.decodeBatch(states.data(), ids.data(), B, error);
       if (ok) m_.logits(0, B, rows_.data());
     }
@@ -380,6 +401,12 @@ bool Batcher::step() {
     } else {
       std::vector<float> logits(static_cast<size_t>(V));
       for (int64_t b = 0; b < B; ++b) {
+        if (picked_[b] >= 0) {
+          TokenLogprob lp;
+          lp.id = picked_[b];
+          commit(*live[b], std::move(lp));
+          continue;
+        }
         std::copy(rows_.begin() + b * V, rows_.begin() + (b + 1) * V, logits.begin());
         advance(*live[b], logits);
       }

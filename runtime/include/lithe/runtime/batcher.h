@@ -120,6 +120,8 @@ private:
   void admit(std::unique_ptr<Job> job);
   void prefill(int64_t budget);
   void advance(Seq &s, std::vector<float> &logits);
+  void commit(Seq &s, TokenLogprob lp);
+  bool deviceGreedy(const Seq &s) const;
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
   void retire();
@@ -141,6 +143,7 @@ private:
   std::vector<std::unique_ptr<Seq>> active_;
   std::vector<KVState> free_; // caches of finished sequences, reused
   std::vector<float> rows_;
+  std::vector<int32_t> picked_; // per live row: a token the device chose, or -1
 };
 
 /// The names of the finish reasons: OpenAI's ("stop", "length") for the
