@@ -6,8 +6,9 @@
 # tool's run):
 #
 #   bin/NAME, bin/NAME.lwt   lithec --target=cuda executables (libstdc++ and
-#                            libgcc linked statically; cuBLASLt shared, from
-#                            the GPU machine's CUDA toolkit), one per check
+#                            libgcc linked statically; cuBLASLt opened at run
+#                            time from the GPU machine's toolkit or
+#                            LD_LIBRARY_PATH), one per check
 #                            model: lithe-tiny; its int8, shared-KV, pruned-
 #                            head and dropped-layer pipelines; fp32 and bf16
 #                            weights (on a small-vocabulary export); three real
@@ -41,7 +42,7 @@ cp "$TEXT" "$E/text.txt"
 # The executables link the CUDA runtime as lithec does, plus a static
 # libstdc++/libgcc so the GPU machine's older or newer ones do not matter.
 CUDA_LINK="-Wl,--whole-archive $BUILD/lib/libLitheCudaRuntime.a -Wl,--no-whole-archive $BUILD/lib/libLitheCudaKernels.a"
-CUDA_LINK="$CUDA_LINK -L/usr/local/cuda/lib64 -lcudart_static -lcublasLt -ldl -lrt -Wl,-rpath,/usr/local/cuda/lib64"
+CUDA_LINK="$CUDA_LINK -L/usr/local/cuda/lib64 -lcudart_static -ldl -lrt -Wl,-rpath,/usr/local/cuda/lib64"
 CUDA_LINK="$CUDA_LINK -Wl,-rpath,\$ORIGIN/../lib -static-libstdc++ -static-libgcc"
 # GPU_PREPARE_EMULATE=1: the host emulation instead (runtime/cuda/host_emulation.cpp),
 # into .gpu/cuda-e2e-emulated.tar.xz, to try scripts/gpu_e2e.py here.

@@ -67,16 +67,19 @@ LitheCudaExec *lithe_cuda_exec_new(const LitheCudaExecShape *shape, const char *
             alloc(reinterpret_cast<void **>(&e->attention), attention * sizeof(float)) &&
             alloc(reinterpret_cast<void **>(&e->half), half * 2) &&
             alloc(&e->lmHead, lithe_cuda_lm_head_workspace_bytes(shape->vocab));
-  if (ok) {
-    e->gemm = lithe_cuda_gemm_create(kGemmWorkspace);
-    ok = e->gemm != nullptr;
-    e->bytes += kGemmWorkspace;
-  }
   if (!ok) {
     lithe_cuda_exec_free(e);
     *error = "cannot create a CUDA stream and its scratch (out of GPU memory?)";
     return nullptr;
   }
+  e->gemm = lithe_cuda_gemm_create(kGemmWorkspace);
+  if (!e->gemm) {
+    lithe_cuda_exec_free(e);
+    const char *lt = lithe_cuda_cublaslt_error();
+    *error = lt ? lt : "cannot create the cuBLASLt GEMM handle and its workspace";
+    return nullptr;
+  }
+  e->bytes += kGemmWorkspace;
   cudaMemsetAsync(e->past, 0, sizeof(int64_t), e->stream);
   return e;
 }

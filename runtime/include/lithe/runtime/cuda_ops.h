@@ -50,6 +50,8 @@ int64_t *lithe_cuda_exec_tokens(const LitheCudaExec *exec);     /* device: argma
 /* The first launch error since the last call (a cudaError_t, or -cublasStatus),
  * 0 when none; clears it. */
 int32_t lithe_cuda_exec_error(LitheCudaExec *exec);
+/* Why cuBLASLt could not be loaded (runtime/cuda/cublaslt_loader.cpp), or null. */
+const char *lithe_cuda_cublaslt_error(void);
 /* Bytes of device scratch the execution holds. */
 size_t lithe_cuda_exec_bytes(const LitheCudaExec *exec);
 
