@@ -166,6 +166,15 @@ bool Batcher::deviceGreedy(const Seq &s) const {
   return m_.device() && sp.temp <= 0 && !sp.penalized() && s.job->req.logprobs < 0;
 }
 
+/// Whether a GPU can draw `s`'s next token itself (Model::sampleOnDevice):
+/// sampling without penalties or log-probabilities, from the top 1..1024
+/// logits (the device kernel's limit; top_k 0, all of them, stays on the host).
+bool Batcher::deviceSampled(const Seq &s) const {
+  const Sampling &sp = s.job->req.sampling;
+  return m_.device() && sp.temp > 0 && !sp.penalized() && s.job->req.logprobs < 0 && sp.topK >= 1 &&
+         sp.topK <= 1024;
+}
+
 /// Decides `s`'s next token from `logits` (its row of the last step).
 void Batcher::advance(Seq &s, std::vector<float> &logits) {
   const Sampling &sp = s.job->req.sampling;
@@ -377,12 +386,17 @@ bool Batcher::step() {
     rows_.resize(static_cast<size_t>(B * V));
     if (B == 1 || !m_.hasDecodeBatch()) {
       // One at a time (admission keeps every sequence within the context).
-      // A GPU's greedy sequences take their token from the device (-1 in
-      // `picked`: the logits row was copied instead).
+      // A GPU's greedy and plainly sampled sequences take their token from
+      // the device (-1 in `picked`: the logits row was copied instead).
       picked_.assign(static_cast<size_t>(B), -1);
       for (int64_t b = 0; b < B; ++b) {
         m_.forward(live[b]->st, &live[b]->pending, 1);
-        if (deviceGreedy(*live[b])) picked_[b] = static_cast<int32_t>(m_.greedy(0));
+        Seq &q = *live[b];
+        const Sampling &sp = q.job->req.sampling;
+        if (deviceGreedy(q)) picked_[b] = static_cast<int32_t>(m_.greedy(0));
+        else if (deviceSampled(q)) // the sequence's own generator keys the device's draw
+          picked_[b] = static_cast<int32_t>(m_.sampleOnDevice(0, static_cast<float>(sp.temp), sp.topK,
+                                                             static_cast<float>(sp.topP), q.rng()));
         else m_.logits(0, 1, rows_.data() + b * V);
       }
     } else {

@@ -297,6 +297,17 @@ int64_t Model::greedy(int64_t row) {
   return std::max_element(greedyLogits_.begin(), greedyLogits_.end()) - greedyLogits_.begin();
 }
 
+int64_t Model::sampleOnDevice(int64_t row, float temperature, int64_t topK, float topP, uint64_t seed) {
+  if (!device_) return -1;
+  std::string error;
+  int64_t token = 0;
+  if (!device_->sample(*ctx_, row, temperature, topK, topP, seed, token, error)) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    std::exit(1);
+  }
+  return token;
+}
+
 void Model::logits(const Context &ctx, int64_t first, int64_t n, float *out) const {
   if (device_) {
     std::string error;

@@ -125,6 +125,7 @@ kv() {
 # --- lithe-tiny and its simplifications (f16 weights: logits within 0.03) ---
 compile tiny "$TINY/model.onnx"
 logits tiny "$TINY" 0.03; generate tiny 32 32; perplexity tiny 0.005; kv tiny
+add "{\"kind\": \"sampling\", \"name\": \"tiny\"}"
 # fp32 weights: within 1e-3 (the f16 KV cache's rounding; 4.8e-4 emulated on lithe-tiny);
 # bf16 against the CPU's bf16 binary, which rounds its activations to bf16 too (0.038
 # emulated). On a small-vocabulary export: lithe-tiny's 50257-row table in f32 would

@@ -11,6 +11,8 @@ and manifest.json. Each check runs the CUDA executable and compares:
               weights and KV cache: 0.03, 3x the host emulation's 0.010)
   generate    greedy continuations equal to the CPU binary's
   perplexity  within the tolerance (relative, 0.5%) of the CPU binary's
+  sampling    on-device sampling: top-k 1 and a 1% top-p cut equal greedy decoding,
+              seeds reproduce, choices differ (test/e2e/check_device_sampling.py's checks)
   kv          the GPU run's KV bytes per token: an f16 cache, half the CPU's
               f32 one (a pruned, dropped or shared model's smaller cache shows)
   bench       GPT-2 small's shape: decode after 128 tokens, prefill 896, GPU
@@ -91,6 +93,21 @@ for check in manifest["checks"]:
             got = json.loads(r.stdout)["perplexity"]
             rel = got / check["want"] - 1
             record(check, abs(rel) <= check["tolerance"], cuda=got, cpu=check["want"], relative=rel)
+        elif kind == "sampling":
+            def gen(*flags):
+                r = run(name, "-p", "The history of the United States", "-n", "24", "--json", *flags)
+                if r.returncode != 0:
+                    raise RuntimeError(r.stderr.strip())
+                return json.loads(r.stdout)
+            greedy = gen()["text"]
+            a = gen("--temp", "0.9", "--top-k", "40", "--seed", "5")["text"]
+            texts = [c["text"] for c in gen("--temp", "0.9", "--top-k", "40", "--seed", "5", "--choices", "3")["choices"]]
+            checks = {"top_k_1_is_greedy": gen("--temp", "0.9", "--top-k", "1", "--seed", "5")["text"] == greedy,
+                      "top_p_cut_is_greedy": gen("--temp", "0.9", "--top-k", "40", "--top-p", "0.01", "--seed", "5")["text"] == greedy,
+                      "seed_reproduces": a == gen("--temp", "0.9", "--top-k", "40", "--seed", "5")["text"],
+                      "seeds_differ": a != gen("--temp", "0.9", "--top-k", "40", "--seed", "6")["text"],
+                      "choices_differ": len(set(texts)) == len(texts)}
+            record(check, all(checks.values()), **checks)
         elif kind == "kv":
             r = run(name, "--bench", "--json", "--bench-prompt", "8", "--bench-tokens", "2")
             if r.returncode != 0:

@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lithe/runtime/cuda_kernels.h"
 #include "lithe/runtime/cuda_ops.h"
 #include "lithe/runtime/model.h"
 
@@ -63,6 +64,7 @@ struct DeviceContext {
   int64_t *ids = nullptr;        // device: capacity ids
   float *hidden = nullptr;       // device: capacity x width
   float *logits = nullptr;       // device: capacity x vocab
+  float *uniform = nullptr;      // device: sampling's uniform number
   int64_t *staging = nullptr;    // pinned host: past, capacity ids, the argmax token
   size_t arenaBytes = 0, idsBytes = 0, hiddenBytes = 0, logitsBytes = 0;
   // Captured one-token steps, by the cache planes they read and append to
@@ -80,6 +82,7 @@ struct DeviceContext {
     deviceFree(ids, idsBytes);
     deviceFree(hidden, hiddenBytes);
     deviceFree(logits, logitsBytes);
+    deviceFree(uniform, sizeof(float));
     if (staging) cudaFreeHost(staging);
   }
 };
@@ -146,6 +149,7 @@ public:
         !deviceAlloc(reinterpret_cast<void **>(&c->ids), c->idsBytes) ||
         !deviceAlloc(reinterpret_cast<void **>(&c->hidden), c->hiddenBytes) ||
         !deviceAlloc(reinterpret_cast<void **>(&c->logits), c->logitsBytes) ||
+        !deviceAlloc(reinterpret_cast<void **>(&c->uniform), sizeof(float)) ||
         cudaHostAlloc(reinterpret_cast<void **>(&c->staging), (cap + 2) * sizeof(int64_t), cudaHostAllocDefault) !=
             cudaSuccess) {
       error = "too little GPU memory for a context (" + std::to_string((c->arenaBytes + c->hiddenBytes + c->logitsBytes) >> 20) +
@@ -256,6 +260,28 @@ public:
     cudaMemcpyAsync(slot, lithe_cuda_exec_tokens(c.exec) + row, sizeof(int64_t), cudaMemcpyDeviceToHost,
                     static_cast<cudaStream_t>(lithe_cuda_exec_stream(c.exec)));
     if (!finish(c, "LM head", error)) return false;
+    token = *slot;
+    return true;
+  }
+
+  bool sample(const Context &ctx, int64_t row, float temperature, int64_t topK, float topP, uint64_t seed,
+              int64_t &token, std::string &error) const override {
+    if (!logits(ctx, row, 1, nullptr, error)) return false; // the row's logits at c.logits (one launch at most)
+    auto &c = *static_cast<DeviceContext *>(ctx.device.get());
+    std::lock_guard<std::mutex> lock(c.mu);
+    void *stream = lithe_cuda_exec_stream(c.exec);
+    int e = lithe_cuda_uniform(seed, lithe_cuda_exec_past(c.exec), c.uniform, stream);
+    if (e == 0)
+      e = lithe_cuda_sample(c.logits, cfg(kCfgVocab), temperature, topK, topP, c.uniform, lithe_cuda_exec_tokens(c.exec),
+                            stream);
+    if (e != 0) {
+      error = "sampling on the GPU failed: " + cudaMessage(static_cast<cudaError_t>(e));
+      return false;
+    }
+    int64_t *slot = c.staging + cfg(kCfgCapacity) + 1;
+    cudaMemcpyAsync(slot, lithe_cuda_exec_tokens(c.exec), sizeof(int64_t), cudaMemcpyDeviceToHost,
+                    static_cast<cudaStream_t>(stream));
+    if (!finish(c, "sampling", error)) return false;
     token = *slot;
     return true;
   }

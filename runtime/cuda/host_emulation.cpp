@@ -272,6 +272,42 @@ public:
     return true;
   }
 
+  /// lithe_cuda_sample's contract on the host: the topK largest logits (ties:
+  /// lower ids), cumulative softmax(z / T), the top-p cut, the draw; the
+  /// uniform number from (seed, the cache length) by splitmix64 (the GPU's
+  /// is a Philox draw: the same distribution, other numbers).
+  bool sample(const Context &ctx, int64_t row, float temperature, int64_t topK, float topP, uint64_t seed,
+              int64_t &token, std::string &error) const override {
+    auto &c = *static_cast<HostContext *>(ctx.device.get());
+    if (!logits(ctx, row, 1, nullptr, error)) return false;
+    const int64_t V = cfg(kCfgVocab);
+    const float *z = c.logits.data();
+    const int64_t k = std::min<int64_t>(topK <= 0 ? 1024 : std::min<int64_t>(topK, 1024), V);
+    std::vector<int64_t> ids(static_cast<size_t>(V));
+    for (int64_t i = 0; i < V; ++i) ids[i] = i;
+    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(),
+                      [&](int64_t a, int64_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+    std::vector<float> cum(static_cast<size_t>(k));
+    float total = 0.0f;
+    for (int64_t r = 0; r < k; ++r) cum[r] = total += std::exp((z[ids[r]] - z[ids[0]]) / temperature);
+    int64_t cut = k;
+    if (topP < 1.0f)
+      for (int64_t r = 0; r < k; ++r)
+        if (cum[r] >= topP * total) {
+          cut = r + 1;
+          break;
+        }
+    uint64_t x = seed ^ (static_cast<uint64_t>(c.exec->past) * 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    const float target = static_cast<float>(x >> 40) / static_cast<float>(1ull << 24) * cum[cut - 1];
+    int64_t r = 0;
+    while (r < cut - 1 && cum[r] <= target) ++r;
+    token = ids[r];
+    return true;
+  }
+
   int64_t deviceBytes() const override { return 0; }
   std::string describe() const override { return "host emulation of the CUDA target (no GPU)"; }
 };

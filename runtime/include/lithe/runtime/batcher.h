@@ -122,6 +122,7 @@ private:
   void advance(Seq &s, std::vector<float> &logits);
   void commit(Seq &s, TokenLogprob lp);
   bool deviceGreedy(const Seq &s) const;
+  bool deviceSampled(const Seq &s) const;
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
   void retire();

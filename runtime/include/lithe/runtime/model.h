@@ -123,6 +123,13 @@ public:
   /// Greedy decoding's step: the argmax token of row `row` of ctx's last
   /// logits() call, computed on the device (only the id crosses the bus).
   virtual bool argmax(const Context &ctx, int64_t row, int64_t &token, std::string &error) const = 0;
+  /// Sampling's step on the device (cuda_kernels.h, lithe_cuda_sample): a
+  /// draw from softmax(logits / temperature) of row `row` of the last
+  /// forward over its topK (1..1024) largest logits, cut to the smallest
+  /// prefix of mass topP; the uniform number is keyed by (seed, the cache
+  /// length). Only the id crosses the bus.
+  virtual bool sample(const Context &ctx, int64_t row, float temperature, int64_t topK, float topP, uint64_t seed,
+                      int64_t &token, std::string &error) const = 0;
   /// Bytes of device memory this model's allocations hold now.
   virtual int64_t deviceBytes() const = 0;
   /// The GPU in words: "NVIDIA H200 (sm_90, 139.8 GiB)".
@@ -197,6 +204,9 @@ public:
   /// maxima) of row `row`'s logits of the default context's last forward.
   /// On a GPU only the id crosses the bus.
   int64_t greedy(int64_t row);
+  /// A GPU model's sampled next token (Device::sample), row `row` of the
+  /// default context's last forward; -1 for a CPU model (sample on the host).
+  int64_t sampleOnDevice(int64_t row, float temperature, int64_t topK, float topP, uint64_t seed);
 
   /// The same on the model's own default context (single-threaded use). A
   /// forward that does not fit is a fatal error here: callers check the
