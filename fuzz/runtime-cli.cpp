@@ -95,8 +95,9 @@ const int64_t kConfig[] = {lithe::rt::kAbiVersion, kVocab, kWidth, 1, kCap, 256,
 const int64_t kCacheShapes[] = {kHeads, kHeadDim};
 const uint64_t kWeightsChecksum = makeWeights();
 
-int32_t forward(const uint8_t *, uint8_t *arena, float **k, float **v, const int64_t *ids, int64_t rows,
+int32_t forward(const uint8_t *, uint8_t *arena, void **kp, void **vp, const int64_t *ids, int64_t rows,
                 int64_t past, float *hidden) {
+  float **k = reinterpret_cast<float **>(kp), **v = reinterpret_cast<float **>(vp); // f32 caches (config[8] = 4)
   if (rows <= 0 || past < 0 || past + rows > kCap) __builtin_trap(); // the runtime's promise
   std::memset(arena, 0, 256);
   for (int64_t r = 0; r < rows; ++r) {
@@ -132,6 +133,10 @@ void lithe_main_query(LitheModelDescriptor *d) {
 // The thread pool is not under test (and -t 1024 per input would be slow).
 int lithe_threads_init(int n) { return n > 0 ? n : 1; }
 int lithe_threads_count(void) { return 1; }
+// Nor are int8 caches (the stand-in's are float: config[kCfgCacheElementBytes] = 4).
+size_t lithe_kv_q8_plane_bytes(int64_t heads, int64_t headDim, int64_t capacity) {
+  return static_cast<size_t>(heads * capacity * (headDim + 4));
+}
 // Nor are the kernels' workspaces (the stand-in forward needs none).
 struct LitheWorkspace {};
 LitheWorkspace *lithe_workspace_new(const LitheWorkspaceShape *, int) { return new LitheWorkspace(); }
