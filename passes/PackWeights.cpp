@@ -24,47 +24,40 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
       module.emitError() << "lithe-pack-weights: unknown target '" << target << "' (known: cpu, cuda)";
       return signalPassFailure();
     }
-    if (target == "cuda") {
-      CudaPrecision cp = CudaPrecision::F16;
-      if (precision == "fp32") cp = CudaPrecision::F32;
-      else if (precision == "bf16") cp = CudaPrecision::BF16;
+    const bool cuda = target == "cuda";
+    CudaPrecision cudaPrec = CudaPrecision::F16;
+    WeightPrecision prec = WeightPrecision::F32;
+    if (cuda) {
+      if (precision == "fp32") cudaPrec = CudaPrecision::F32;
+      else if (precision == "bf16") cudaPrec = CudaPrecision::BF16;
       else if (!precision.empty() && precision != "fp16") {
         module.emitError() << "lithe-pack-weights{target=cuda}: unknown precision '" << precision
                            << "' (known: fp16, bf16, fp32; int8 weights stay int8)";
         return signalPassFailure();
       }
-      bool any = false;
-      module.walk([&](mlir::Operation *op) {
-        any |= mlir::isa<k::LinearOp, k::LMHeadOp, k::EmbedPositionsOp>(op);
-      });
-      if (!any) return;
-      std::string error;
-      std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
-      if (!store) {
-        module.emitError() << "lithe-pack-weights: " << error;
-        return signalPassFailure();
-      }
-      if (mlir::failed(packWeightsCuda(module, *store, cp))) signalPassFailure();
-      return;
-    }
-    WeightPrecision prec;
-    if (!parseWeightPrecision(precision.empty() ? "fp32" : precision.getValue(), prec)) {
+    } else if (!parseWeightPrecision(precision.empty() ? "fp32" : precision.getValue(), prec)) {
       module.emitError() << "lithe-pack-weights: unknown precision '" << precision << "' (known: " << kWeightPrecisionNames << ")";
       return signalPassFailure();
     }
     // Nothing to pack: no weights store needed.
     bool any = false;
-    module.walk([&](k::LinearOp lin) { any |= !lin.isPacked(); });
-    if (prec == WeightPrecision::BF16)
-      module.walk([&](k::LMHeadOp head) {
-        any |= mlir::cast<k::BufferType>(head.getTable().getType()).getElementType().isF32();
-      });
+    module.walk([&](mlir::Operation *op) {
+      if (auto lin = mlir::dyn_cast<k::LinearOp>(op)) any |= !lin.isPacked();
+      else if (auto head = mlir::dyn_cast<k::LMHeadOp>(op))
+        any |= cuda || (prec == WeightPrecision::BF16 &&
+                        mlir::cast<k::BufferType>(head.getTable().getType()).getElementType().isF32());
+      else any |= cuda && mlir::isa<k::EmbedPositionsOp>(op);
+    });
     if (!any) return;
     std::string error;
     std::shared_ptr<WeightStore> store = getWeightStore(module, error, weightsDir);
     if (!store) {
       module.emitError() << "lithe-pack-weights: " << error;
       return signalPassFailure();
+    }
+    if (cuda) {
+      if (mlir::failed(packWeightsCuda(module, *store, cudaPrec))) signalPassFailure();
+      return;
     }
     if (mlir::failed(packWeights(module, *store, prec))) signalPassFailure();
   }
