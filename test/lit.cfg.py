@@ -16,6 +16,8 @@ config.substitutions.append(("%lithe_src", config.lithe_src_root))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%fixtures", os.path.join(config.lithe_src_root, "test", "fixtures", "gpt2")))
 config.substitutions.append(("%runtime_core", os.path.join(config.lithe_obj_root, "lib", "libLitheRuntimeCore.a")))
+# The CPU emulation of the CUDA target's host contract (runtime/cuda/host_emulation.cpp).
+config.substitutions.append(("%cuda_emulation", os.path.join(config.lithe_obj_root, "lib", "libLitheCudaHostEmulation.a")))
 # Linking a C program against the runtime: in sanitizer builds the runtime is
 # instrumented, so the program must link the sanitizer runtimes too.
 config.substitutions.append(("%runtime_link_flags",

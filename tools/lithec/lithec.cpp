@@ -82,7 +82,8 @@ cl::opt<int64_t> capacity("capacity", cl::desc("Context length compiled in (defa
                           cl::init(0), cl::cat(category));
 cl::opt<std::string> precision("precision",
                                cl::desc("What the f32 weights become in the binary: fp32 (default) or bf16 "
-                                        "(half the bytes; AVX512-BF16 dot products where the CPU has them)"),
+                                        "(half the bytes; AVX512-BF16 dot products where the CPU has them); "
+                                        "with --target=cuda: fp16 (default), bf16 or fp32"),
                                cl::init("fp32"), cl::cat(category));
 cl::opt<std::string> target("target",
                             cl::desc("What the executable runs on: cpu (default) or cuda (an NVIDIA GPU of compute "
