@@ -225,6 +225,12 @@ struct KernelsToLLVMPass : impl::LitheKernelsToLLVMBase<KernelsToLLVMPass> {
                          (cuda ? k::Layout::cuda_rows : k::Layout::cpu_panels)))
         checked = fail(op, std::string("a linear weight is not packed for the ") + (cuda ? "cuda" : "cpu") +
                                " target (run lithe-pack-weights{target=" + (cuda ? "cuda" : "cpu") + "} first)");
+      else if (auto l = dyn_cast<k::LinearSplitOp>(op);
+               l && (!cuda || !l.getWeight().getDefiningOp<k::WeightOp>() ||
+                     l.getWeight().getDefiningOp<k::WeightOp>().getLayout() != k::Layout::cuda_rows))
+        checked = fail(op, cuda ? "a split linear's weight is not packed for the cuda target (run "
+                                  "lithe-pack-weights{target=cuda} first)"
+                                : "a split linear has no CPU kernel (lithe-fuse-qkv is the CUDA target's)");
       else if (cuda && isa<k::TableRowsOp>(op))
         checked = fail(op, "a table_rows view needs the past length on the host; the CUDA target reads it on "
                            "the device (run lithe-fuse-positions first)");

@@ -46,7 +46,7 @@ struct PackWeightsPass : impl::LithePackWeightsBase<PackWeightsPass> {
       else if (auto head = mlir::dyn_cast<k::LMHeadOp>(op))
         any |= cuda || (prec == WeightPrecision::BF16 &&
                         mlir::cast<k::BufferType>(head.getTable().getType()).getElementType().isF32());
-      else any |= cuda && mlir::isa<k::EmbedPositionsOp>(op);
+      else any |= cuda && mlir::isa<k::EmbedPositionsOp, k::LinearSplitOp>(op);
     });
     if (!any) return;
     std::string error;

@@ -351,6 +351,24 @@ def LitheFuseKernels : Pass<"lithe-fuse-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["::lithe::k::LitheKDialect"];
 }
 
+def LitheFuseQKV : Pass<"lithe-fuse-qkv", "mlir::ModuleOp"> {
+  let summary = "Fuse linears that read one input one after another into lithe_k.linear_split (CUDA)";
+  let description = [{
+    Two or three consecutive `lithe_k.linear`s with the same input and rows,
+    no epilogue and row-major weights of one element type (f32 or int8)
+    become one `lithe_k.linear_split`: attention's Q, K and V projections,
+    which the importer keeps apart. The weights store makes the weights'
+    columns side by side (`<first weight>.split<n>`), the biases and int8
+    scales likewise. Exact. The CUDA target runs it (one GEMV launch for the
+    three); the CPU target does not.
+  }];
+  let options = [
+    Option<"weightsDir", "weights-dir", "std::string", /*default=*/"\"\"",
+           "Directory a relative lithe.weights path is resolved against">,
+  ];
+  let dependentDialects = ["::lithe::k::LitheKDialect"];
+}
+
 def LitheFusePositions : Pass<"lithe-fuse-positions", "mlir::ModuleOp"> {
   let summary = "Fuse token embedding, position rows and their add into lithe_k.embed_positions (CUDA)";
   let description = [{

@@ -17,7 +17,7 @@
 // --target=cuda), differing only where the target does:
 //
 //   f16 KV cache -> lower to kernels (no batched decode) -> fuse epilogues
-//     -> fuse position embeddings -> pack weights{target=cuda}
+//     -> fuse position embeddings -> fuse Q, K, V -> pack weights{target=cuda}
 //     -> plan buffers -> write weights (.cuda.lwt) -> kernels to LLVM{target=cuda}
 //
 // Adapters go first (they target the original weights and LayerNorms);
@@ -176,7 +176,12 @@ void buildLowerToKernelLevel(mlir::OpPassManager &pm, const LowerCpuOptions &o) 
   lower.decodeBatch = !cuda;
   pm.addPass(createLitheLowerToKernels(lower));
   pm.addPass(createLitheFuseKernels());
-  if (cuda) pm.addPass(createLitheFusePositions());
+  if (cuda) {
+    pm.addPass(createLitheFusePositions());
+    LitheFuseQKVOptions qkv;
+    qkv.weightsDir = o.weightsDir;
+    pm.addPass(createLitheFuseQKV(qkv));
+  }
   LithePackWeightsOptions pack;
   pack.weightsDir = o.weightsDir;
   pack.precision = o.precision;

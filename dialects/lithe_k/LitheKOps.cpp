@@ -198,6 +198,31 @@ LogicalResult LinearOp::verify() {
   return success();
 }
 
+LogicalResult LinearSplitOp::verify() {
+  BufferType w = buf(getWeight());
+  Type e = w.getElementType();
+  if (w.getShape().size() != 2 || w.isRows() || !(e.isF32() || e.isBF16() || e.isF16() || e.isInteger(8)))
+    return emitOpError("weight must be a static [in, out] f32, bf16, f16 or i8 buffer, got ") << w;
+  auto wop = getWeight().getDefiningOp<WeightOp>();
+  Layout layout = wop ? wop.getLayout() : Layout::row_major;
+  if (layout == Layout::cpu_panels) return emitOpError("a split linear's weight is row_major or cuda_rows");
+  if ((e.isF16() || e.isBF16()) && layout != Layout::cuda_rows)
+    return emitOpError("an f16 or bf16 weight must be in the cuda_rows layout, got ") << w;
+  if (e.isInteger(8) != (getWeightScale() != nullptr))
+    return emitOpError(e.isInteger(8) ? "an i8 weight needs weight_scale" : "only an i8 weight takes weight_scale");
+  int64_t K = w.getShape()[0], N = w.getShape()[1], sum = 0;
+  if (getOuts().size() < 2 || getOuts().size() > 3) return emitOpError("splits into 2 or 3 outputs");
+  for (Value o : getOuts()) {
+    if (failed(rowsF32(*this, o, "out"))) return failure();
+    sum += buf(o).getCols();
+  }
+  if (sum != N) return emitOpError() << "the outputs' widths sum to " << sum << ", the weight has " << N << " columns";
+  if (failed(rowsF32(*this, getInput(), "input", K)) || failed(vectorF32(*this, getWeightScale(), "weight_scale", N)) ||
+      failed(vectorF32(*this, getBias(), "bias", N)))
+    return failure();
+  return success();
+}
+
 LogicalResult GeluOp::verify() {
   int64_t c = buf(getInput()).getCols();
   if (failed(rowsF32(*this, getInput(), "input")) || failed(rowsF32(*this, getOut(), "out", c)))

@@ -184,6 +184,25 @@ def LitheK_LinearOp : LitheK_KernelOp<"linear", [AttrSizedOperandSegments]> {
   }];
 }
 
+def LitheK_LinearSplitOp : LitheK_KernelOp<"linear_split", [AttrSizedOperandSegments]> {
+  let summary = "outs = input W + bias, W's columns split among the outputs (lithe_cuda_op_linear_split)";
+  let description = [{
+    Several linears reading one input as one: `weight` is their weights'
+    columns side by side ([in, sum of the outputs' widths]), `bias` theirs
+    likewise, and output i gets the columns after the first i outputs'
+    widths. lithe-fuse-qkv makes it of attention's Q, K and V projections
+    for the CUDA target, where one GEMV over the three reads the input once
+    and costs one launch instead of three.
+  }];
+  let arguments = (ins LitheK_Buffer:$input, Index:$rows, LitheK_Buffer:$weight,
+                       Optional<LitheK_Buffer>:$weight_scale, Optional<LitheK_Buffer>:$bias,
+                       Variadic<LitheK_Buffer>:$outs);
+  let assemblyFormat = [{
+    $input `rows` $rows `,` $weight (`weight_scale` $weight_scale^ `:` type($weight_scale))?
+    (`bias` $bias^ `:` type($bias))? `->` $outs attr-dict `:` type($input) `,` type($weight) `->` type($outs)
+  }];
+}
+
 def LitheK_GeluOp : LitheK_KernelOp<"gelu"> {
   let summary = "out = gelu(input) (lithe_gelu)";
   let arguments = (ins LitheK_Buffer:$input, Index:$rows, UnitAttr:$tanh, LitheK_Buffer:$out);

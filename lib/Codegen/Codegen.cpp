@@ -101,7 +101,10 @@ bool toKernelLevel(ModuleOp module, const CodegenOptions &opts, CodegenReport &r
           [&](OpPassManager &pm) {
             if (!kernelLevel) return buildLowerToKernelLevel(pm, lowerOptions(opts));
             pm.addPass(createLitheFuseKernels());
-            if (opts.target == "cuda") pm.addPass(createLitheFusePositions());
+            if (opts.target == "cuda") {
+              pm.addPass(createLitheFusePositions());
+              pm.addPass(createLitheFuseQKV());
+            }
             LithePackWeightsOptions pack;
             pack.target = opts.target;
             pm.addPass(createLithePackWeights(pack));

@@ -40,7 +40,7 @@ const KernelEntry kCudaOps[] = {
     LITHE_CUDA_OP(lithe_cuda_op_affine_rows), LITHE_CUDA_OP(lithe_cuda_op_linear),
     LITHE_CUDA_OP(lithe_cuda_op_linear_q8),  LITHE_CUDA_OP(lithe_cuda_op_gelu),
     LITHE_CUDA_OP(lithe_cuda_op_kv_append),  LITHE_CUDA_OP(lithe_cuda_op_attention),
-    LITHE_CUDA_OP(lithe_cuda_op_lm_head),
+    LITHE_CUDA_OP(lithe_cuda_op_lm_head),    LITHE_CUDA_OP(lithe_cuda_op_linear_split),
 };
 #undef LITHE_CUDA_OP
 
@@ -112,6 +112,19 @@ std::optional<KernelCall> cudaKernelCall(Operation *op, std::string *why) {
           a.named("lithe_cuda_op_linear").operand(o.getInput()).operand(o.getRows()).i64(s[0])
               .operand(o.getWeight()).i32(cudaType(o.getWeight())).i64(s[1]).operand(o.getBias()).operand(o.getOut())
               .i32(static_cast<int32_t>(o.getEpilogue()));
+        return true;
+      })
+      .Case([&](k::LinearSplitOp o) {
+        auto w = o.getWeight().getDefiningOp<k::WeightOp>();
+        if (!w || w.getLayout() != k::Layout::cuda_rows)
+          return refuse("a split linear's weight is not in the cuda_rows layout (run lithe-pack-weights{target=cuda})");
+        auto outs = o.getOuts();
+        a.named("lithe_cuda_op_linear_split").operand(o.getInput()).operand(o.getRows()).i64(shape(o.getWeight())[0])
+            .operand(o.getWeight()).i32(element(o.getWeight()).isInteger(8) ? 3 : cudaType(o.getWeight()))
+            .operand(o.getWeightScale()).operand(o.getBias()).operand(outs[0]).i64(cols(outs[0]))
+            .operand(outs[1]).i64(cols(outs[1]));
+        if (outs.size() == 3) a.operand(outs[2]).i64(cols(outs[2]));
+        else a.operand(Value()).i64(0);
         return true;
       })
       .Case([&](k::GeluOp o) {

@@ -103,23 +103,24 @@ struct CudaPacker {
                                  w.getWeights(), b.getStringAttr(name), k::Layout::row_major);
   }
 
-  LogicalResult linear(k::LinearOp lin) {
-    auto w = lin.getWeight().getDefiningOp<k::WeightOp>();
+  /// The weight of a linear or a split linear (`weight`, an operand of `lin`).
+  LogicalResult linear(Operation *lin, OpOperand &weight) {
+    auto w = weight.get().getDefiningOp<k::WeightOp>();
     if (w && w.getLayout() == k::Layout::cuda_rows) return success();
     if (!w || w.getLayout() != k::Layout::row_major)
-      return lin.emitError("lithe-pack-weights{target=cuda}: the weight is not a row-major lithe_k.weight");
+      return lin->emitError("lithe-pack-weights{target=cuda}: the weight is not a row-major lithe_k.weight");
     k::BufferType type = cast<k::BufferType>(w.getType());
     Type e = type.getElementType();
     if (e.isInteger(4))
-      return lin.emitError("lithe-pack-weights{target=cuda}: int4 weights have no CUDA kernel "
-                           "(quantize with bits=8 for the CUDA target)");
+      return lin->emitError("lithe-pack-weights{target=cuda}: int4 weights have no CUDA kernel "
+                            "(quantize with bits=8 for the CUDA target)");
     const bool q8 = e.isInteger(8);
     const int64_t K = type.getShape()[0], N = type.getShape()[1];
     std::string name = w.getName().str() + ".cuda." + (q8 ? "i8" : precision.suffix());
     if (!made.count(name) && !store.contains(name)) {
       auto t = store.get(w.getName().str());
       if (!t || t->dtype != (q8 ? DType::I8 : DType::F32) || t->shape != std::vector<int64_t>{K, N})
-        return lin.emitError() << "lithe-pack-weights{target=cuda}: linear weight '" << w.getName()
+        return lin->emitError() << "lithe-pack-weights{target=cuda}: linear weight '" << w.getName()
                                << "' must be an " << (q8 ? "i8" : "f32") << " [" << K << ", " << N
                                << "] tensor of the weights";
       const void *data = t->data;
@@ -147,7 +148,7 @@ struct CudaPacker {
     auto pw = b.create<k::WeightOp>(
         w.getLoc(), k::BufferType::get(b.getContext(), {K, N}, q8 ? Type(b.getIntegerType(8)) : precision.type(b)),
         w.getWeights(), b.getStringAttr(name), k::Layout::cuda_rows);
-    lin.getWeightMutable().assign(pw);
+    weight.assign(pw);
     if (w->use_empty()) w.erase();
     return success();
   }
@@ -165,9 +166,13 @@ void retarget(OpOperand &use, Value to) {
 
 LogicalResult packWeightsCuda(ModuleOp module, WeightStore &store, CudaPrecision precision) {
   CudaPacker p{store, {precision}, {}, {}};
-  if (module.walk([&](k::LinearOp lin) { return failed(p.linear(lin)) ? WalkResult::interrupt() : WalkResult::advance(); })
-          .wasInterrupted())
-    return failure();
+  auto packed = module.walk([&](Operation *op) {
+    if (auto lin = dyn_cast<k::LinearOp>(op)) return failed(p.linear(op, lin.getWeightMutable())) ? WalkResult::interrupt() : WalkResult::advance();
+    if (auto lin = dyn_cast<k::LinearSplitOp>(op))
+      return failed(p.linear(op, lin.getWeightMutable())) ? WalkResult::interrupt() : WalkResult::advance();
+    return WalkResult::advance();
+  });
+  if (packed.wasInterrupted()) return failure();
   auto walked = module.walk([&](Operation *op) -> WalkResult {
     if (auto head = dyn_cast<k::LMHeadOp>(op)) {
       if (head.getGroup())

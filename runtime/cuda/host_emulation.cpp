@@ -145,6 +145,22 @@ void lithe_cuda_op_linear_q8(const float *x, int64_t rows, int64_t K, const int8
     }
 }
 
+void lithe_cuda_op_linear_split(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType,
+                                const float *scale, const float *bias, float *out0, int64_t n0, float *out1,
+                                int64_t n1, float *out2, int64_t n2) {
+  // The whole product, then its columns to the outputs.
+  const int64_t N = n0 + n1 + n2;
+  std::vector<float> y(static_cast<size_t>(rows * N));
+  if (scale) lithe_cuda_op_linear_q8(x, rows, K, static_cast<const int8_t *>(W), scale, N, bias, y.data(), 0);
+  else lithe_cuda_op_linear(x, rows, K, W, weightType, N, bias, y.data(), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = y.data() + r * N;
+    std::copy(row, row + n0, out0 + r * n0);
+    std::copy(row + n0, row + n0 + n1, out1 + r * n1);
+    if (n2) std::copy(row + n0 + n1, row + N, out2 + r * n2);
+  }
+}
+
 void lithe_cuda_op_gelu(const float *x, int64_t n, float *out, int32_t tanhForm) { lithe_gelu(x, n, out, tanhForm); }
 
 int32_t lithe_cuda_op_kv_append(void *kPlane, void *vPlane, int64_t heads, int64_t headDim, int64_t capacity,

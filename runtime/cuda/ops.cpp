@@ -16,6 +16,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <utility>
 #include <new>
 
 struct LitheCudaExec {
@@ -184,6 +185,31 @@ void lithe_cuda_op_linear_q8(const float *x, int64_t rows, int64_t K, const int8
                              out + r * N, e.stream));
   }
   if (p.erf) check(lithe_cuda_gelu(out, rows * N, out, 0, e.stream));
+}
+
+void lithe_cuda_op_linear_split(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType,
+                                const float *scale, const float *bias, float *out0, int64_t n0, float *out1,
+                                int64_t n1, float *out2, int64_t n2) {
+  LitheCudaExec &e = exec();
+  const int wType = scale ? LITHE_CUDA_I8 : weightType;
+  if (rows > LITHE_CUDA_GEMV_MAX_M && wType == LITHE_CUDA_F16) {
+    // One GEMM per output: each output's weight rows are contiguous in W.
+    check(lithe_cuda_to_f16(x, rows * K, e.half, e.stream));
+    const auto *w = static_cast<const uint16_t *>(W);
+    int64_t first = 0;
+    for (auto [out, n] : {std::pair<float *, int64_t>{out0, n0}, {out1, n1}, {out2, n2}}) {
+      if (n == 0) continue;
+      check(lithe_cuda_gemm_f16(e.gemm, e.half, w + first * K, rows, n, K, bias ? bias + first : nullptr,
+                                LITHE_CUDA_EPILOGUE_NONE, 0, out, LITHE_CUDA_F32, e.stream));
+      first += n;
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; r += LITHE_CUDA_GEMV_MAX_M) {
+    const int64_t m = std::min<int64_t>(LITHE_CUDA_GEMV_MAX_M, rows - r);
+    check(lithe_cuda_gemv_split(W, wType, scale, x + r * K, LITHE_CUDA_F32, m, K, bias, out0 + r * n0, n0,
+                                out1 + r * n1, n1, out2 ? out2 + r * n2 : nullptr, n2, e.stream));
+  }
 }
 
 void lithe_cuda_op_gelu(const float *x, int64_t n, float *out, int32_t tanhForm) {

@@ -313,6 +313,43 @@ TEST(CudaKernels, GemvF32) {
   checkGemv(GemvWeights::F32);
 }
 
+// lithe_k.linear_split: Q, K and V in one pass, each to its own buffer; the
+// same sums as one GEMV over the stacked rows (fp16 and int8 weights).
+TEST(CudaKernels, GemvSplitOutputs) {
+  if (!haveGpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t M = 3, K = 768, n[3] = {768, 256, 256}, N = 1280;
+  const GemvCase c{M, N, K, LITHE_CUDA_F32, true, LITHE_CUDA_EPILOGUE_NONE, 0};
+  std::vector<float> x = randomVector(M * K, 900, 1.0f), bias = randomVector(N, 901, 0.5f), y0(M * N, 0.0f);
+  Device<float> dx(x), dbias(bias), d0(M * n[0]), d1(M * n[1]), d2(M * n[2]);
+  for (bool q8 : {false, true}) {
+    SCOPED_TRACE(q8 ? "int8" : "fp16");
+    std::vector<float> W, scale = randomVector(N, 903, 0.01f);
+    std::vector<double> want, tol;
+    std::mt19937 rng(902);
+    std::uniform_int_distribution<int> q(-127, 127);
+    std::vector<int8_t> Wq(N * K);
+    for (int8_t &v : Wq) v = static_cast<int8_t>(q(rng));
+    if (q8) W.assign(Wq.begin(), Wq.end());
+    else W = roundedToHalf(randomVector(N * K, 904, 1.0f / std::sqrt(float(K))));
+    Device<uint16_t> dWh(toHalf(W));
+    Device<int8_t> dWq(Wq);
+    Device<float> dscale(scale);
+    const void *w = q8 ? static_cast<const void *>(dWq.p) : dWh.p;
+    ASSERT_EQ(lithe_cuda_gemv_split(w, q8 ? LITHE_CUDA_I8 : LITHE_CUDA_F16, q8 ? dscale.p : nullptr, dx.p,
+                                    LITHE_CUDA_F32, M, K, dbias.p, d0.p, n[0], d1.p, n[1], d2.p, n[2], nullptr),
+              0);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    gemvReference(c, W, q8 ? &scale : nullptr, x, bias, y0, want, tol);
+    const Device<float> *outs[3] = {&d0, &d1, &d2};
+    for (int p = 0, first = 0; p < 3; first += static_cast<int>(n[p]), ++p) {
+      std::vector<float> y = outs[p]->get(M * n[p]);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t j = 0; j < n[p]; ++j)
+          ASSERT_NEAR(y[m * n[p] + j], want[m * N + first + j], tol[m * N + first + j]) << "part " << p;
+    }
+  }
+}
+
 TEST(CudaKernels, GemvRejectsUnknownWeightType) {
   EXPECT_EQ(lithe_cuda_gemv(nullptr, 7, nullptr, LITHE_CUDA_F32, 1, 8, 8, nullptr, 0, 0, nullptr, nullptr),
             int(cudaErrorInvalidValue));

@@ -27,7 +27,7 @@
 
 extern "C" {
 
-enum { LITHE_CUDA_F32 = 0, LITHE_CUDA_F16 = 1, LITHE_CUDA_BF16 = 2 };
+enum { LITHE_CUDA_F32 = 0, LITHE_CUDA_F16 = 1, LITHE_CUDA_BF16 = 2, LITHE_CUDA_I8 = 3 /* weights only */ };
 enum { LITHE_CUDA_EPILOGUE_NONE = 0, LITHE_CUDA_EPILOGUE_GELU_TANH = 1 };
 
 // --- elementwise (runtime/cuda/elementwise.cu), fp32 -------------------------
@@ -65,6 +65,14 @@ int lithe_cuda_gemv_f16(const uint16_t *W, const void *x, int xType, int64_t M, 
 // (fp32 rows need K % 8 == 0 and 32-byte alignment for the vector loads, else the scalar loop).
 int lithe_cuda_gemv(const void *W, int wType, const void *x, int xType, int64_t M, int64_t N, int64_t K,
                     const float *bias, int epilogue, int accumulate, float *y, void *stream);
+// One pass over W [n0 + n1 + n2][K] whose output columns go to two or three
+// buffers: y0 [M][n0] gets columns [0, n0), y1 [M][n1] the next n1, y2 [M][n2]
+// (null when n2 = 0) the rest; no epilogue (attention's Q, K and V projections
+// as one launch: lithe_k.linear_split). wType LITHE_CUDA_I8 takes the per-row
+// `scale` (null otherwise).
+int lithe_cuda_gemv_split(const void *W, int wType, const float *scale, const void *x, int xType, int64_t M,
+                          int64_t K, const float *bias, float *y0, int64_t n0, float *y1, int64_t n1, float *y2,
+                          int64_t n2, void *stream);
 // The same with int8 weight-only quantization: W int8 [N][K], the dot of row
 // n scaled by scale[n] (fp32, one per output row) before the bias.
 int lithe_cuda_gemv_q8(const int8_t *W, const float *scale, const void *x, int xType, int64_t M,

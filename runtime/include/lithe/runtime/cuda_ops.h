@@ -79,6 +79,14 @@ void lithe_cuda_op_linear(const float *x, int64_t rows, int64_t K, const void *W
 /* The same with W int8 [N][K] and one scale per output row (8 rows per GEMV pass). */
 void lithe_cuda_op_linear_q8(const float *x, int64_t rows, int64_t K, const int8_t *W, const float *scale,
                              int64_t N, const float *bias, float *out, int32_t epilogue);
+/* lithe_k.linear_split: x W^T + bias, W [n0 + n1 + n2][K] of weightType (or
+ * int8 when scale is not null), its columns to out0 [rows][n0], out1 [rows][n1]
+ * and out2 [rows][n2] (null when n2 = 0). Up to 8 rows one GEMV pass; more:
+ * f16 weights one cuBLASLt GEMM per output (W's rows of each are contiguous),
+ * others the split GEMV 8 rows at a time. */
+void lithe_cuda_op_linear_split(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType,
+                                const float *scale, const float *bias, float *out0, int64_t n0, float *out1,
+                                int64_t n1, float *out2, int64_t n2);
 /* lithe_k.gelu over n floats. */
 void lithe_cuda_op_gelu(const float *x, int64_t n, float *out, int32_t tanhForm);
 /* lithe_k.kv_append: rows keys and values (rows of heads * headDim floats)
