@@ -56,14 +56,16 @@ float gelu(float v, bool tanhForm) {
   return 0.5f * v * (1.0f + std::erf(v * 0.7071067811865476f));
 }
 
-/// out[r][n] = [out +] act(sum_k x[r][k] w(n, k) + bias[n]) (the GEMV / GEMM contract).
+/// out[r][n] = [out +] act(scale[n] * sum_k x[r][k] w(n, k) + bias[n]) (the
+/// GEMV / GEMM contract; scale, the int8 rows' own, nullable).
 template <typename W>
-void linear(const float *x, int64_t rows, int64_t K, W w, int64_t N, const float *bias, float *out, int32_t epi) {
+void linear(const float *x, int64_t rows, int64_t K, W w, int64_t N, const float *scale, const float *bias,
+            float *out, int32_t epi) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t n = 0; n < N; ++n) {
       float acc = 0.0f;
       for (int64_t k = 0; k < K; ++k) acc += x[r * K + k] * w(n, k);
-      acc += bias ? bias[n] : 0.0f;
+      acc = acc * (scale ? scale[n] : 1.0f) + (bias ? bias[n] : 0.0f);
       float &y = out[r * N + n];
       if (epi == LITHE_EPI_ACCUMULATE) y += acc;
       else if (epi == LITHE_EPI_GELU_TANH || epi == LITHE_EPI_GELU_ERF) y = gelu(acc, epi == LITHE_EPI_GELU_TANH);
@@ -126,23 +128,13 @@ void lithe_cuda_op_linear(const float *x, int64_t rows, int64_t K, const void *W
                           const float *bias, float *out, int32_t epilogue) {
   std::vector<float> w(static_cast<size_t>(N * K));
   widen(W, weightType, N * K, w.data());
-  linear(x, rows, K, [&](int64_t n, int64_t k) { return w[n * K + k]; }, N, bias, out, epilogue);
+  linear(x, rows, K, [&](int64_t n, int64_t k) { return w[n * K + k]; }, N, nullptr, bias, out, epilogue);
 }
 
 void lithe_cuda_op_linear_q8(const float *x, int64_t rows, int64_t K, const int8_t *W, const float *scale, int64_t N,
                              const float *bias, float *out, int32_t epilogue) {
-  // The kernel scales the dot product: sum_k x w[n][k] * scale[n].
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t n = 0; n < N; ++n) {
-      float acc = 0.0f;
-      for (int64_t k = 0; k < K; ++k) acc += x[r * K + k] * static_cast<float>(W[n * K + k]);
-      acc = acc * scale[n] + (bias ? bias[n] : 0.0f);
-      float &y = out[r * N + n];
-      if (epilogue == LITHE_EPI_ACCUMULATE) y += acc;
-      else if (epilogue == LITHE_EPI_GELU_TANH || epilogue == LITHE_EPI_GELU_ERF)
-        y = gelu(acc, epilogue == LITHE_EPI_GELU_TANH);
-      else y = acc;
-    }
+  linear(x, rows, K, [&](int64_t n, int64_t k) { return static_cast<float>(W[n * K + k]); }, N, scale, bias, out,
+         epilogue);
 }
 
 void lithe_cuda_op_linear_split(const float *x, int64_t rows, int64_t K, const void *W, int32_t weightType,
