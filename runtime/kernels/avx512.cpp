@@ -352,6 +352,31 @@ static void dot_rows_bf16dot(const float *x, int64_t M, int64_t D, const uint16_
 }
 
 } // namespace avx512_impl
+
+void bf16_pairs_avx512(const float *x, int64_t M, int64_t K, int64_t ldx, uint32_t *A2,
+                       int64_t ld) {
+  avx512_impl::bf16_pairs(x, M, K, ldx, A2, ld);
+}
+
+void bf16_tail_avx512(const uint32_t *X, int64_t ld, int64_t rows, const uint16_t *w,
+                      int64_t k2_0, int64_t K2, float *c) {
+  for (int64_t i = 0; i < rows; ++i) {
+    __m512 s0 = _mm512_loadu_ps(c + i * 32), s1 = _mm512_loadu_ps(c + i * 32 + 16);
+    for (int64_t k2 = k2_0; k2 < K2; ++k2) {
+      const __m512i x = _mm512_set1_epi32(int(X[i * ld + k2]));
+      s0 = _mm512_dpbf16_ps(s0, (__m512bh)x, (__m512bh)_mm512_loadu_si512(w + k2 * 64));
+      s1 = _mm512_dpbf16_ps(s1, (__m512bh)x, (__m512bh)_mm512_loadu_si512(w + k2 * 64 + 32));
+    }
+    _mm512_storeu_ps(c + i * 32, s0);
+    _mm512_storeu_ps(c + i * 32 + 16, s1);
+  }
+}
+
+void gemm_epilogue_avx512(float *y, int64_t ldy, int64_t rows, int64_t ncols, const float *bias,
+                          int flags) {
+  avx512_impl::gemm_epilogue(y, ldy, rows, ncols, bias, flags);
+}
+
 } // namespace kern
 } // namespace lithe
 LITHE_TARGET_END
@@ -605,6 +630,31 @@ static const Q8iRoute kQ8iVnni = {"avx512-vnni", kVnniMR, true, true, vnni_quant
                                   vnni_gemv, vnni_q4};
 
 } // namespace avx512_impl
+
+void q8i_tail_avx512(const Q8iArgs &a, int32_t *acc, int64_t m, int64_t rows, int64_t p,
+                     int64_t k4_0) {
+  const int64_t K4 = q8_k4(a.K);
+  const int8_t *w = q8_panel(a.B, a.N, a.K, p);
+  for (int64_t i = 0; i < rows; ++i) {
+    const int8_t *A = a.q + (m + i) * a.Kp;
+    __m512i s0 = _mm512_loadu_si512(acc + i * 32), s1 = _mm512_loadu_si512(acc + i * 32 + 16);
+    for (int64_t k4 = k4_0; k4 < K4; ++k4) {
+      const __m512i x = avx512_impl::vnni_bcast4(A + 4 * k4);
+      s0 = _mm512_dpbusd_epi32(s0, x, _mm512_loadu_si512(w + k4 * 128));
+      s1 = _mm512_dpbusd_epi32(s1, x, _mm512_loadu_si512(w + k4 * 128 + 64));
+    }
+    _mm512_storeu_si512(acc + i * 32, s0);
+    _mm512_storeu_si512(acc + i * 32 + 16, s1);
+  }
+}
+
+void q8i_store_rows_avx512(const Q8iArgs &a, const int32_t *acc, int64_t m, int64_t rows,
+                           int64_t p) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const __m512i v[2] = {_mm512_loadu_si512(acc + i * 32), _mm512_loadu_si512(acc + i * 32 + 16)};
+    avx512_impl::vnni_store(a, v, a.qs[m + i], m + i, p);
+  }
+}
 } // namespace kern
 } // namespace lithe
 LITHE_TARGET_END

@@ -101,7 +101,31 @@ bool vnni_usable() {
   return ok;
 }
 
+// AMX: -1 undecided, else an AmxMode. LITHE_AMX=0 turns it off,
+// LITHE_AMX=emulate runs the AMX kernels on the scalar tile model (tests).
+std::atomic<int> g_amx{-1};
+
+int amx_initial() {
+  const char *e = std::getenv("LITHE_AMX");
+  if (e && !std::strcmp(e, "0"))
+    return kAmxOff;
+  if (e && !std::strcmp(e, "emulate"))
+    return kAmxEmulated;
+  return amx_hardware() ? kAmxHardware : kAmxOff;
+}
+
 } // namespace
+
+int amx_mode() {
+  if (active_table()->isa != LITHE_ISA_AVX512)
+    return kAmxOff;
+  int v = g_amx.load(std::memory_order_relaxed);
+  if (v < 0) {
+    v = amx_initial();
+    g_amx.store(v, std::memory_order_relaxed);
+  }
+  return v;
+}
 
 const BF16Dot *bf16dot() {
   int v = g_bf16dot.load(std::memory_order_relaxed);
@@ -110,14 +134,23 @@ const BF16Dot *bf16dot() {
     v = bf16dot_cpu() && !(e && !std::strcmp(e, "0"));
     g_bf16dot.store(v, std::memory_order_relaxed);
   }
-  return v && active_table()->isa == LITHE_ISA_AVX512 ? avx512bf16_kernels() : nullptr;
+  if (!v || active_table()->isa != LITHE_ISA_AVX512)
+    return nullptr;
+  if (const int amx = amx_mode())
+    if (const BF16Dot *k = amx_bf16_kernels(amx == kAmxEmulated))
+      return k;
+  return avx512bf16_kernels();
 }
 
 const Q8iRoute *active_q8i() {
   switch (active_table()->isa) {
   case LITHE_ISA_AVX512:
-    if (vnni_usable())
+    if (vnni_usable()) {
+      if (const int amx = amx_mode())
+        if (const Q8iRoute *r = q8i_amx(amx == kAmxEmulated))
+          return r;
       return q8i_avx512vnni();
+    }
     [[fallthrough]];
   case LITHE_ISA_AVX2:
     if (const Q8iRoute *r = q8i_avx2())
@@ -163,6 +196,14 @@ extern "C" int lithe_kernels_bf16_dot(int mode) {
   else if (mode > 0)
     g_bf16dot.store(bf16dot_cpu() ? 1 : 0);
   return bf16dot() ? 1 : 0;
+}
+
+extern "C" int lithe_kernels_amx(int mode) {
+  if (mode == kAmxOff || mode == kAmxEmulated)
+    g_amx.store(mode);
+  else if (mode == kAmxHardware)
+    g_amx.store(amx_hardware() ? kAmxHardware : kAmxOff);
+  return amx_mode();
 }
 
 extern "C" const char *lithe_kernels_isa_name(int isa) {

@@ -316,6 +316,47 @@ float q8i_quantize_row_ref(const float *x, int64_t K, int64_t Kp, int8_t *q, boo
 // Most rows of x the few-rows int8 path takes (more go to the GEMM).
 constexpr int64_t kQ8FewRows = 16;
 
+// ------------------------------------------------------------- Intel AMX
+//
+// amx.cpp: GEMMs on AMX tiles (TDPBUSD for the integer int8 route, TDPBF16PS
+// for bf16 weights) over the same packed panels as VNNI / AVX512-BF16 (a
+// panel's 4-k groups / k pairs are the tiles' B rows). Everything else (the
+// few-rows and decode kernels, quantization, epilogues) is the AVX-512
+// path's. `emulated` runs the same kernels on a scalar model of the tile
+// unit (tests: the tiling, tails and epilogues on CPUs without AMX).
+enum AmxMode : int { kAmxOff = 0, kAmxHardware = 1, kAmxEmulated = 2 };
+// The AMX mode in use (LITHE_AMX, lithe_kernels_amx), kAmxOff off the
+// AVX-512 path.
+int amx_mode();
+// CPUID reports AMX-TILE, -INT8 and -BF16, the OS saves the tile state and
+// Linux granted this process its use (arch_prctl, asked once).
+bool amx_hardware();
+// The int8 route with AMX GEMMs (VNNI's everything else): nullptr where the
+// VNNI route is not compiled in.
+const Q8iRoute *q8i_amx(bool emulated);
+// The bf16 kernels with an AMX gemm_task (AVX512-BF16's rows / dot_rows).
+const BF16Dot *amx_bf16_kernels(bool emulated);
+
+// AVX-512 pieces the AMX kernels share (avx512.cpp):
+// acc[i * 32 + j] += the dots of 4-k groups [k4_0, K4) (a K the tiles' 64-k
+// steps do not cover), rows [m, m+rows) of panel p (VNNI).
+void q8i_tail_avx512(const Q8iArgs &a, int32_t *acc, int64_t m, int64_t rows, int64_t p,
+                     int64_t k4_0);
+// c[i * 32 + j] += the pairs [k2_0, K2) of X row i (ld lanes) against panel
+// w's (AVX512-BF16).
+void bf16_tail_avx512(const uint32_t *X, int64_t ld, int64_t rows, const uint16_t *w,
+                      int64_t k2_0, int64_t K2, float *c);
+// rows [m, m+rows) of panel p from raw int32 dots acc[i * 32 + j] (VNNI's
+// u8 activations: the 128 * column sum still in them): rescale, bias, epilogue.
+void q8i_store_rows_avx512(const Q8iArgs &a, const int32_t *acc, int64_t m, int64_t rows,
+                           int64_t p);
+// x[M, K] rounded to bf16 pairs (AVX512-BF16's): row r at A2 + r*ld lanes.
+void bf16_pairs_avx512(const float *x, int64_t M, int64_t K, int64_t ldx, uint32_t *A2,
+                       int64_t ld);
+// y[rows, ncols] (stride ldy) = act(y + bias).
+void gemm_epilogue_avx512(float *y, int64_t ldy, int64_t rows, int64_t ncols, const float *bias,
+                          int flags);
+
 const KernelTable *active_table();
 const KernelTable *scalar_table();
 const KernelTable *avx2_table();   // nullptr when not compiled in

@@ -110,4 +110,21 @@ for env, label in paths:
           f"max|logit diff|/std: integer-weight-only {dfl:.4f}, integer-fp32 {d32:.4f}, "
           f"weight-only-fp32 {dwo:.4f} (allowed {args.max_logit_diff}); greedy tokens agreeing with fp32: "
           f"weight-only {agree(gf, g32)}/32, integer {agree(gi, g32)}/32")
+# Prompts on AMX tiles add the same integers as VNNI: bitwise the same
+# logits and perplexity, on the scalar tile model (any AVX-512 CPU with VNNI
+# and AVX512-BF16) and on the real tiles where the CPU has them.
+cpuinfo = open("/proc/cpuinfo").read()
+if has_isa("avx512") and "avx512_vnni" in cpuinfo and "avx512_bf16" in cpuinfo:
+    env0 = {"LITHE_ISA": "avx512", "LITHE_Q8": "int", "LITHE_AMX": "0"}
+    l0, p0 = logits(exe["int8"], env0, "amx-off"), ppl(exe["int8"], env0)
+    modes = [("emulate", "AMX tiles, emulated")]
+    if "amx_int8" in cpuinfo and "amx_tile" in cpuinfo:
+        modes.append(("1", "AMX tiles"))
+    for mode, label in modes:
+        env = dict(env0, LITHE_AMX=mode)
+        la, pa = logits(exe["int8"], env, "amx-" + mode), ppl(exe["int8"], env)
+        good = bool(np.array_equal(la, l0)) and pa == p0
+        ok = ok and good
+        print(f"{'ok  ' if good else 'FAIL'} {label}: perplexity {pa:.6f} (VNNI {p0:.6f}), "
+              f"max|logit diff| {float(np.abs(la - l0).max()):.3g} (must be 0)")
 sys.exit(0 if ok else 1)

@@ -1085,9 +1085,139 @@ TEST_P(Kernels, Q8IntegerRoute) {
     __builtin_cpu_init();
     const char *e = std::getenv("LITHE_VNNI");
     const bool vnni = __builtin_cpu_supports("avx512vnni") && !(e && std::string(e) == "0");
-    EXPECT_EQ(route, vnni ? "avx512-vnni" : "avx2");
+    const int amx = lithe_kernels_amx(-1);
+    EXPECT_EQ(route, !vnni ? "avx2" : amx == 1 ? "amx" : amx == 2 ? "amx (emulated)" : "avx512-vnni");
 #endif
   }
+}
+
+// ------------------------------------------------------------------ AMX
+//
+// The AMX GEMMs (prompts: the integer int8 route's and bf16 weights') on
+// the scalar tile model where the CPU has no AMX, and on the tiles where it
+// does. Shapes: one and two 16-row tiles, row tails, column tails, K of
+// one and many tile steps, K tails (added by VNNI / AVX512-BF16), every
+// epilogue.
+const LinCase kAmxCases[] = {
+    {2, 64, 33, LITHE_EPI_NONE, true},            // int8 only (bf16: the few-rows path)
+    {17, 64, 40, LITHE_EPI_ACCUMULATE, true},     // one full and one 1-row tile
+    {32, 128, 32, LITHE_EPI_GELU_TANH, true},     // one 32 x 32 block exactly
+    {33, 768, 70, LITHE_EPI_NONE, true},          // a 1-row block, 3 panels
+    {31, 192, 100, LITHE_EPI_GELU_ERF | LITHE_EPI_ACCUMULATE, false},
+    {70, 768, 129, LITHE_EPI_ACCUMULATE, true},
+    {150, 256, 64, LITHE_EPI_GELU_TANH, true},    // several row blocks (int8: 128 rows each)
+    {16, 3072, 48, LITHE_EPI_NONE, true},         // 48 tile steps
+    {48, 96, 40, LITHE_EPI_GELU_TANH, true},      // K % 64 = 32: an int8 tail (lithe-tiny's K)
+    {40, 100, 50, LITHE_EPI_NONE, true},          // tails of both
+    {20, 41, 35, LITHE_EPI_GELU_ERF, true},       // no whole tile step, odd K
+    {231, 768, 96, LITHE_EPI_ACCUMULATE, true},   // bf16's 224-row task blocks plus a tail
+};
+
+// Switches AMX to `mode` for a scope (fails the test if it is not granted).
+struct AmxMode {
+  explicit AmxMode(int m) : prev(lithe_kernels_amx(-1)) { ok = lithe_kernels_amx(m) == m; }
+  ~AmxMode() { lithe_kernels_amx(prev); }
+  int prev;
+  bool ok;
+};
+
+// The emulation needs the AVX-512 path with VNNI and AVX512-BF16 (the
+// kernels it does not replace).
+bool amx_emulation_runs() {
+  if (lithe_kernels_force_isa(LITHE_ISA_AUTO) != 0 || lithe_kernels_isa() != LITHE_ISA_AVX512)
+    return false;
+  AmxMode off(0);
+  const std::string route = lithe_kernels_q8_route();
+  return route == "avx512-vnni" && lithe_kernels_bf16_dot(-1) == 1;
+}
+
+// bf16 weights: y, its reference and tolerance (x rounded to bf16 too).
+Q8iResult run_bf16(const LinCase &c, uint32_t seed) {
+  Vec W = rnd(size_t(c.K * c.N), seed), x = rnd(size_t(c.M * c.K), seed + 1);
+  Vec b = rnd(size_t(c.N), seed + 2), y0 = rnd(size_t(c.M * c.N), seed + 3);
+  Aligned packed(lithe_pack_linear_bf16_size(c.K, c.N));
+  lithe_pack_linear_bf16(W.data(), c.K, c.N, packed.p);
+  Q8iResult r;
+  r.y = y0;
+  lithe_linear_bf16(x.data(), c.M, c.K, packed.p, c.N, c.bias ? b.data() : nullptr, r.y.data(),
+                    c.flags);
+  std::vector<double> Wd(W.size());
+  for (size_t i = 0; i < W.size(); ++i)
+    Wd[i] = bf16_val(bf16_ref(W[i]));
+  linear_ref(x, Wd, c.M, c.K, c.N, c.bias ? b.data() : nullptr, y0, c.flags, r.ref, r.tol, 4e-3);
+  return r;
+}
+
+// int8: the tiles add the same integers as VNNI (bitwise the same outputs).
+// bf16: float32 sums in another order than vdpbf16ps' (within the bf16
+// bound of the reference, and close to AVX512-BF16's).
+void amx_against_avx512(int mode) {
+  uint32_t seed = 2000;
+  for (const LinCase &c : kAmxCases) {
+    seed += 10;
+    for (bool extremes : {false, true}) {
+      Q8iResult got, want;
+      {
+        AmxMode amx(mode);
+        ASSERT_TRUE(amx.ok);
+        ASSERT_STREQ(lithe_kernels_q8_route(), mode == 1 ? "amx" : "amx (emulated)");
+        got = run_q8i(c, seed, extremes);
+      }
+      {
+        AmxMode off(0);
+        ASSERT_STREQ(lithe_kernels_q8_route(), "avx512-vnni");
+        want = run_q8i(c, seed, extremes);
+      }
+      expect_close(got.y.data(), got.ref, got.tol,
+                   std::string("amx q8i ") + (extremes ? "extreme " : "") + lin_name(c));
+      for (size_t i = 0; i < got.y.size(); ++i)
+        ASSERT_EQ(got.y[i], want.y[i]) << "amx q8i " << lin_name(c) << (extremes ? " extreme" : "")
+                                       << " differs from VNNI at " << i;
+    }
+    Q8iResult got, want;
+    {
+      AmxMode amx(mode);
+      got = run_bf16(c, seed + 5);
+    }
+    {
+      AmxMode off(0);
+      want = run_bf16(c, seed + 5);
+    }
+    expect_close(got.y.data(), got.ref, got.tol, "amx bf16 " + lin_name(c));
+    std::vector<double> tol(got.tol.size());
+    for (size_t i = 0; i < tol.size(); ++i) // both round x alike: sums' order only
+      tol[i] = 0.05 * got.tol[i];
+    std::vector<double> w(want.y.begin(), want.y.end());
+    expect_close(got.y.data(), w, tol, "amx bf16 vs AVX512-BF16 " + lin_name(c));
+  }
+}
+
+TEST(KernelsAmx, EmulatedTilesMatchVnniAndBf16Dot) {
+  if (!amx_emulation_runs())
+    GTEST_SKIP() << "needs the AVX-512 path with VNNI and AVX512-BF16";
+  amx_against_avx512(2);
+}
+
+// The real tiles (Intel Xeon 4th generation and later): the same checks,
+// and the same integers as the emulation.
+TEST(KernelsAmx, HardwareTilesMatchVnniAndBf16Dot) {
+  ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
+  if (lithe_kernels_amx(-1) != 1)
+    GTEST_SKIP() << "no AMX on this CPU (or LITHE_AMX=0, or the OS refused the tile state)";
+  amx_against_avx512(1);
+}
+
+// Off the AVX-512 path there are no tiles, whatever was asked.
+TEST(KernelsAmx, OnlyOnTheAvx512Path) {
+  if (!amx_emulation_runs())
+    GTEST_SKIP() << "needs the AVX-512 path with VNNI and AVX512-BF16";
+  AmxMode amx(2);
+  ASSERT_TRUE(amx.ok);
+  ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AVX2), 0);
+  EXPECT_EQ(lithe_kernels_amx(-1), 0);
+  EXPECT_STREQ(lithe_kernels_q8_route(), "avx2");
+  ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
+  EXPECT_EQ(lithe_kernels_amx(-1), 2);
 }
 TEST_P(Kernels, Attention) { attentionCases(GetParam()); }
 TEST_P(Kernels, AttentionF16) { attentionCases(GetParam(), Kv::F16); }

@@ -62,6 +62,16 @@ const char *lithe_kernels_isa_name(int isa);
  * Returns 1 if they are in use now, else 0. For tests and benchmarks. */
 int lithe_kernels_bf16_dot(int mode);
 
+/* Intel AMX tiles in the int8 integer route's and lithe_linear_bf16's GEMMs
+ * (on by default where CPUID reports AMX-TILE/INT8/BF16, Linux grants the
+ * tile state and the AVX-512 path is in use; LITHE_AMX=0 turns them off):
+ * mode 1 asks for them, 0 turns them off, 2 runs the same kernels on a
+ * scalar model of the tile unit (tests, any AVX-512 CPU with VNNI and
+ * AVX512-BF16; LITHE_AMX=emulate), -1 only asks. Returns the mode in use:
+ * 0 none, 1 hardware, 2 emulated. Prompts only: decode rows keep VNNI /
+ * AVX512-BF16 (memory bound either way). */
+int lithe_kernels_amx(int mode);
+
 /* ------------------------------------------------------------ workspace */
 
 /* The kernels' scratch memory, owned by the caller (a model's context) and
@@ -237,7 +247,8 @@ void lithe_linear_bf16(const float *x, int64_t M, int64_t K, const void *packed,
 #define LITHE_Q8_INT 2
 int lithe_kernels_set_q8_compute(int mode);
 int lithe_kernels_q8_compute(void);
-/* The integer route the active code path uses: "avx512-vnni", "avx2"
+/* The integer route the active code path uses: "amx" (or "amx (emulated)"),
+ * "avx512-vnni", "avx2"
  * (vpmaddubsw; also AVX-512 CPUs without VNNI) or "scalar". The environment
  * variable LITHE_VNNI=0 makes an AVX-512 path use the AVX2 route (tests,
  * benchmarks). */
