@@ -19,7 +19,8 @@ Engines (each skipped with a one-line reason when its package/tool is missing or
     lithe-int4, lithe-int4-kv16   int4 weights, groups of 64, LM head int4 (4.5 bits a weight, as
                               GGUF Q4_0), with f32 or f16 KV caches
                               A suffix forces a kernel path of the same binary: @avx2, @avx512
-                              (LITHE_ISA), @nodot (bf16 without AVX512-BF16: LITHE_BF16_DOT=0)
+                              (LITHE_ISA), @nodot (bf16 without AVX512-BF16: LITHE_BF16_DOT=0),
+                              @noamx (no AMX tiles: LITHE_AMX=0)
     ort, ort-int8             onnxruntime CPUExecutionProvider, plain run()
     ov-f32, ov-default        OpenVINO on the ONNX, NUM_STREAMS 1, INFERENCE_NUM_THREADS
     llama-f32, llama-q8_0, llama-q4_0   llama-bench -r 1: pp P, then tg T at depth P (-d P);
@@ -312,7 +313,7 @@ LITHE_BUILDS = {  # engine -> (binary name, extra lithec arguments)
                         ["--pipeline=lithe-quantize-weights{bits=4 group=64 lm-head-bits=4},lithe-kv-precision"]),
 }
 LITHE_PATHS = {"avx2": {"LITHE_ISA": "avx2"}, "avx512": {"LITHE_ISA": "avx512"},
-               "nodot": {"LITHE_BF16_DOT": "0"}}
+               "nodot": {"LITHE_BF16_DOT": "0"}, "noamx": {"LITHE_AMX": "0"}}
 
 
 def lithe_exe(args, name, extra, build_times):
@@ -372,6 +373,9 @@ def prepare(engine, args, build_times):
         def once():
             r, rss = run_rss(cmd, timeout=args.rep_timeout, env=env)
             j = json.loads(r.stdout)
+            if "isa" in j:  # the kernels' code path that ran
+                info["kernels"] = (f"{j['isa']}, int8 {j['int8_route']}, bf16 dot "
+                                   f"{'on' if j['bf16_dot'] else 'off'}, AMX {j['amx']}")
             return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
                     "decode_tokens_per_s": j["decode_tokens_per_s"], "peak_rss_bytes": rss}
         info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")),
@@ -616,7 +620,7 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---|")
     for e, row in res.items():
         p, d = row["prefill_tokens_per_s"], row["decode_tokens_per_s"]
-        note = ", ".join(f"{k} {v}" for k, v in row["info"].items() if k in ("version", "precision", "attn"))
+        note = ", ".join(f"{k} {v}" for k, v in row["info"].items() if k in ("version", "precision", "attn", "kernels"))
         rp = f"{p['vs_lithe_fp32']:.2f}" if p["vs_lithe_fp32"] else "-"
         rd = f"{d['vs_lithe_fp32']:.2f}" if d["vs_lithe_fp32"] else "-"
         rss = f"{row['peak_rss_bytes'] / 2**20:.0f}" if row["peak_rss_bytes"] else "-"

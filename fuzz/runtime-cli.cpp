@@ -144,6 +144,12 @@ void lithe_workspace_free(LitheWorkspace *ws) { delete ws; }
 size_t lithe_workspace_bytes(const LitheWorkspace *) { return 0; }
 LitheWorkspace *lithe_workspace_bind(LitheWorkspace *) { return nullptr; }
 int64_t lithe_workspace_misses(void) { return 0; }
+// Nor is the code path --bench reports.
+int lithe_kernels_isa(void) { return LITHE_ISA_SCALAR; }
+const char *lithe_kernels_isa_name(int) { return "scalar"; }
+const char *lithe_kernels_q8_route(void) { return "scalar"; }
+int lithe_kernels_bf16_dot(int) { return 0; }
+int lithe_kernels_amx(int) { return 0; }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
