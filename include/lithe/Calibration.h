@@ -65,8 +65,10 @@ class Evaluator {
 public:
   /// Checks that `module` has one `forward` function the evaluator can run
   /// (raised transformer-level ops only). Null with `error` naming the op.
+  /// `bf16` packs the f32 weights as lithec --precision=bf16 does (the
+  /// kernel level then computes what that binary computes).
   static std::unique_ptr<Evaluator> create(mlir::ModuleOp module, std::shared_ptr<WeightStore> store,
-                                           std::string &error);
+                                           std::string &error, bool bf16 = false);
   ~Evaluator();
 
   /// Runs one window. With `nll`, also computes the LM head and adds the sum

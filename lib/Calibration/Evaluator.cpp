@@ -60,7 +60,7 @@ int64_t CalibrationData::tokens() const {
 Evaluator::~Evaluator() = default;
 
 std::unique_ptr<Evaluator> Evaluator::create(ModuleOp module, std::shared_ptr<WeightStore> store,
-                                             std::string &error) {
+                                             std::string &error, bool bf16) {
   auto fn = module.lookupSymbol<func::FuncOp>("forward");
   if (!fn || fn.getBody().getBlocks().size() != 1 || fn.getNumArguments() < 2) {
     error = "calibration needs the transformer-level 'forward' function (ids, past, caches...)";
@@ -91,7 +91,7 @@ std::unique_ptr<Evaluator> Evaluator::create(ModuleOp module, std::shared_ptr<We
   m.kernels = cast<ModuleOp>(module->clone());
   LowerToKernelsOptions lower;
   lower.observe = true;
-  if (failed(lowerToKernels(*m.kernels, lower)) || failed(packWeights(*m.kernels, *m.store))) {
+  if (failed(lowerToKernels(*m.kernels, lower)) || failed(packWeights(*m.kernels, *m.store, bf16 ? WeightPrecision::BF16 : WeightPrecision::F32))) {
     error = "calibration: " + (diag.empty() ? std::string("the module does not lower to kernels") : diag);
     return nullptr;
   }

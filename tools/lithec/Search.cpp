@@ -15,17 +15,19 @@
 //     rankings; candidates name their choice explicitly (heads=, layers=),
 //     so the chosen pipeline replays without calibration for those passes.
 //  3. Builds every candidate of the space (LayerNorm removal x heads pruned
-//     x blocks kept x KV-sharing group x int8 x LayerNorm folding: always,
+//     x blocks kept x KV-sharing group x weight type (f32, int8, int4, bf16)
+//     x KV cache type x LayerNorm folding: always,
 //     it is exact, except under --objective=memory, where folding the final
 //     LayerNorm into a tied head copies the table) in process and reads its
-//     shape: transformer-level ops, f32 and int8 bytes read per decoded
-//     token (what the linear layers and the LM head read, plus the KV cache
-//     at the bench's context), weight bytes.
+//     shape: transformer-level ops, f32, bf16, int8 and int4 bytes read per
+//     decoded token (what the linear layers and the LM head read, plus the
+//     KV cache at the bench's context), weight bytes.
 //  4. Calibrates a cost model: five corner candidates (exact; int8; int8
 //     with the most heads pruned, which cuts bytes but no ops; int8 with the
-//     fewest blocks; f32 with both) are compiled and timed with --bench
-//     (interleaved rounds, median), and
-//       ms/token = a * ops + b * MB f32 + c * MB int8
+//     fewest blocks; f32 with both), plus the plain bf16 and int4 ones when
+//     the space has them, are compiled and timed with --bench (interleaved
+//     rounds, median), and
+//       ms/token = a * ops + b * MB f32 + c * MB int8 + d * MB bf16 + e * MB int4
 //     is fitted (non-negative least squares), once for decode and once for
 //     prefill. The memory objective needs no model: bytes are exact.
 //  5. Evaluates candidates' perplexity with the Evaluator, best predicted
@@ -239,54 +241,76 @@ bool applyPasses(MLIRContext &ctx, ModuleOp m, const std::string &passes, const 
 struct Features {
   int64_t ops = 0;      // transformer-level ops run per forward (not weights): kernel calls, roughly
   int64_t layers = 0, heads = 0;
-  double mb32 = 0, mb8 = 0; // MB read per decoded token: f32 and int8
+  double mb32 = 0, mb8 = 0, mb16 = 0, mb4 = 0; // MB read per decoded token: f32, int8, bf16, int4
   int64_t weightBytes = 0, kvBytesPerToken = 0;
 };
 
 int64_t typeBytes(Value v) {
   auto t = cast<RankedTensorType>(v.getType());
-  return t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+  return (t.getNumElements() * t.getElementTypeBitWidth() + 7) / 8; // i4: two a byte
 }
 
-Features features(ModuleOp m, int64_t kvPositions) {
+/// `bf16`: lithec --precision=bf16, which stores every f32 linear weight and
+/// LM-head table as bf16 below the transformer level (half the bytes).
+Features features(ModuleOp m, int64_t kvPositions, bool bf16) {
   Features f;
   ModelSummary s = summarizeModel(m);
   f.layers = static_cast<int64_t>(s.layers.size());
   for (const auto &l : s.layers) f.heads += l.heads;
   f.kvBytesPerToken = s.kvBytesPerPosition;
-  double b32 = static_cast<double>(s.kvBytesPerPosition) * static_cast<double>(kvPositions), b8 = 0;
-  auto add = [&](Value w) {
+  double b32 = static_cast<double>(s.kvBytesPerPosition) * static_cast<double>(kvPositions), b8 = 0, b16 = 0,
+         b4 = 0;
+  auto add = [&](Value w, bool matrix) {
     if (!w) return;
     auto t = cast<RankedTensorType>(w.getType());
-    (t.getElementType().isInteger(8) ? b8 : b32) += static_cast<double>(typeBytes(w));
+    double bytes = static_cast<double>(typeBytes(w));
+    if (t.getElementType().isInteger(8)) b8 += bytes;
+    else if (t.getElementType().isInteger(4)) b4 += bytes;
+    else if (bf16 && matrix && t.getElementType().isF32()) b16 += bytes / 2;
+    else b32 += bytes;
   };
   func::FuncOp fn = modelFunction(m);
   // Weight bytes: distinct tensors some op still reads (a pass may leave a
   // dead lithe.weight behind; the binary's weights file has none of those).
-  std::set<std::string> used;
+  // bf16 stores the f32 linear weights and LM-head tables as bf16 (an
+  // embedding reads that copy when it gathers from the head's own table;
+  // another table, the positions' say, stays f32).
+  std::set<std::string> used, halved;
+  auto name = [](Value v) {
+    auto w = v ? v.getDefiningOp<WeightOp>() : WeightOp();
+    return w ? w.getName().str() : std::string();
+  };
+  if (fn && bf16)
+    fn.walk([&](Operation *op) {
+      Value v = isa<LinearOp>(op) ? cast<LinearOp>(op).getWeight()
+                : isa<LMHeadOp>(op) ? cast<LMHeadOp>(op).getTable() : Value();
+      if (v && cast<RankedTensorType>(v.getType()).getElementType().isF32() && !name(v).empty())
+        halved.insert(name(v));
+    });
   f.weightBytes = 0;
   if (fn)
     fn.walk([&](WeightOp w) {
-      if (!w->use_empty() && used.insert(w.getName().str()).second) f.weightBytes += typeBytes(w.getResult());
+      if (!w->use_empty() && used.insert(w.getName().str()).second)
+        f.weightBytes += typeBytes(w.getResult()) / (halved.count(w.getName().str()) ? 2 : 1);
     });
   if (fn)
     fn.walk([&](Operation *op) {
       if (isa<WeightOp, ConstantOp, func::ReturnOp, func::FuncOp>(op)) return;
       ++f.ops;
       if (auto lin = dyn_cast<LinearOp>(op)) {
-        add(lin.getWeight()), add(lin.getBias()), add(lin.getWeightScale());
+        add(lin.getWeight(), true), add(lin.getBias(), false), add(lin.getWeightScale(), false);
       } else if (auto head = dyn_cast<LMHeadOp>(op)) {
-        add(head.getTable()), add(head.getBias()), add(head.getTableScale());
+        add(head.getTable(), true), add(head.getBias(), false), add(head.getTableScale(), false);
       }
     });
-  f.mb32 = b32 / 1e6, f.mb8 = b8 / 1e6;
+  f.mb32 = b32 / 1e6, f.mb8 = b8 / 1e6, f.mb16 = b16 / 1e6, f.mb4 = b4 / 1e6;
   return f;
 }
 
 /// Mean next-token loss of `m` on `data` (exp: perplexity), with `observe`.
 bool meanLoss(ModuleOp m, std::shared_ptr<WeightStore> store, const CalibrationData &data, const Observer &observe,
-              double &loss, std::string &error) {
-  std::unique_ptr<Evaluator> ev = Evaluator::create(m, std::move(store), error);
+              double &loss, std::string &error, bool bf16 = false) {
+  std::unique_ptr<Evaluator> ev = Evaluator::create(m, std::move(store), error, bf16);
   return ev && ev->meanNll(data, observe, loss, error);
 }
 
@@ -377,10 +401,16 @@ struct Space {
   std::vector<double> prune = {0, 0.125, 0.25, 0.375, 0.5};
   std::vector<int64_t> keep; // default: L down to ceil(L/2)
   std::vector<int64_t> share = {1, 2};
-  std::vector<bool> quantize = {false, true};
+  std::vector<std::string> weights = {"f32", "int8", "int4", "bf16"}; // weight types (kWeightTypes)
   std::vector<bool> fold; // default: true; false too for --objective=memory
   std::vector<std::string> kv = {"f32"}; // KV cache element types (lithe-kv-precision)
 };
+
+/// The weight types the search knows: int8 and int4 by lithe-quantize-weights
+/// (int4: groups of 64, round to nearest, the LM head int8; int4-awq: the
+/// same calibrated on --calibration, activation-aware), bf16 by lithec
+/// --precision=bf16.
+const char *const kWeightTypes[] = {"f32", "int8", "int4", "int4-awq", "bf16"};
 
 bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error) {
   for (int64_t k = L; k >= (L + 1) / 2 && k >= 1; --k) s.keep.push_back(k);
@@ -395,14 +425,26 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
     llvm::SmallVector<llvm::StringRef> vals;
     list.split(vals, ',', -1, false);
     if (vals.empty()) return bad(item, "want KEY=V,V,... (keys: remove-layernorm, prune-heads, keep-layers, "
-                                       "share-kv, quantize, fold-layernorm, kv-cache)");
+                                       "share-kv, weights, quantize, fold-layernorm, kv-cache)");
     if (key == "remove-layernorm" || key == "quantize" || key == "fold-layernorm") {
       std::vector<bool> out;
       for (llvm::StringRef v : vals) {
         if (v != "true" && v != "false") return bad(item, "values are true or false");
         out.push_back(v == "true");
       }
-      (key == "quantize" ? s.quantize : key == "fold-layernorm" ? s.fold : s.removeLN) = out;
+      if (key == "quantize") { // the older spelling: false is f32, true int8
+        s.weights.clear();
+        for (bool q : out) s.weights.push_back(q ? "int8" : "f32");
+      } else {
+        (key == "fold-layernorm" ? s.fold : s.removeLN) = out;
+      }
+    } else if (key == "weights") {
+      s.weights.clear();
+      for (llvm::StringRef v : vals) {
+        if (std::find(std::begin(kWeightTypes), std::end(kWeightTypes), v) == std::end(kWeightTypes))
+          return bad(item, "values are f32, int8, int4, int4-awq or bf16");
+        s.weights.push_back(v.str());
+      }
     } else if (key == "kv-cache") {
       s.kv.clear();
       for (llvm::StringRef v : vals) {
@@ -427,8 +469,8 @@ bool parseSpace(const std::string &text, int64_t L, Space &s, std::string &error
       }
       (key == "keep-layers" ? s.keep : s.share) = out;
     } else {
-      return bad(item, "unknown key (keys: remove-layernorm, prune-heads, keep-layers, share-kv, quantize, "
-                           "fold-layernorm, kv-cache)");
+      return bad(item, "unknown key (keys: remove-layernorm, prune-heads, keep-layers, share-kv, weights, "
+                           "quantize, fold-layernorm, kv-cache)");
     }
   }
   return true;
@@ -442,7 +484,8 @@ struct Timing {
 
 struct Candidate {
   int id = 0;
-  bool removeLN = false, quantize = false, fold = true;
+  bool removeLN = false, fold = true;
+  std::string weights = "f32"; // weight type (kWeightTypes)
   double prune = 0;
   int64_t prunedHeads = 0, keep = 0, share = 1;
   std::string kv = "f32"; // KV cache element type
@@ -469,6 +512,22 @@ struct State {
   std::map<std::string, std::string> layerError;
 };
 
+/// lithec's flags for a candidate: its pipeline and, for bf16, the precision.
+std::vector<std::string> compileFlags(const Candidate &c) {
+  std::vector<std::string> flags;
+  if (!c.pipeline.empty()) flags.insert(flags.end(), {"--pipeline", c.pipeline});
+  if (c.weights == "bf16") flags.insert(flags.end(), {"--precision", "bf16"});
+  return flags;
+}
+
+/// The same as a command line a user replays (quoted: a shell would
+/// brace-expand heads={1:2,5/...}).
+std::string replayFlags(const Candidate &c) {
+  std::string s = "--pipeline=\"" + c.pipeline + "\"";
+  if (c.weights == "bf16") s += " --precision=bf16";
+  return s;
+}
+
 std::string simplifyLabel(const Candidate &c, int64_t L) {
   std::string s;
   auto add = [&](const std::string &p) { s += (s.empty() ? "" : " ") + p; };
@@ -476,7 +535,7 @@ std::string simplifyLabel(const Candidate &c, int64_t L) {
   if (c.prunedHeads) add("prune-heads=" + fmt("%g", c.prune));
   if (c.keep < L) add("keep-layers=" + std::to_string(c.keep));
   if (c.share > 1) add("share-kv=" + std::to_string(c.share));
-  if (c.quantize) add("quantize=true");
+  if (c.weights != "f32") add("weights=" + c.weights);
   if (c.kv != "f32") add("kv-cache=" + c.kv);
   if (s.empty()) return c.fold ? "exact (fold-layernorm)" : "unmodified (no passes)";
   return c.fold ? s : s + " fold-layernorm=false";
@@ -598,7 +657,7 @@ bool Search::compile(Candidate &c, std::string &error) {
   }
   std::string exe = std::string(dir) + "/model";
   std::vector<std::string> cmd = {o.lithec, o.model, "-o", exe};
-  if (!c.pipeline.empty()) cmd.insert(cmd.end(), {"--pipeline", c.pipeline});
+  for (const std::string &f : compileFlags(c)) cmd.push_back(f);
   if (!runQuiet(cmd, "", exe + ".compile.log", error)) return false;
   c.exe = exe;
   // The binary's own perplexity on the same tokens (windows of evalCtx,
@@ -798,10 +857,11 @@ int Search::run() {
   std::set<std::string> seen;
   auto t3 = Clock::now();
   // One candidate: the state's module, then the explicit passes.
-  auto addCandidate = [&](size_t si, double f, int64_t k, int64_t g, bool q, bool fold, const std::string &kv) {
+  auto addCandidate = [&](size_t si, double f, int64_t k, int64_t g, const std::string &wt, bool fold,
+                          const std::string &kv) {
     State &s = states[si];
     Candidate c;
-    c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.quantize = q;
+    c.state = si, c.removeLN = s.removeLN, c.prune = f, c.keep = k, c.share = g, c.weights = wt;
     c.fold = fold, c.kv = kv;
     if (f > 0 && s.haveHeads) c.heads = headsFor(s.heads, f, c.prunedHeads);
     std::vector<std::string> suffix;
@@ -819,8 +879,33 @@ int Search::run() {
       }
     }
     if (g > 1) suffix.push_back("lithe-share-kv{group=" + std::to_string(g) + "}");
+    // int4: groups of 64 inputs, or the largest power of two below that
+    // dividing every linear's input width after the structural passes (a
+    // pruned attention projection reads heads x head width).
+    int64_t group = 64;
+    if ((wt == "int4" || wt == "int4-awq") && c.valid) {
+      Candidate probe = c;
+      probe.suffix = llvm::join(suffix, ",");
+      OwningOpRef<ModuleOp> m;
+      std::shared_ptr<WeightStore> store;
+      std::string perr;
+      if (!build(probe, m, store, perr)) {
+        c.valid = false, c.status = "invalid: " + perr;
+      } else {
+        modelFunction(*m).walk([&](LinearOp lin) {
+          int64_t K = cast<RankedTensorType>(lin.getWeight().getType()).getDimSize(0);
+          while (group >= 4 && K % group) group /= 2;
+        });
+        if (group < 4) c.valid = false, c.status = "invalid: no int4 group (4 to 64) divides every linear's input";
+      }
+    }
+    const std::string q4 = "lithe-quantize-weights{bits=4 group=" + std::to_string(group);
+    // int4-awq scales the LayerNorms feeding linears, so it runs before
+    // folding them (which leaves quantized linears as they are).
+    if (wt == "int4-awq") suffix.push_back(q4 + " method=awq " + calOpts + "}");
     if (fold) suffix.push_back("lithe-fold-layernorm");
-    if (q) suffix.push_back("lithe-quantize-weights");
+    if (wt == "int8") suffix.push_back("lithe-quantize-weights");
+    if (wt == "int4") suffix.push_back(q4 + "}");
     if (kv != "f32") suffix.push_back("lithe-kv-precision{type=" + kv + "}");
     c.suffix = llvm::join(suffix, ",");
     std::vector<std::string> all;
@@ -829,14 +914,15 @@ int Search::run() {
     if (!c.suffix.empty()) all.push_back(c.suffix);
     c.pipeline = llvm::join(all, ",");
     c.label = simplifyLabel(c, L);
-    if (!seen.insert(c.pipeline).second) return; // a fraction too small to prune a head, say
+    // (bf16 is the same pipeline with another lowering.)
+    if (!seen.insert(c.pipeline + "|" + wt).second) return; // a fraction too small to prune a head, say
     if (!s.error.empty()) c.valid = false, c.status = "invalid: LayerNorm removal: " + s.error;
     if (c.valid) {
       OwningOpRef<ModuleOp> m;
       std::shared_ptr<WeightStore> store;
       std::string berr;
       if (!build(c, m, store, berr)) c.valid = false, c.status = "invalid: " + berr;
-      else c.f = features(*m, kvPositions);
+      else c.f = features(*m, kvPositions, wt == "bf16");
     }
     c.id = static_cast<int>(cands.size());
     cands.push_back(c);
@@ -845,28 +931,33 @@ int Search::run() {
     for (double f : space.prune)
       for (int64_t k : space.keep)
         for (int64_t g : space.share)
-          for (bool q : space.quantize)
+          for (const std::string &wt : space.weights)
             for (bool fold : space.fold)
-              for (const std::string &kv : space.kv) addCandidate(si, f, k, g, q, fold, kv);
+              for (const std::string &kv : space.kv) addCandidate(si, f, k, g, wt, fold, kv);
   int valid = static_cast<int>(std::count_if(cands.begin(), cands.end(), [](auto &c) { return c.valid; }));
   llvm::errs() << "lithec: --search: " << cands.size() << " candidates, " << valid << " valid ("
                << llvm::format("%.1f", seconds(t3)) << " s to build them all)\n";
   if (valid == 0 || !cands[0].valid) return fail("the exact candidate (" + cands[0].pipeline + ") fails: " + cands[0].status);
 
   // 4. Cost model: corner candidates compiled and timed.
-  auto find = [&](bool rm, bool maxPrune, bool minKeep, bool q) -> int {
+  auto find = [&](bool rm, bool maxPrune, bool minKeep, const std::string &wt) -> int {
     double f = maxPrune ? *std::max_element(space.prune.begin(), space.prune.end()) : 0.0;
     int64_t k = minKeep ? *std::min_element(space.keep.begin(), space.keep.end()) : L;
     for (const Candidate &c : cands)
-      if (c.valid && c.removeLN == rm && c.prune == f && c.keep == k && c.share == 1 && c.quantize == q &&
+      if (c.valid && c.removeLN == rm && c.prune == f && c.keep == k && c.share == 1 && c.weights == wt &&
           c.fold == space.fold.back() && c.kv == space.kv.front())
         return c.id;
     return -1;
   };
   // Corners that tell the terms apart: pruning heads cuts bytes but no ops,
-  // dropping blocks cuts both, int8 moves bytes from f32 to int8.
-  for (int id : {find(false, false, false, false), find(false, false, false, true), find(false, true, false, true),
-                 find(false, false, true, true), find(false, true, true, false)})
+  // dropping blocks cuts both, int8 moves bytes from f32 to int8; bf16 and
+  // int4 (either method: the same bytes) their own.
+  std::vector<int> corners = {find(false, false, false, "f32"), find(false, false, false, "int8"),
+                              find(false, true, false, "int8"), find(false, false, true, "int8"),
+                              find(false, true, true, "f32"), find(false, false, false, "bf16")};
+  int int4 = find(false, false, false, "int4");
+  corners.push_back(int4 >= 0 ? int4 : find(false, false, false, "int4-awq"));
+  for (int id : corners)
     if (id >= 0 && std::find(calibrationSet.begin(), calibrationSet.end(), id) == calibrationSet.end())
       calibrationSet.push_back(id);
   if (calibrationSet.empty()) calibrationSet.push_back(0);
@@ -881,7 +972,7 @@ int Search::run() {
     std::vector<double> bd, bp;
     for (int id : calibrationSet) {
       const Candidate &c = cands[id];
-      A.push_back({static_cast<double>(c.f.ops), c.f.mb32, c.f.mb8});
+      A.push_back({static_cast<double>(c.f.ops), c.f.mb32, c.f.mb8, c.f.mb16, c.f.mb4});
       bd.push_back(1000.0 / c.t.decodeS.median);
       bp.push_back(1000.0 / c.t.prefillS.median);
     }
@@ -889,15 +980,26 @@ int Search::run() {
     prefillFit = search::nnls(A, bp);
   }
   auto predict = [](const std::vector<double> &fit, const Features &f) {
-    double ms = fit[0] * static_cast<double>(f.ops) + fit[1] * f.mb32 + fit[2] * f.mb8;
+    double ms = fit[0] * static_cast<double>(f.ops) + fit[1] * f.mb32 + fit[2] * f.mb8 + fit[3] * f.mb16 +
+                fit[4] * f.mb4;
     return ms > 0 ? 1000.0 / ms : 0.0;
   };
   for (Candidate &c : cands)
     if (c.valid) c.predDecode = predict(decodeFit, c.f), c.predPrefill = predict(prefillFit, c.f);
-  fitNote = llvm::formatv("decode ms/token = {0:e3} x ops + {1:e3} x MB f32 + {2:e3} x MB int8; prefill ms/token = "
-                          "{3:e3} x ops + {4:e3} x MB f32 + {5:e3} x MB int8",
-                          decodeFit[0], decodeFit[1], decodeFit[2], prefillFit[0], prefillFit[1], prefillFit[2])
-                .str();
+  // The terms of weight types the space has (the others are 0).
+  auto terms = [&](const std::vector<double> &fit) {
+    std::string t = llvm::formatv("{0:e3} x ops + {1:e3} x MB f32", fit[0], fit[1]).str();
+    auto has = [&](std::initializer_list<const char *> types) {
+      return std::any_of(types.begin(), types.end(), [&](const char *w) {
+        return std::find(space.weights.begin(), space.weights.end(), w) != space.weights.end();
+      });
+    };
+    if (has({"int8", "int4", "int4-awq"})) t += llvm::formatv(" + {0:e3} x MB int8", fit[2]).str();
+    if (has({"bf16"})) t += llvm::formatv(" + {0:e3} x MB bf16", fit[3]).str();
+    if (has({"int4", "int4-awq"})) t += llvm::formatv(" + {0:e3} x MB int4", fit[4]).str();
+    return t;
+  };
+  fitNote = "decode ms/token = " + terms(decodeFit) + "; prefill ms/token = " + terms(prefillFit);
   llvm::errs() << "lithec: --search: cost model from " << calibrationSet.size() << " timed binaries ("
                << llvm::format("%.1f", seconds(t4)) << " s): " << fitNote << "\n";
 
@@ -917,7 +1019,7 @@ int Search::run() {
     std::shared_ptr<WeightStore> store;
     double loss = 0;
     ++evaluatedCount;
-    if (!build(c, m, store, error) || !meanLoss(*m, store, evalData, nullptr, loss, error)) {
+    if (!build(c, m, store, error) || !meanLoss(*m, store, evalData, nullptr, loss, error, c.weights == "bf16")) {
       c.valid = false, c.status = "invalid: " + error;
       progress(c);
       continue;
@@ -971,7 +1073,7 @@ int Search::run() {
   // The chosen pipeline compiled to -o, as a user would replay it.
   Candidate &w = cands[chosen];
   std::vector<std::string> cmd = {o.lithec, o.model, "-o", o.out};
-  if (!w.pipeline.empty()) cmd.insert(cmd.end(), {"--pipeline", w.pipeline});
+  for (const std::string &f : compileFlags(w)) cmd.push_back(f);
   if (!runQuiet(cmd, "", path("final.compile.log"), error)) return fail("compiling the chosen pipeline: " + error);
   identical = sameBytes(o.out + ".lwt", w.exe + ".lwt");
   auto pj = runQuietJson({o.out, "--perplexity", evalFile, "--ctx", std::to_string(evalCtx), "--stride",
@@ -999,8 +1101,7 @@ int Search::run() {
   if (agree > 0.1)
     llvm::errs() << "lithec: warning: --search: the binary's perplexity is " << llvm::format("%.3f%%", agree)
                  << " away from the Evaluator's\n";
-  // Quoted: a shell would brace-expand heads={1:2,5/...}.
-  llvm::outs() << "--pipeline=\"" << w.pipeline << "\"\n";
+  llvm::outs() << replayFlags(w) << "\n";
   return 0;
 }
 
@@ -1035,13 +1136,15 @@ bool Search::writeOutputs(std::string &error) {
                          {"keep_layers", c.keep},
                          {"layers_dropped", c.layers},
                          {"share_kv", c.share},
-                         {"quantize", c.quantize},
+                         {"weights", c.weights},
                          {"fold_layernorm", c.fold},
                          {"kv_cache", c.kv}};
     if (c.valid || c.evaluated) {
       r["kernel_ops"] = c.f.ops;
       r["mb_f32_per_token"] = c.f.mb32;
       r["mb_int8_per_token"] = c.f.mb8;
+      r["mb_bf16_per_token"] = c.f.mb16;
+      r["mb_int4_per_token"] = c.f.mb4;
       r["weight_bytes"] = c.f.weightBytes;
       r["kv_bytes_per_token"] = c.f.kvBytesPerToken;
       r["predicted_decode_tokens_per_s"] = c.predDecode;
@@ -1119,6 +1222,7 @@ bool Search::writeOutputs(std::string &error) {
        llvm::json::Object{{"id", w.id},
                           {"label", w.label},
                           {"pipeline", w.pipeline},
+                          {"precision", w.weights == "bf16" ? "bf16" : "fp32"},
                           {"perplexity", w.ppl},
                           {"binary_perplexity", finalPpl},
                           {"binary_vs_evaluator_pct", 100 * (finalPpl / w.ppl - 1)},
@@ -1134,7 +1238,7 @@ bool Search::writeOutputs(std::string &error) {
   llvm::raw_string_ostream os(md);
   os << "# lithec --search: " << o.model << "\n\n";
   os << "- **Chosen** (" << o.objective << ", budget " << o.budgetText << "): " << w.label << "\n\n"
-     << "  `--pipeline=\"" << w.pipeline << "\"`\n\n";
+     << "  `" << replayFlags(w) << "`\n\n";
   os << "- **Perplexity**: reference " << llvm::format("%.3f", refPpl) << " ("
      << (o.adapters.empty() ? "the unmodified model" : "adapters fused: `" + adaptersPass + "`") << "), limit "
      << llvm::format("%.3f", threshold) << "; the chosen " << llvm::format("%.3f", w.ppl) << " ("
@@ -1194,7 +1298,7 @@ bool Search::writeOutputs(std::string &error) {
     os << "\n";
   }
   os << "\nPipelines:\n\n";
-  for (const Candidate *c : rows) os << "- " << c->id << ": `" << c->pipeline << "`\n";
+  for (const Candidate *c : rows) os << "- " << c->id << ": `" << replayFlags(*c) << "`\n";
 
   // Staged beside their targets, renamed together at the end.
   std::string pid = std::to_string(::getpid());
@@ -1273,10 +1377,12 @@ cl::opt<std::string> adaptersFlag("adapters",
                                   cl::value_desc("dir,..."), cl::cat(searchCategory));
 cl::opt<std::string> spaceFlag("search-space",
                                cl::desc("--search: the values to try, e.g. \"prune-heads=0,0.25 keep-layers=6,5 "
-                                        "share-kv=1,2 quantize=false,true remove-layernorm=false\" (default: "
+                                        "share-kv=1,2 weights=f32,int8 remove-layernorm=false\" (default: "
                                         "prune-heads 0..0.5 by 1/8, keep-layers L..L/2, share-kv 1,2, "
-                                        "quantize and remove-layernorm both ways, kv-cache f32; kv-cache=f32,f16,int8 "
-                                        "tries the KV cache types too)"),
+                                        "weights f32,int8,int4,bf16, remove-layernorm both ways, kv-cache f32; "
+                                        "weights=int4-awq adds calibrated int4 (costly: calibration per candidate), "
+                                        "kv-cache=f32,f16,int8 tries the KV cache types too; quantize=false,true is "
+                                        "weights=f32,int8)"),
                                cl::cat(searchCategory));
 cl::opt<int> maxCandidatesFlag("search-max-candidates",
                                cl::desc("--search: evaluate at most N candidates, best estimated first (0: all)"),

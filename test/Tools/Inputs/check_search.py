@@ -5,6 +5,7 @@
     check_search.py perplexity DIR BINARY_PERPLEXITY.json
     check_search.py memory DIR
     check_search.py replay MODEL DIR WORKDIR      (lithec from PATH, as lit sets it)
+    check_search.py weights DIR
 """
 import filecmp
 import json
@@ -79,11 +80,35 @@ def replay(model, d, work):
     cmd = [lithec, model, "-o", out]
     if s["chosen"]["pipeline"]:
         cmd += ["--pipeline", s["chosen"]["pipeline"]]
+    if s["chosen"].get("precision", "fp32") != "fp32":
+        cmd += ["--precision", s["chosen"]["precision"]]
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     same = filecmp.cmp(out + ".lwt", os.path.join(d, "model.lwt"), shallow=False)
     print("replayed weights byte-identical:", yes(same))
 
 
+def weights(d):
+    """The weight types: which were evaluated, that every compiled candidate's binary
+    scores what the Evaluator said (bf16's rounding and int4's groups included) and
+    holds the weight bytes the search estimated for its type, and that int4 holds
+    fewer than int8."""
+    s = load(d)
+    ev = [c for c in s["candidates"] if "perplexity" in c]
+    print("types evaluated:", " ".join(sorted({c["weights"] for c in ev})))
+    compiled = [c for c in ev if c.get("binary_perplexity")]
+    print("compiled:", " ".join(sorted({c["weights"] for c in compiled})))
+    print("compiled candidates agree with the Evaluator within 0.1%:",
+          yes(compiled and all(abs(c["binary_perplexity"] / c["perplexity"] - 1) < 1e-3 for c in compiled)))
+    timed = [c for c in compiled if c.get("binary_weight_bytes")]
+    bad = [f"{c['weights']} {c['weight_bytes']} vs {c['binary_weight_bytes']}" for c in timed
+           if abs(c["binary_weight_bytes"] / c["weight_bytes"] - 1) > 0.01]
+    print("weight bytes as estimated within 1%:", "yes" if timed and not bad else "no " + "; ".join(bad))
+    plain = {c["weights"]: c["weight_bytes"] for c in s["candidates"] if c["pruned_heads"] == 0 and "weight_bytes" in c}
+    if "int4" in plain and "int8" in plain:
+        print("int4 fewer bytes than int8:", yes(plain["int4"] < plain["int8"]))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"summary": summary, "perplexity": perplexity, "replay": replay, "memory": memory}[cmd](*args)
+    {"summary": summary, "perplexity": perplexity, "replay": replay, "memory": memory,
+     "weights": weights}[cmd](*args)
