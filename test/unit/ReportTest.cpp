@@ -45,6 +45,18 @@ TEST(Report, SpeculativeEntries) {
             std::make_pair(std::string(), std::string("lithe-drop-layers{layers=1},lithe-quantize-weights")));
 }
 
+TEST(Report, PrecisionEntries) {
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(splitPrecision("lithe-fold-layernorm"), P("lithe-fold-layernorm", ""));
+  EXPECT_EQ(splitPrecision("lithe-fold-layernorm --precision=bf16"), P("lithe-fold-layernorm", "bf16"));
+  EXPECT_EQ(splitPrecision("--precision=bf16"), P("", "bf16"));
+  // Before a draft, or after it: the rest stays whole.
+  EXPECT_EQ(splitPrecision("lithe-fold-layernorm --precision=bf16 --draft=lithe-quantize-weights"),
+            P("lithe-fold-layernorm --draft=lithe-quantize-weights", "bf16"));
+  EXPECT_EQ(splitPrecision("lithe-fold-layernorm --draft=lithe-quantize-weights --precision=bf16"),
+            P("lithe-fold-layernorm --draft=lithe-quantize-weights", "bf16"));
+}
+
 TEST(Report, ProgramKeyIgnoresWeightNames) {
   const char *a = "module attributes {lithe.weights = \"a.lwt\", lithe_k.arena_bytes = 4096 : i64} {\n"
                   "    %5 = lithe_k.weight %arg0[\"h.0.attn.c_attn.weight.packed\"] cpu_panels : <8x24xf32>\n"

@@ -100,6 +100,18 @@ std::pair<std::string, std::string> splitDraft(const std::string &entry) {
   return {e.substr(0, at).trim().str(), e.substr(at + strlen("--draft=")).trim().str()};
 }
 
+std::pair<std::string, std::string> splitPrecision(const std::string &entry) {
+  llvm::StringRef e(entry);
+  size_t at = e.find("--precision=");
+  if (at == llvm::StringRef::npos) return {entry, ""};
+  llvm::StringRef rest = e.substr(at + strlen("--precision="));
+  size_t end = rest.find_first_of(" \t");
+  llvm::StringRef value = rest.substr(0, end);
+  std::string without = (e.substr(0, at).rtrim() + (end == llvm::StringRef::npos ? "" : " " + rest.substr(end).ltrim()))
+                            .str();
+  return {llvm::StringRef(without).trim().str(), value.str()};
+}
+
 std::string programKey(const std::string &kernelIR) {
   // The kernel level (lithec --emit=kernel, lithe_k): weights are named,
   // not placed, so only the names (and the file the module names) tell two
@@ -150,6 +162,7 @@ using report::Spread;
 struct Row {
   std::string name, model, passes, speedPasses;
   std::string draft; // a speculative row: the draft's passes (lithec --draft)
+  std::string precision; // lithec --precision (empty: the default, fp32)
   double ppl = 0;
   Spread decode, prefill, p95;
   int64_t weightBytes = 0, kvBytes = 0;
@@ -380,7 +393,8 @@ int runReport(const ReportOptions &o) {
 
   // Compiles `model` with `passes` to DIR/NAME and hashes its kernel program.
   auto compile = [&](const std::string &dir, const std::string &model, const std::string &passes,
-                     const std::string &draft, std::string &exe, std::string &hash, std::string &error) -> bool {
+                     const std::string &draft, const std::string &precision, std::string &exe, std::string &hash,
+                     std::string &error) -> bool {
     llvm::sys::fs::create_directories(dir);
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, "model");
@@ -388,9 +402,11 @@ int runReport(const ReportOptions &o) {
     std::vector<std::string> cmd = {o.lithec, model, "-o", exe};
     if (!passes.empty()) cmd.insert(cmd.end(), {"--pipeline", passes});
     if (!draft.empty()) cmd.insert(cmd.end(), {"--draft", draft});
+    if (!precision.empty()) cmd.insert(cmd.end(), {"--precision", precision});
     if (!run(cmd, "", error)) return false;
     std::vector<std::string> kernel = {o.lithec, model, "--emit=kernel"};
     if (!passes.empty()) kernel.insert(kernel.end(), {"--pipeline", passes});
+    if (!precision.empty()) kernel.insert(kernel.end(), {"--precision", precision});
     if (!run(kernel, exe + ".kernel.mlir", error)) return false;
     auto buf = llvm::MemoryBuffer::getFile(exe + ".kernel.mlir");
     if (!buf) {
@@ -412,11 +428,13 @@ int runReport(const ReportOptions &o) {
     llvm::SmallString<256> dir(o.outDir);
     llvm::sys::path::append(dir, name);
     // "PASSES --draft=DRAFT": speculative decoding with a draft made by DRAFT.
-    auto [passes, draft] = report::splitDraft(entryPasses);
+    auto [entryNoPrecision, precision] = report::splitPrecision(entryPasses);
+    auto [passes, draft] = report::splitDraft(entryNoPrecision);
     Row r{name, entryModel, passes};
     r.draft = draft;
+    r.precision = precision;
     std::string error;
-    if (!compile(std::string(dir), model, passes, draft, r.exe, r.programHash, error))
+    if (!compile(std::string(dir), model, passes, draft, precision, r.exe, r.programHash, error))
       return fail("pipeline '" + name + "': " + error);
     std::vector<std::string> ppl = {r.exe, "--perplexity", o.text, "--json", "-t", threads};
     if (o.ctx) ppl.insert(ppl.end(), {"--ctx", std::to_string(o.ctx)});
@@ -432,7 +450,8 @@ int runReport(const ReportOptions &o) {
       r.speedPasses = it != o.speedPipelines.end() ? it->second : report::withoutAdapters(passes);
       llvm::SmallString<256> sdir(dir);
       llvm::sys::path::append(sdir, "speed");
-      if (!compile(std::string(sdir), o.speedModel, r.speedPasses, r.draft, r.speedExe, r.programHash, error))
+      if (!compile(std::string(sdir), o.speedModel, r.speedPasses, r.draft, r.precision, r.speedExe, r.programHash,
+                   error))
         return fail("pipeline '" + name + "': speed model: " + error);
     }
     auto [pit, fresh] = programs.try_emplace(r.programHash, static_cast<int>(programs.size()) + 1);
@@ -575,7 +594,8 @@ int runReport(const ReportOptions &o) {
     for (const Row &r : rows) {
       os << "| " << r.name << (r.model.empty() ? "" : " (" + llvm::sys::path::filename(r.model).str() + ")")
          << (r.passes.empty() ? "" : " (`" + r.passes + "`)")
-         << (r.draft.empty() ? "" : " + draft `" + r.draft + "` (speculative, `--draft-tokens auto`)");
+         << (r.draft.empty() ? "" : " + draft `" + r.draft + "` (speculative, `--draft-tokens auto`)")
+         << (r.precision.empty() ? "" : " `--precision=" + r.precision + "`");
       if (speedMode && r.speedPasses != r.passes)
         os << " speed: " << (r.speedPasses.empty() ? "no passes" : "`" + r.speedPasses + "`");
       os << " | P" << r.program << " | " << llvm::format("%.3f", r.ppl) << " | "
@@ -596,6 +616,7 @@ int runReport(const ReportOptions &o) {
                              {"model", r.model.empty() ? o.model : r.model},
                              {"pipeline", r.passes},
                              {"draft", r.draft},
+                             {"precision", r.precision.empty() ? "fp32" : r.precision},
                              {"perplexity", r.ppl},
                              {"decode_tokens_per_s", r.decode.median},
                              {"decode_tokens_per_s_min", r.decode.min},

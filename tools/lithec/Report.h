@@ -69,6 +69,10 @@ std::string withoutAdapters(const std::string &passes);
 /// DRAFT); {entry, ""} without a draft.
 std::pair<std::string, std::string> splitDraft(const std::string &entry);
 
+/// A --report-pipelines entry with a "--precision=P" word (anywhere after
+/// the passes) as {the entry without it, P}; {entry, ""} without one.
+std::pair<std::string, std::string> splitPrecision(const std::string &entry);
+
 /// The kernel-level program (lithe_k) with what only names weight data
 /// (tensor names, the weights file) removed: equal for two binaries that
 /// run the same code.

@@ -107,7 +107,8 @@ cl::opt<std::string> reportDir("report",
 cl::opt<std::string> reportPipelines("report-pipelines",
                                      cl::desc("Entries separated by '|': NAME=PASSES, or NAME@MODEL=PASSES "
                                               "and NAME@MODEL for another model file (an LN-free variant); "
-                                              "NAME=PASSES --draft=DRAFT times speculative decoding with a draft"),
+                                              "NAME=PASSES --draft=DRAFT times speculative decoding with a draft; "
+                                              "--precision=bf16 in an entry compiles it with bf16 weights"),
                                      cl::value_desc("list"), cl::cat(category));
 cl::opt<std::string> reportText("report-text", cl::desc("Evaluation text for --report"),
                                 cl::value_desc("file"), cl::cat(category));
@@ -821,7 +822,12 @@ int main(int argc, char **argv) {
       if (!e.model.empty() && !llvm::sys::fs::is_regular_file(e.model))
         return fail("--report: pipeline '" + e.name + "': " + e.model + ": no such model file");
       // The model's passes and, for a speculative row, the draft's.
-      auto [passes, draft] = lithe::report::splitDraft(e.passes);
+      auto [noPrecision, precision] = lithe::report::splitPrecision(e.passes);
+      lithe::WeightPrecision wp;
+      if (!precision.empty() && !lithe::parseWeightPrecision(precision, wp))
+        return fail("--report: pipeline '" + e.name + "': --precision=" + precision + ": want one of " +
+                    lithe::kWeightPrecisionNames);
+      auto [passes, draft] = lithe::report::splitDraft(noPrecision);
       for (const std::string &p : {passes, draft}) {
         if (p.empty()) continue;
         mlir::PassManager pm(&pctx);
