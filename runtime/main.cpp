@@ -1207,7 +1207,7 @@ int main(int argc, char **argv) {
     so.randomSeed = !o.seedGiven;
     so.defaults = o;
     Batcher batcher(*m, *tok, o.batch, o.prefillChunk);
-    return serve(batcher, so);
+    return serveFromLibrary(batcher, so);
   }
 #endif
   std::string text = o.havePrompt ? o.prompt : readFile(o.promptFile);

@@ -417,3 +417,9 @@ int serve(Batcher &b, const ServeOptions &o) {
 }
 
 } // namespace lithe::rt
+
+extern "C" int lithe_serve_abi(void) { return lithe::rt::kServeAbi; }
+
+extern "C" int lithe_serve(lithe::rt::Batcher *batcher, const lithe::rt::ServeOptions *options) {
+  return lithe::rt::serve(*batcher, *options);
+}

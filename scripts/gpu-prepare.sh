@@ -20,8 +20,6 @@
 #                            here: logits per fixture case, greedy ids,
 #                            perplexity, KV bytes
 #   manifest.json            the checks and their tolerances (scripts/gpu_e2e.py)
-#   lib/                     libcpp-httplib (the executables' one library
-#                            that a GPU machine may lack)
 #
 # usage: scripts/gpu-prepare.sh [GPT2_SMALL.onnx]   (from the repository root,
 #        after a build in build/; GPT2_SMALL.onnx defaults to one made by
@@ -34,7 +32,7 @@ LITHEC=$BUILD/bin/lithec
 WEIGHTS=$BUILD/bin/lithe-weights
 W=$(mktemp -d /tmp/gpu-prepare.XXXXXX)
 E=$W/cuda-e2e
-mkdir -p "$E/bin" "$E/ref" "$E/lib" "$ROOT/.gpu"
+mkdir -p "$E/bin" "$E/ref" "$ROOT/.gpu"
 TINY=$ROOT/examples/gpt2/lithe-tiny
 TEXT=$ROOT/test/e2e/Inputs/wikitext-2-test-excerpt.txt
 cp "$TEXT" "$E/text.txt"
@@ -43,7 +41,7 @@ cp "$TEXT" "$E/text.txt"
 # libstdc++/libgcc so the GPU machine's older or newer ones do not matter.
 CUDA_LINK="-Wl,--whole-archive $BUILD/lib/libLitheCudaRuntime.a -Wl,--no-whole-archive $BUILD/lib/libLitheCudaKernels.a"
 CUDA_LINK="$CUDA_LINK -L/usr/local/cuda/lib64 -lcudart_static -ldl -lrt -Wl,-rpath,/usr/local/cuda/lib64"
-CUDA_LINK="$CUDA_LINK -Wl,-rpath,\$ORIGIN/../lib -static-libstdc++ -static-libgcc"
+CUDA_LINK="$CUDA_LINK -static-libstdc++ -static-libgcc"
 # GPU_PREPARE_EMULATE=1: the host emulation instead (runtime/cuda/host_emulation.cpp),
 # into .gpu/cuda-e2e-emulated.tar.xz, to try scripts/gpu_e2e.py here.
 OUTPUT=$ROOT/.gpu/cuda-e2e.tar.xz
@@ -172,7 +170,6 @@ mv "$W/small.const.lwt" "$W/small.lwt"
 strip "$E/bin/gpt2s"
 add "{\"kind\": \"bench\", \"name\": \"gpt2s\"}"
 
-cp -L /lib/x86_64-linux-gnu/libcpp-httplib.so.0.* "$E/lib/"
 ( IFS=,; echo "{\"checks\": [${checks[*]}]}" ) | python3 -m json.tool >"$E/manifest.json"
 # The constant GPT-2 small weights last: the tiny models' identical tables stay within
 # xz's 64 MiB window of each other and are stored once.

@@ -41,7 +41,6 @@ args = ap.parse_args()
 t0 = time.time()
 manifest = json.load(open(os.path.join(args.e2e, "manifest.json")))
 env = dict(os.environ)
-env["LD_LIBRARY_PATH"] = os.path.join(args.e2e, "lib") + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
 results, failed = [], 0
 
 

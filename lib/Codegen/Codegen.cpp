@@ -338,10 +338,12 @@ bool linkExecutable(const std::vector<std::string> &objectPaths, const std::stri
   llvm::SmallVector<llvm::StringRef> cudaArgs;
   llvm::StringRef(cudaArgsText).split(cudaArgs, ' ', -1, false);
   argv.insert(argv.end(), cudaArgs.begin(), cudaArgs.end());
-  for (llvm::StringRef a : {llvm::StringRef(runtime), llvm::StringRef("-o"), llvm::StringRef(exePath),
-                            llvm::StringRef("-pthread"), llvm::StringRef("-lm")})
+  // The whole runtime archive: the server library (--serve) calls into it.
+  for (llvm::StringRef a : {llvm::StringRef("-Wl,--whole-archive"), llvm::StringRef(runtime),
+                            llvm::StringRef("-Wl,--no-whole-archive"), llvm::StringRef("-o"),
+                            llvm::StringRef(exePath), llvm::StringRef("-pthread"), llvm::StringRef("-lm")})
     argv.push_back(a);
-  // What the runtime archive needs besides (the server's HTTP library).
+  // What the runtime archive needs besides (dlopen; the runtime exported).
   llvm::SmallVector<llvm::StringRef> systemLibs;
   llvm::StringRef(LITHE_RUNTIME_SYSTEM_LIBS).split(systemLibs, ' ', -1, false);
   argv.insert(argv.end(), systemLibs.begin(), systemLibs.end());

@@ -33,6 +33,23 @@ struct ServeOptions {
 /// (the address is taken) are one line on stderr and status 1.
 int serve(Batcher &batcher, const ServeOptions &options);
 
+/// The server lives in its own shared library (liblithe-serve.so, linked
+/// with cpp-httplib), loaded by `--serve` only, so a compiled binary starts
+/// on machines without cpp-httplib (and the OpenSSL, zlib and brotli it
+/// pulls in). The executable exports the runtime the library calls. Bumped
+/// when ServeOptions, Batcher or what serve() reads changes.
+constexpr int kServeAbi = 1;
+
+/// Loads the server library and runs serve(): the library is LITHE_SERVE_LIB
+/// if set, else liblithe-serve.so beside the executable, else the one the
+/// runtime was built with. A library that cannot be loaded, or is of another
+/// ABI, is one line on stderr naming it and status 1.
+int serveFromLibrary(Batcher &batcher, const ServeOptions &options);
+
 } // namespace lithe::rt
+
+/// The library's entry point (dlsym'd): kServeAbi, and serve().
+extern "C" int lithe_serve_abi(void);
+extern "C" int lithe_serve(lithe::rt::Batcher *batcher, const lithe::rt::ServeOptions *options);
 
 #endif // LITHE_RUNTIME_SERVER_H
