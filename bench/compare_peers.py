@@ -375,7 +375,7 @@ def prepare(engine, args, build_times):
             j = json.loads(r.stdout)
             if "isa" in j:  # the kernels' code path that ran
                 info["kernels"] = (f"{j['isa']}, int8 {j['int8_route']}, bf16 dot "
-                                   f"{'on' if j['bf16_dot'] else 'off'}, AMX {j['amx']}")
+                                   f"{'on' if j['bf16_dot'] else 'off'}, AMX: {j['amx']}")
             return {"prefill_tokens_per_s": j["prefill_tokens_per_s"],
                     "decode_tokens_per_s": j["decode_tokens_per_s"], "peak_rss_bytes": rss}
         info = dict(weight_bytes_per_token(args, exe.with_name(exe.name + ".lwt")),

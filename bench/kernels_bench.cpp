@@ -507,10 +507,9 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  static const char *const kAmx[] = {"off", "tiles", "emulated tiles (slow)"};
-  std::printf("lithe kernels benchmark: isa %s, int8 route %s, bf16 dot products %s, AMX %s\n",
+  std::printf("lithe kernels benchmark: isa %s, int8 route %s, bf16 dot products %s, AMX: %s\n",
               lithe_kernels_isa_name(lithe_kernels_isa()), lithe_kernels_q8_route(),
-              lithe_kernels_bf16_dot(-1) ? "on" : "off", kAmx[lithe_kernels_amx(-1)]);
+              lithe_kernels_bf16_dot(-1) ? "on" : "off", lithe_kernels_amx_status());
   for (int nt : threads) {
     const int got = lithe_threads_init(nt);
     if (want("gemv") || want("lmhead") || want("roof"))

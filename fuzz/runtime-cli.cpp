@@ -150,6 +150,7 @@ const char *lithe_kernels_isa_name(int) { return "scalar"; }
 const char *lithe_kernels_q8_route(void) { return "scalar"; }
 int lithe_kernels_bf16_dot(int) { return 0; }
 int lithe_kernels_amx(int) { return 0; }
+const char *lithe_kernels_amx_status(void) { return "off: not the AVX-512 path"; }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1015,15 +1015,14 @@ int bench(Model &m, Model *draft, const Options &o) {
   long long rss = static_cast<long long>(ru.ru_maxrss) * 1024;
   long long kv = static_cast<long long>(m.kvBytesPerPosition() * m.capacity());
   if (!m.device()) { // the CPU kernels' code path, so a result says what ran
-    static const char *const kAmx[] = {"off", "tiles", "emulated"};
-    char buf[256];
+    char buf[384];
     std::snprintf(buf, sizeof buf, ", \"isa\": \"%s\", \"int8_route\": \"%s\", \"bf16_dot\": %s, \"amx\": \"%s\"",
                   lithe_kernels_isa_name(lithe_kernels_isa()), lithe_kernels_q8_route(),
-                  lithe_kernels_bf16_dot(-1) ? "true" : "false", kAmx[lithe_kernels_amx(-1)]);
+                  lithe_kernels_bf16_dot(-1) ? "true" : "false", lithe_kernels_amx_status());
     specJson += buf;
-    std::snprintf(buf, sizeof buf, "kernels: %s, int8 route %s, bf16 dot products %s, AMX %s\n",
+    std::snprintf(buf, sizeof buf, "kernels: %s, int8 route %s, bf16 dot products %s, AMX: %s\n",
                   lithe_kernels_isa_name(lithe_kernels_isa()), lithe_kernels_q8_route(),
-                  lithe_kernels_bf16_dot(-1) ? "on" : "off", kAmx[lithe_kernels_amx(-1)]);
+                  lithe_kernels_bf16_dot(-1) ? "on" : "off", lithe_kernels_amx_status());
     specText += buf;
   }
   if (const Device *d = m.device()) { // a GPU model: where it ran and what it holds there

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace lithe {
 namespace kern {
@@ -327,35 +328,119 @@ template <class T> BF16Dot make_bf16() {
   return BF16Dot{&Amx<T>::bf16_task, base->rows, base->dot_rows};
 }
 
+// Why the tiles are not used (nullptr: they are usable).
+const char *g_amx_off_reason = nullptr;
+
 bool amx_probe() {
   unsigned a, b, c, d;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-    return false;
   const unsigned need = (1u << 22) | (1u << 24) | (1u << 25); // AMX-BF16, -TILE, -INT8
-  if ((d & need) != need)
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || (d & need) != need) {
+    g_amx_off_reason = "the CPU has no AMX";
     return false;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) // OSXSAVE
+  }
+  uint32_t lo = 0, hi = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) // OSXSAVE
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & (3u << 17)) != (3u << 17)) { // XTILECFG and XTILEDATA state enabled
+    g_amx_off_reason = "the OS does not enable the tile state";
     return false;
-  uint32_t lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  if ((lo & (3u << 17)) != (3u << 17)) // XTILECFG and XTILEDATA state enabled
-    return false;
+  }
 #if defined(__linux__)
   // Linux (5.16+) hands out the 8 KB tile state per process on request;
   // without it the first tile instruction is a SIGILL.
   constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0)
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+    g_amx_off_reason = "Linux refused this process the tile state (arch_prctl)";
     return false;
+  }
 #endif
   return true;
+}
+
+// Before the tiles compute anything for a model: one int8 and one bf16
+// problem (row, column and K tails) on the tiles and on VNNI /
+// AVX512-BF16, compared (int8 bitwise). A mismatch leaves the tiles off
+// with one line on stderr: never a wrong answer from an unproven path.
+template <class T> const char *amx_self_test() {
+  const int64_t M = 37, K = 160, N = 40; // 2 row blocks (one a tail), 2 panels, a K tail
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  std::vector<int8_t> Wq(static_cast<size_t>(K * N));
+  std::vector<float> sc(static_cast<size_t>(N)), W(static_cast<size_t>(K * N)), x(static_cast<size_t>(M * K));
+  for (auto &w : Wq) w = int8_t(int(next() % 255) - 127);
+  for (auto &v : sc) v = 0.01f * float(1 + next() % 100);
+  for (auto &v : W) v = float(int(next() % 2001) - 1000) / 1000.f;
+  for (auto &v : x) v = float(int(next() % 2001) - 1000) / 1000.f;
+  std::vector<uint8_t> pq(lithe_pack_linear_q8_size(K, N) + 64), pb(lithe_pack_linear_bf16_size(K, N) + 64);
+  void *q8 = pq.data() + (64 - reinterpret_cast<uintptr_t>(pq.data()) % 64) % 64;
+  void *b16 = pb.data() + (64 - reinterpret_cast<uintptr_t>(pb.data()) % 64) % 64;
+  lithe_pack_linear_q8(Wq.data(), sc.data(), K, N, q8);
+  lithe_pack_linear_bf16(W.data(), K, N, b16);
+  const int64_t Kp = 4 * q8_k4(K);
+  std::vector<int8_t> q(static_cast<size_t>(M * Kp));
+  std::vector<float> qs(static_cast<size_t>(M));
+  for (auto &v : q) v = int8_t(next() % 256);
+  for (auto &v : qs) v = 0.001f * float(1 + next() % 100);
+  std::vector<float> y0(static_cast<size_t>(M * N)), y1(static_cast<size_t>(M * N));
+  const Q8iArgs qa0{q.data(), qs.data(), M, K, Kp, N, q8, nullptr, y0.data(), 0};
+  const Q8iArgs qa1{q.data(), qs.data(), M, K, Kp, N, q8, nullptr, y1.data(), 0};
+  q8i_avx512vnni()->gemm(qa0, 0, M, 0, 2);
+  Amx<T>::q8_gemm(qa1, 0, M, 0, 2);
+  if (std::memcmp(y0.data(), y1.data(), y0.size() * sizeof(float)) != 0)
+    return "the int8 tiles failed the self-test";
+  const GemmArgs ba0{x.data(), M, K, N, kBPackedBF16, b16, nullptr, nullptr, y0.data(), 0};
+  const GemmArgs ba1{x.data(), M, K, N, kBPackedBF16, b16, nullptr, nullptr, y1.data(), 0};
+  avx512bf16_kernels()->gemm_task(ba0, 0, M, 0, 2);
+  Amx<T>::bf16_task(ba1, 0, M, 0, 2);
+  for (size_t i = 0; i < y0.size(); ++i)
+    if (!(std::fabs(y0[i] - y1[i]) <= 1e-3f * (1.f + std::fabs(y0[i]))))
+      return "the bf16 tiles failed the self-test";
+  return nullptr;
 }
 
 } // namespace
 
 bool amx_hardware() {
-  static const bool ok = q8i_avx512vnni() && avx512bf16_kernels() && amx_probe();
+  static const bool ok = [] {
+    if (!q8i_avx512vnni() || !avx512bf16_kernels()) {
+      g_amx_off_reason = "this build has no AVX-512 VNNI / BF16 kernels";
+      return false;
+    }
+    if (!amx_probe())
+      return false;
+    g_amx_off_reason = amx_self_test<HwTiles>();
+    if (!g_amx_off_reason)
+      return true;
+    std::fprintf(stderr, "lithe: warning: AMX off: %s (set LITHE_AMX=0 to skip it)\n", g_amx_off_reason);
+    return false;
+  }();
   return ok;
 }
+
+const char *amx_off_reason() {
+  amx_hardware();
+  return g_amx_off_reason;
+}
+
+} // namespace kern
+} // namespace lithe
+
+extern "C" int lithe_kernels_amx_self_test(int emulated) {
+  using namespace lithe::kern;
+  __builtin_cpu_init();
+  if (!q8i_avx512vnni() || !avx512bf16_kernels() || !__builtin_cpu_supports("avx512vnni") ||
+      !__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512bw"))
+    return -1; // the references: VNNI and AVX512-BF16
+  if (!emulated && !amx_hardware())
+    return -1;
+  return (emulated ? amx_self_test<EmuTiles>() : amx_self_test<HwTiles>()) ? 0 : 1;
+}
+
+namespace lithe {
+namespace kern {
 
 const Q8iRoute *q8i_amx(bool emulated) {
   if (!q8i_avx512vnni())
@@ -383,7 +468,9 @@ const BF16Dot *amx_bf16_kernels(bool emulated) {
 } // namespace lithe
 
 #else
+extern "C" int lithe_kernels_amx_self_test(int) { return -1; }
 bool lithe::kern::amx_hardware() { return false; }
+const char *lithe::kern::amx_off_reason() { return "not an x86 build"; }
 const lithe::kern::Q8iRoute *lithe::kern::q8i_amx(bool) { return nullptr; }
 const lithe::kern::BF16Dot *lithe::kern::amx_bf16_kernels(bool) { return nullptr; }
 #endif

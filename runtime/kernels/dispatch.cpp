@@ -206,6 +206,22 @@ extern "C" int lithe_kernels_amx(int mode) {
   return amx_mode();
 }
 
+extern "C" const char *lithe_kernels_amx_status(void) {
+  switch (amx_mode()) {
+  case kAmxHardware:
+    return "tiles";
+  case kAmxEmulated:
+    return "emulated tiles";
+  default:
+    break;
+  }
+  if (active_table()->isa != LITHE_ISA_AVX512)
+    return "off: not the AVX-512 path";
+  if (const char *why = amx_off_reason())
+    return why;
+  return "off: LITHE_AMX=0";
+}
+
 extern "C" const char *lithe_kernels_isa_name(int isa) {
   switch (isa) {
   case LITHE_ISA_SCALAR:

@@ -330,7 +330,11 @@ enum AmxMode : int { kAmxOff = 0, kAmxHardware = 1, kAmxEmulated = 2 };
 int amx_mode();
 // CPUID reports AMX-TILE, -INT8 and -BF16, the OS saves the tile state and
 // Linux granted this process its use (arch_prctl, asked once).
+// Proven too: before first use the tiles compute a small int8 and bf16
+// problem that must match VNNI (bitwise) and AVX512-BF16.
 bool amx_hardware();
+// Why amx_hardware() is false (nullptr when it is true).
+const char *amx_off_reason();
 // The int8 route with AMX GEMMs (VNNI's everything else): nullptr where the
 // VNNI route is not compiled in.
 const Q8iRoute *q8i_amx(bool emulated);

@@ -1202,12 +1202,42 @@ TEST(KernelsAmx, EmulatedTilesMatchVnniAndBf16Dot) {
 // and the same integers as the emulation.
 TEST(KernelsAmx, HardwareTilesMatchVnniAndBf16Dot) {
   ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
-  if (lithe_kernels_amx(-1) != 1)
-    GTEST_SKIP() << "no AMX on this CPU (or LITHE_AMX=0, or the OS refused the tile state)";
+  AmxMode hw(1);
+  const std::string status = lithe_kernels_amx_status();
+  // A CPU with AMX whose tiles failed the self-test is a failure, not a skip.
+  EXPECT_EQ(status.find("self-test"), std::string::npos) << status;
+  if (!hw.ok)
+    GTEST_SKIP() << "AMX: " << status;
+  EXPECT_EQ(status, "tiles");
   amx_against_avx512(1);
 }
 
 // Off the AVX-512 path there are no tiles, whatever was asked.
+// The check that guards the tiles passes on the model of them (and on the
+// tiles where there are any).
+TEST(KernelsAmx, SelfTestPasses) {
+  if (!amx_emulation_runs())
+    GTEST_SKIP() << "needs the AVX-512 path with VNNI and AVX512-BF16";
+  EXPECT_EQ(lithe_kernels_amx_self_test(1), 1);
+  const int hw = lithe_kernels_amx_self_test(0);
+  EXPECT_NE(hw, 0) << "the AMX tiles failed the self-test";
+}
+
+TEST(KernelsAmx, StatusSaysWhy) {
+  ASSERT_EQ(lithe_kernels_force_isa(LITHE_ISA_AUTO), 0);
+  {
+    AmxMode off(0);
+    const std::string s = lithe_kernels_amx_status();
+    EXPECT_TRUE(s.rfind("off: ", 0) == 0 || s.rfind("the ", 0) == 0 || s.rfind("Linux", 0) == 0 ||
+                s.rfind("this build", 0) == 0)
+        << s;
+  }
+  if (amx_emulation_runs()) {
+    AmxMode emu(2);
+    EXPECT_STREQ(lithe_kernels_amx_status(), "emulated tiles");
+  }
+}
+
 TEST(KernelsAmx, OnlyOnTheAvx512Path) {
   if (!amx_emulation_runs())
     GTEST_SKIP() << "needs the AVX-512 path with VNNI and AVX512-BF16";

@@ -71,6 +71,15 @@ int lithe_kernels_bf16_dot(int mode);
  * 0 none, 1 hardware, 2 emulated. Prompts only: decode rows keep VNNI /
  * AVX512-BF16 (memory bound either way). */
 int lithe_kernels_amx(int mode);
+/* What the AMX mode is, in words: "tiles", "emulated tiles", or why they
+ * are off ("the CPU has no AMX", "the int8 tiles failed the self-test",
+ * ...). The tiles are used only after a small int8 and bf16 problem on them
+ * matched VNNI (bitwise) and AVX512-BF16. */
+const char *lithe_kernels_amx_status(void);
+/* That self-test, on the tiles (0) or on the scalar model of them (1):
+ * 1 passed, 0 failed, -1 not runnable here (no AMX, or no VNNI /
+ * AVX512-BF16 to compare with). For tests. */
+int lithe_kernels_amx_self_test(int emulated);
 
 /* ------------------------------------------------------------ workspace */
 
