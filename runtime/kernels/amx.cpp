@@ -187,6 +187,56 @@ struct EmuTiles {
 };
 
 template <class T> struct Amx {
+  template <bool Bf16, int C, int A, int B> static void dp() {
+    if constexpr (Bf16)
+      T::template dpbf16ps<C, A, B>();
+    else
+      T::template dpbusd<C, A, B>();
+  }
+
+  // One 32-column block of `rows` (1..32) rows, int8 and bf16 alike in
+  // bytes: C = A . B over `steps` tile steps (64 bytes of each A row at
+  // stride ldx; 16 panel rows of 128 bytes), stored to out[rows][32] (4-byte
+  // elements). `shape` is the row count the tiles are configured for.
+  template <bool Bf16>
+  static void block(const uint8_t *x, int64_t ldx, const uint8_t *w, int64_t steps, int rows, int &shape,
+                    void *out) {
+    if (rows != shape) {
+      T::config(tile_cfg(rows));
+      shape = rows;
+    }
+    const uint8_t *x1 = x + 16 * ldx;
+    uint8_t *o = static_cast<uint8_t *>(out);
+    T::template zero<0>();
+    T::template zero<1>();
+    if (rows > 16) {
+      T::template zero<2>();
+      T::template zero<3>();
+      for (int64_t k = 0; k < steps; ++k) {
+        T::template load<4>(x + 64 * k, ldx);
+        T::template load<5>(x1 + 64 * k, ldx);
+        T::template load<6>(w + 2048 * k, 128);
+        T::template load<7>(w + 2048 * k + 64, 128);
+        dp<Bf16, 0, 4, 6>();
+        dp<Bf16, 1, 4, 7>();
+        dp<Bf16, 2, 5, 6>();
+        dp<Bf16, 3, 5, 7>();
+      }
+      T::template store<2>(o + 16 * 128, 128);
+      T::template store<3>(o + 16 * 128 + 64, 128);
+    } else {
+      for (int64_t k = 0; k < steps; ++k) {
+        T::template load<4>(x + 64 * k, ldx);
+        T::template load<6>(w + 2048 * k, 128);
+        T::template load<7>(w + 2048 * k + 64, 128);
+        dp<Bf16, 0, 4, 6>();
+        dp<Bf16, 1, 4, 7>();
+      }
+    }
+    T::template store<0>(o, 128);
+    T::template store<1>(o + 64, 128);
+  }
+
   // Rows [m0, m1) x panels [p0, p1) of the integer int8 GEMM: per panel and
   // 32-row block, K in steps of 64 (16 of the panel's 4-k groups).
   static void q8_gemm(const Q8iArgs &a, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
@@ -198,39 +248,8 @@ template <class T> struct Amx {
       const int8_t *w = q8_panel(a.B, a.N, a.K, p);
       for (int64_t m = m0; m < m1; m += kBlockRows) {
         const int rows = int(std::min<int64_t>(kBlockRows, m1 - m));
-        if (rows != shape) {
-          T::config(tile_cfg(rows));
-          shape = rows;
-        }
-        const int8_t *x0 = a.q + m * a.Kp, *x1 = x0 + 16 * a.Kp;
-        T::template zero<0>();
-        T::template zero<1>();
-        if (rows > 16) {
-          T::template zero<2>();
-          T::template zero<3>();
-          for (int64_t k = 0; k < steps; ++k) {
-            T::template load<4>(x0 + 64 * k, a.Kp);
-            T::template load<5>(x1 + 64 * k, a.Kp);
-            T::template load<6>(w + 2048 * k, 128);
-            T::template load<7>(w + 2048 * k + 64, 128);
-            T::template dpbusd<0, 4, 6>();
-            T::template dpbusd<1, 4, 7>();
-            T::template dpbusd<2, 5, 6>();
-            T::template dpbusd<3, 5, 7>();
-          }
-          T::template store<2>(acc + 16 * 32, 128);
-          T::template store<3>(acc + 16 * 32 + 16, 128);
-        } else {
-          for (int64_t k = 0; k < steps; ++k) {
-            T::template load<4>(x0 + 64 * k, a.Kp);
-            T::template load<6>(w + 2048 * k, 128);
-            T::template load<7>(w + 2048 * k + 64, 128);
-            T::template dpbusd<0, 4, 6>();
-            T::template dpbusd<1, 4, 7>();
-          }
-        }
-        T::template store<0>(acc, 128);
-        T::template store<1>(acc + 16, 128);
+        block<false>(reinterpret_cast<const uint8_t *>(a.q + m * a.Kp), a.Kp,
+                     reinterpret_cast<const uint8_t *>(w), steps, rows, shape, acc);
         if (16 * steps < K4)
           q8i_tail_avx512(a, acc, m, rows, p, 16 * steps);
         q8i_store_rows_avx512(a, acc, m, rows, p);
@@ -261,39 +280,9 @@ template <class T> struct Amx {
       const int64_t ncols = std::min<int64_t>(kPanel, N - p * kPanel);
       for (int64_t m = 0; m < rows; m += kBlockRows) {
         const int r = int(std::min<int64_t>(kBlockRows, rows - m));
-        if (r != shape) {
-          T::config(tile_cfg(r));
-          shape = r;
-        }
-        const uint32_t *x0 = X + m * K2, *x1 = x0 + 16 * K2;
-        T::template zero<0>();
-        T::template zero<1>();
-        if (r > 16) {
-          T::template zero<2>();
-          T::template zero<3>();
-          for (int64_t k = 0; k < steps; ++k) {
-            T::template load<4>(x0 + 16 * k, ldx);
-            T::template load<5>(x1 + 16 * k, ldx);
-            T::template load<6>(w + 1024 * k, 128);
-            T::template load<7>(w + 1024 * k + 32, 128);
-            T::template dpbf16ps<0, 4, 6>();
-            T::template dpbf16ps<1, 4, 7>();
-            T::template dpbf16ps<2, 5, 6>();
-            T::template dpbf16ps<3, 5, 7>();
-          }
-          T::template store<2>(c + 16 * 32, 128);
-          T::template store<3>(c + 16 * 32 + 16, 128);
-        } else {
-          for (int64_t k = 0; k < steps; ++k) {
-            T::template load<4>(x0 + 16 * k, ldx);
-            T::template load<6>(w + 1024 * k, 128);
-            T::template load<7>(w + 1024 * k + 32, 128);
-            T::template dpbf16ps<0, 4, 6>();
-            T::template dpbf16ps<1, 4, 7>();
-          }
-        }
-        T::template store<0>(c, 128);
-        T::template store<1>(c + 16, 128);
+        const uint32_t *x0 = X + m * K2;
+        block<true>(reinterpret_cast<const uint8_t *>(x0), ldx, reinterpret_cast<const uint8_t *>(w), steps, r,
+                    shape, c);
         if (16 * steps < K2)
           bf16_tail_avx512(x0, K2, r, w, 16 * steps, K2, c);
         float *y = a.y + (m0 + m) * N + p * kPanel;
