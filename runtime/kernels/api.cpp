@@ -67,46 +67,27 @@ bool q8_integer(int64_t M, const Q8iRoute *r) {
   }
 }
 
-// y = [y +] act(x . B + bias) with x quantized per row and int32 dot
-// products (kernels.h). The quantized rows go to the shared scratch (every
-// task reads them), quantized in parallel first; then tasks over (row block,
-// panel group) as in the float GEMM, or panel runs for M == 1.
-void gemm_q8i(const Q8iRoute *r, const float *x, int64_t M, int64_t K, const void *B, int64_t N,
-              const float *bias, float *y, int flags) {
-  const int64_t Kp = 4 * q8_k4(K), P = ceil_div(N, kPanel);
-  float *ws = shared_scratch(size_t(M * (Kp / 4) + M + 16));
-  int8_t *q = reinterpret_cast<int8_t *>(ws);
-  float *qs = ws + M * (Kp / 4);
+// The integer GEMMs' tasks (int8 and int4): fn(m0, m1, p0, p1) over (row
+// block, panel group) pairs as in the float GEMM, ~8 per thread (a
+// descheduled thread holds back little), a short M as one contiguous panel
+// run per thread; with `panelRuns` (one or a few rows: bandwidth bound)
+// every row at once, ~4 panel runs per thread.
+template <class F>
+void q8i_tasks(int64_t M, int64_t P, double macs, int64_t mr, bool panelRuns, const F &fn) {
   const int nth = pool_threads();
-  {
-    const int64_t nt = threads_for(double(M) * double(K), 1 << 16, M);
-    parallel_for(nt, [&](int64_t i) {
-      int64_t b, e;
-      split(M, nt, i, b, e);
-      if (b < e)
-        r->quantize(x, b, e, K, Kp, q, qs);
-    });
-  }
-  const Q8iArgs a{q, qs, M, K, Kp, N, B, bias, y, flags};
-  const double macs = double(M) * double(K) * double(N);
-  if (M == 1) {
-    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1
-                           ? std::min<int64_t>(P, 4 * int64_t(nth))
-                           : 1;
+  if (panelRuns) {
+    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1 ? std::min<int64_t>(P, 4 * int64_t(nth)) : 1;
     parallel_for(nt, [&](int64_t i) {
       int64_t p0, p1;
       split(P, nt, i, p0, p1);
       if (p0 < p1)
-        r->gemv(a, p0, p1);
+        fn(int64_t(0), M, p0, p1);
     });
     return;
   }
-  const int64_t mr = r->mr;
   int64_t nmb = ceil_div(M, kQ8iRowBlock);
   const int64_t rb = round_up(ceil_div(M, nmb), mr);
   nmb = ceil_div(M, rb);
-  // ~8 tasks per thread (a descheduled thread holds back little); a short
-  // M is bandwidth bound: one contiguous panel run per thread.
   int64_t groups;
   if (macs < kParallelMacs)
     groups = 1;
@@ -120,8 +101,37 @@ void gemm_q8i(const Q8iRoute *r, const float *x, int64_t M, int64_t K, const voi
     split(P, groups, g, p0, p1);
     const int64_t m0 = mb * rb, m1 = std::min(M, m0 + rb);
     if (m0 < m1 && p0 < p1)
-      r->gemm(a, m0, m1, p0, p1);
+      fn(m0, m1, p0, p1);
   });
+}
+
+// y = [y +] act(x . B + bias) with x quantized per row and int32 dot
+// products (kernels.h). The quantized rows go to the shared scratch (every
+// task reads them), quantized in parallel first; then tasks over (row block,
+// panel group) as in the float GEMM, or panel runs for M == 1.
+void gemm_q8i(const Q8iRoute *r, const float *x, int64_t M, int64_t K, const void *B, int64_t N,
+              const float *bias, float *y, int flags) {
+  const int64_t Kp = 4 * q8_k4(K), P = ceil_div(N, kPanel);
+  float *ws = shared_scratch(size_t(M * (Kp / 4) + M + 16));
+  int8_t *q = reinterpret_cast<int8_t *>(ws);
+  float *qs = ws + M * (Kp / 4);
+  {
+    const int64_t nt = threads_for(double(M) * double(K), 1 << 16, M);
+    parallel_for(nt, [&](int64_t i) {
+      int64_t b, e;
+      split(M, nt, i, b, e);
+      if (b < e)
+        r->quantize(x, b, e, K, Kp, q, qs);
+    });
+  }
+  const Q8iArgs a{q, qs, M, K, Kp, N, B, bias, y, flags};
+  q8i_tasks(M, P, double(M) * double(K) * double(N), r->mr, M == 1,
+            [&](int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+              if (M == 1)
+                r->gemv(a, p0, p1);
+              else
+                r->gemm(a, m0, m1, p0, p1);
+            });
 }
 
 void gemm(const float *x, int64_t M, int64_t K, int bkind, const void *B,
@@ -444,7 +454,6 @@ extern "C" void lithe_linear_q4(const float *x, int64_t M, int64_t K, const void
   int8_t *q = reinterpret_cast<int8_t *>(ws);
   float *qs = ws + M * (Kp / 4);
   int32_t *gs = reinterpret_cast<int32_t *>(qs + M);
-  const int nth = pool_threads();
   {
     const int64_t nt = threads_for(double(M) * double(K), 1 << 16, M);
     parallel_for(nt, [&](int64_t i) {
@@ -468,33 +477,8 @@ extern "C" void lithe_linear_q4(const float *x, int64_t M, int64_t K, const void
     });
   }
   const Q4iArgs a{q, qs, gs, M, K, Kp, N, group, packed, bias, y, flags};
-  const double macs = double(M) * double(K) * double(N);
-  if (M <= kQ8FewRows) {
-    // bandwidth bound: one contiguous panel run per task, every row at once
-    const int64_t nt = threads_for(macs, kParallelMacs, P) > 1 ? std::min<int64_t>(P, 4 * int64_t(nth)) : 1;
-    parallel_for(nt, [&](int64_t i) {
-      int64_t p0, p1;
-      split(P, nt, i, p0, p1);
-      if (p0 < p1)
-        r->q4(a, 0, M, p0, p1);
-    });
-    return;
-  }
-  const int64_t mr = r->mr;
-  int64_t nmb = ceil_div(M, kQ8iRowBlock);
-  const int64_t rb = round_up(ceil_div(M, nmb), mr);
-  nmb = ceil_div(M, rb);
-  const int64_t groups = macs < kParallelMacs
-                             ? 1
-                             : std::min<int64_t>(P, std::max<int64_t>(1, ceil_div(8 * int64_t(nth), nmb)));
-  parallel_for(nmb * groups, [&](int64_t i) {
-    const int64_t mb = i / groups, g = i % groups;
-    int64_t p0, p1;
-    split(P, groups, g, p0, p1);
-    const int64_t m0 = mb * rb, m1 = std::min(M, m0 + rb);
-    if (m0 < m1 && p0 < p1)
-      r->q4(a, m0, m1, p0, p1);
-  });
+  q8i_tasks(M, P, double(M) * double(K) * double(N), r->mr, M <= kQ8FewRows,
+            [&](int64_t m0, int64_t m1, int64_t p0, int64_t p1) { r->q4(a, m0, m1, p0, p1); });
 }
 
 extern "C" int lithe_kernels_set_q8_compute(int mode) {
