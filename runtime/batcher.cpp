@@ -63,8 +63,10 @@ const char *finishName(Finish f, bool keepEos, bool keepContext) {
   return "length";
 }
 
-Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk)
-    : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)), prefillChunk_(prefillChunk) {}
+Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk, int64_t promptCache)
+    : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)), prefillChunk_(prefillChunk),
+      // A GPU's caches are not reused across requests (not yet run on one).
+      reusePrompts_(promptCache != 0 && !model.device()), spares_(std::max(maxBatch_, promptCache)) {}
 
 Batcher::~Batcher() = default;
 
@@ -130,12 +132,61 @@ Batcher::Totals Batcher::totals() const {
   return totals_;
 }
 
-KVState Batcher::takeState() {
+KVState Batcher::takeState(const std::vector<int64_t> &prompt) {
   if (free_.empty()) return m_.newState();
-  KVState s = std::move(free_.back());
-  free_.pop_back();
-  s.past = 0;
+  size_t pick = 0;
+  int64_t best = 0;
+  // At least two prompt tokens run again (the same kernels as a whole
+  // prefill), so at most prompt.size() - 2 are reused.
+  const int64_t limit = reusePrompts_ ? static_cast<int64_t>(prompt.size()) - 2 : 0;
+  for (size_t i = 0; i < free_.size() && limit > 0; ++i) {
+    const std::vector<int64_t> &t = free_[i].tokens;
+    const int64_t n = std::min<int64_t>(limit, static_cast<int64_t>(t.size()));
+    int64_t l = 0;
+    while (l < n && t[static_cast<size_t>(l)] == prompt[static_cast<size_t>(l)]) ++l;
+    if (l > 0 && l >= best) best = l, pick = i; // ties: the most recent
+  }
+  // While the spares are fewer than kept, a new cache, so that none of
+  // theirs is lost; else the least recently used spare's.
+  const bool fresh = reusePrompts_ && static_cast<int64_t>(free_.size()) < spares_;
+  if (best == 0) {
+    if (fresh)
+      if (KVState s = m_.newState(); s.ok()) return s;
+    KVState s = std::move(free_.front().st);
+    free_.erase(free_.begin());
+    s.past = 0;
+    return s;
+  }
+  // The match stays a spare (the most recent now: a shared beginning, a
+  // system prompt say, serves every request that follows); its first `best`
+  // positions are copied into the new request's cache (a memcpy per head:
+  // far less than running them again).
+  std::rotate(free_.begin() + static_cast<std::ptrdiff_t>(pick), free_.begin() + static_cast<std::ptrdiff_t>(pick) + 1,
+              free_.end());
+  KVState s;
+  if (!fresh && free_.size() > 1) {
+    s = std::move(free_.front().st);
+    free_.erase(free_.begin());
+  } else {
+    s = m_.newState();
+    if (!s.ok()) { // no memory for a copy: take the match itself
+      s = std::move(free_.back().st);
+      free_.pop_back();
+      s.past = best;
+      return s;
+    }
+  }
+  s.copyFrom(free_.back().st, best);
+  s.past = best;
   return s;
+}
+
+void Batcher::keep(KVState st, const int64_t *tokens, int64_t n) {
+  Spare sp;
+  n = std::min(n, st.past);
+  if (reusePrompts_ && n > 0) sp.tokens.assign(tokens, tokens + n);
+  sp.st = std::move(st);
+  free_.push_back(std::move(sp));
 }
 
 /// Gives onDelta what can be shown of `s` now.
@@ -261,7 +312,14 @@ void Batcher::admit(std::unique_ptr<Job> job) {
     j.waiting.clear();
     return;
   }
-  j.st = takeState();
+  j.st = takeState(j.prompt);
+  j.fed = j.st.past; // a reused prefix: already in the cache
+  j.result.cachedTokens = j.fed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    totals_.promptTokens += P;
+    totals_.cachedPromptTokens += j.fed;
+  }
   j.prefilling = true;
 }
 
@@ -296,7 +354,7 @@ void Batcher::prefill(int64_t budget) {
       row = logits;
       advance(*s, row);
       if (!s->done) active_.push_back(std::move(s));
-      else free_.push_back(std::move(s->st));
+      else keep(std::move(s->st), j.prompt.data(), P);
     }
     j.waiting.clear();
   }
@@ -359,7 +417,7 @@ bool Batcher::step() {
         for (auto &s : j->waiting) finishSeq(*s, Finish::Cancelled);
         j->waiting.clear();
         j->prefilling = false;
-        free_.push_back(std::move(j->st));
+        keep(std::move(j->st), j->prompt.data(), j->fed);
       }
   }
   // Prompts: a bounded chunk while other sequences wait for their next
@@ -432,12 +490,14 @@ bool Batcher::step() {
   // Finished sequences give their caches back.
   for (size_t i = 0; i < active_.size();) {
     if (active_[i]->done) {
-      free_.push_back(std::move(active_[i]->st));
+      Seq &s = *active_[i];
+      keep(std::move(s.st), s.seq.data(), static_cast<int64_t>(s.generatedFrom)); // the prompt's positions
       active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
     } else ++i;
   }
-  // Keep at most a batch's worth of spare caches.
-  while (static_cast<int64_t>(free_.size()) > maxBatch_) free_.pop_back();
+  // Keep the most recent spare caches (a batch's worth, or --prompt-cache).
+  if (static_cast<int64_t>(free_.size()) > spares_)
+    free_.erase(free_.begin(), free_.end() - static_cast<std::ptrdiff_t>(spares_));
   retire();
   return worked;
 }

@@ -76,6 +76,7 @@ struct Options : Sampling {
   std::string promptsFile, outFile;
   int64_t batch = 8;
   int64_t prefillChunk = 128;
+  int64_t promptCache = -1; // caches kept for prompt reuse (0: off; -1: the batch size)
   // --bench with several sequences decoded together.
   int64_t benchBatch = 0;
   // --serve: an OpenAI-compatible server.
@@ -163,6 +164,10 @@ void usage(const char *argv0) {
       "                           most N tokens of new prompts per step (default 128;\n"
       "                           0: whole prompts), so a long prompt delays the\n"
       "                           others' next tokens a chunk at a time\n"
+      "      --prompt-cache N     batch mode and --serve: keep N finished sequences'\n"
+      "                           KV caches (default: the batch size) so that a prompt\n"
+      "                           starting like an earlier one runs only the rest;\n"
+      "                           0: run every prompt whole\n"
       "      --bench-batch N      --bench: also decode N sequences together (tokens/s\n"
       "                           over all of them, against one sequence)\n"
       "      --beams N            beam search with N beams\n"
@@ -270,6 +275,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--bench-batch") o.benchBatch = parseInt(a, value(), 1, 4096);
     else if (a == "--out") o.outFile = value();
     else if (a == "--prefill-chunk") o.prefillChunk = parseInt(a, value(), 0, 1 << 20);
+    else if (a == "--prompt-cache") o.promptCache = parseInt(a, value(), 0, 4096);
     else if (a == "--choices") o.choices = parseInt(a, value(), 1, 128);
     else if (a == "--logprobs") o.logprobs = parseInt(a, value(), 0, 20);
     else if (a == "--serve") o.serve = true;
@@ -718,7 +724,7 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
   if (!f) die(o.outFile + ": cannot write: " + std::strerror(errno));
 
   // Every request's result, in input order; the valid ones are submitted.
-  Batcher batcher(m, tok, o.batch, o.prefillChunk);
+  Batcher batcher(m, tok, o.batch, o.prefillChunk, o.promptCache);
   std::vector<nlohmann::json> results;
   size_t done = 0;
   int64_t generated = 0;
@@ -757,6 +763,7 @@ int runBatch(Model &m, const Tokenizer &tok, const Options &o) {
       const ChoiceResult &c0 = g.choices[0];
       out["completion"] = c0.text;
       out["prompt_tokens"] = g.promptTokens;
+      if (g.cachedTokens > 0) out["prompt_tokens_cached"] = g.cachedTokens;
       out["completion_tokens"] = c0.tokens;
       out["finish_reason"] = finishName(c0.finish, false, true);
       if (logprobs >= 0) out["logprobs"] = logprobsJson(tok, c0.logprobs);
@@ -1205,7 +1212,7 @@ int main(int argc, char **argv) {
     so.defaultMaxTokens = o.maxNewGiven ? o.maxNew : 16;
     so.randomSeed = !o.seedGiven;
     so.defaults = o;
-    Batcher batcher(*m, *tok, o.batch, o.prefillChunk);
+    Batcher batcher(*m, *tok, o.batch, o.prefillChunk, o.promptCache);
     return serveFromLibrary(batcher, so);
   }
 #endif

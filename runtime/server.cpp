@@ -206,13 +206,15 @@ void Server::completions(const httplib::Request &req, httplib::Response &res) {
   }
 
   auto usage = [x]() {
-    int64_t promptTokens = 0, completion = 0;
+    int64_t promptTokens = 0, completion = 0, cached = 0;
     for (const GenResult &r : x->results) {
       promptTokens += r.promptTokens;
+      cached += r.cachedTokens;
       for (const ChoiceResult &c : r.choices) completion += c.tokens;
     }
     return json{{"prompt_tokens", promptTokens}, {"completion_tokens", completion},
-                {"total_tokens", promptTokens + completion}};
+                {"total_tokens", promptTokens + completion},
+                {"prompt_tokens_details", json{{"cached_tokens", cached}}}};
   };
   auto failed = [x]() -> std::string {
     for (const GenResult &r : x->results)
@@ -363,6 +365,8 @@ int serve(Batcher &b, const ServeOptions &o) {
                               {"batch", b.maxBatch()},
                               {"requests", t.requests},
                               {"generated_tokens", t.generated},
+                              {"prompt_tokens", t.promptTokens},
+                              {"prompt_tokens_cached", t.cachedPromptTokens},
                               {"steps", t.steps},
                               {"mean_batch", t.steps ? static_cast<double>(t.rows) / t.steps : 0.0}}),
                     "application/json");

@@ -9,6 +9,15 @@
 // finished or cancelled sequence's place goes to the next request at the
 // next step.
 //
+// Prompt reuse: a finished sequence's cache is kept (up to a batch's worth,
+// or more when asked; the oldest dropped first) with the prompt tokens it holds, and a new
+// request whose prompt starts with the same tokens takes it and runs only
+// the rest (at least its last two tokens: with two or more rows the fp32 and
+// int8 kernels compute each row as one prefill of the whole prompt would, so
+// reuse changes no number there; bf16's few-rows and GEMM paths sum in
+// different orders). Prompts only: generated positions came from one-row
+// decode steps.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LITHE_RUNTIME_BATCHER_H
@@ -68,6 +77,7 @@ struct GenResult {
   int64_t promptTokens = 0;
   double latencyMs = 0;    // queued to done
   double firstTokenMs = 0; // queued to the first decided token
+  int64_t cachedTokens = 0; // prompt tokens whose KV cache an earlier request had made (not run again)
   std::string error;       // a failed step (the request is abandoned)
 };
 
@@ -83,7 +93,10 @@ public:
   /// Up to `maxBatch` sequences decode together. While some decode, a step
   /// runs at most `prefillChunk` tokens of new prompts (0: whole prompts),
   /// so a long prompt delays the others' next tokens a chunk at a time.
-  Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk = 0);
+  /// `promptCache`: 0 turns prompt reuse off; N > 0 keeps up to N finished
+  /// caches for it (at least `maxBatch`, kept anyway to reuse their
+  /// memory); negative: `maxBatch` of them.
+  Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk = 0, int64_t promptCache = -1);
   ~Batcher();
   Batcher(const Batcher &) = delete;
   Batcher &operator=(const Batcher &) = delete;
@@ -111,6 +124,7 @@ public:
   /// Totals since construction (for /health and the progress line).
   struct Totals {
     int64_t requests = 0, generated = 0, steps = 0, rows = 0;
+    int64_t promptTokens = 0, cachedPromptTokens = 0; // admitted prompts; the part reused
   };
   Totals totals() const;
 
@@ -126,11 +140,18 @@ private:
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
   void retire();
-  KVState takeState();
+  /// A spare cache (or a new one): the one holding the longest prefix of
+  /// `prompt` (its state's past is that prefix, at most prompt.size() - 2),
+  /// else the oldest.
+  KVState takeState(const std::vector<int64_t> &prompt = {});
+  /// Keeps a cache for reuse, with the tokens its first positions hold.
+  void keep(KVState st, const int64_t *tokens, int64_t n);
 
   Model &m_;
   const Tokenizer &tok_;
   const int64_t maxBatch_, prefillChunk_;
+  const bool reusePrompts_;
+  const int64_t spares_; // finished caches kept
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;  // under mu_
@@ -142,7 +163,11 @@ private:
   // The loop's own (one thread at a time).
   std::vector<std::unique_ptr<Job>> jobs_;  // admitted, not done
   std::vector<std::unique_ptr<Seq>> active_;
-  std::vector<KVState> free_; // caches of finished sequences, reused
+  struct Spare {
+    KVState st;
+    std::vector<int64_t> tokens; // what its first positions hold (a prompt's)
+  };
+  std::vector<Spare> free_; // caches of finished sequences, oldest first, reused
   std::vector<float> rows_;
   std::vector<int32_t> picked_; // per live row: a token the device chose, or -1
 };
