@@ -66,7 +66,8 @@ const char *finishName(Finish f, bool keepEos, bool keepContext) {
 Batcher::Batcher(Model &model, const Tokenizer &tok, int64_t maxBatch, int64_t prefillChunk, int64_t promptCache)
     : m_(model), tok_(tok), maxBatch_(std::max<int64_t>(1, maxBatch)), prefillChunk_(prefillChunk),
       // A GPU's caches are not reused across requests (not yet run on one).
-      reusePrompts_(promptCache != 0 && !model.device()), spares_(std::max(maxBatch_, promptCache)) {}
+      reusePrompts_(promptCache != 0 && !model.device()),
+      spares_(reusePrompts_ ? std::max(maxBatch_, promptCache) : maxBatch_) {}
 
 Batcher::~Batcher() = default;
 
