@@ -138,9 +138,13 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     error on the calibration rows multiplies the weight's rows before
     quantizing, and 1/s is folded into the norm's scale and bias (exact in
     f32); an int4 LM head counts as a [width, vocab] linear behind the
-    final norm. Every int4 linear's group ranges are then clipped (ratios 1
-    to 0.7) to the least activation-weighted error sum_k E[x_k^2] (W - Wq)^2.
-    The layers fed by attention and GELU (c_proj) get the clipping only.
+    final norm. Attention's output projection (c_proj) is scaled the same
+    way, 1/s folded into the value linear's output columns and bias (exact:
+    attention's output is a convex combination of value rows), when the
+    attention fills a KV cache no other layer reads. Every int4 linear's
+    group ranges are then clipped (ratios 1 to 0.7) to the least
+    activation-weighted error sum_k E[x_k^2] (W - Wq)^2. The layer fed by
+    GELU (the MLP's c_proj) gets the clipping only.
     Approximate: measure the cost with --perplexity.
   }];
   let options = !listconcat([

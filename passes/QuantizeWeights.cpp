@@ -252,7 +252,8 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       // The linears reading it; a scale is folded only into a norm that
       // nothing else reads.
       std::vector<Operation *> readers;
-      bool foldable = isa<LayerNormOp, CenterOp>(producer);
+      bool foldable = isa<LayerNormOp, CenterOp>(producer) ||
+                      (isa<AttentionOp>(producer) && valueFoldable(cast<AttentionOp>(producer)));
       for (Operation *u : producer->getResult(0).getUsers()) {
         auto lin = dyn_cast<LinearOp>(u);
         auto head = dyn_cast<LMHeadOp>(u);
@@ -298,7 +299,11 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
           for (size_t i = 0; i < readers.size(); ++i) loss += awqLoss(in, Ws[i], K, Ns[i], group, s, h);
           if (bestLoss < 0 || loss < bestLoss) bestLoss = loss, bestAlpha = alpha, best = s;
         }
-        if (bestAlpha > 0 && failed(foldIntoNorm(producer, best, *store))) return failure();
+        if (bestAlpha > 0) {
+          auto attn = dyn_cast<AttentionOp>(producer);
+          if (failed(attn ? foldIntoValue(attn, best, *store) : foldIntoNorm(producer, best, *store)))
+            return failure();
+        }
         ++scaled;
         alphaSum += bestAlpha;
       }
@@ -310,7 +315,7 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
       }
     }
     llvm::errs() << "lithe-quantize-weights: awq on " << data.tokens() << " calibration tokens: "
-                 << scaled << " norms scaled for the linears they feed (mean alpha "
+                 << scaled << " norms and attention outputs scaled for the linears they feed (mean alpha "
                  << (scaled ? alphaSum / scaled : 0.0) << "), " << awq.size() << " linears (or heads) clipped\n";
     return success();
   }
@@ -348,6 +353,51 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
     } else if (auto c = dyn_cast<CenterOp>(norm)) {
       c.getScaleMutable().assign(*ns);
       if (*nb) c.getBiasMutable().assign(*nb);
+    }
+    return success();
+  }
+
+  /// An attention whose output may be divided per channel through its value
+  /// linear: it appends its own keys and values to a cache no other layer
+  /// reads (no KV sharing), and its values come from an f32 linear read by
+  /// this attention only.
+  static bool valueFoldable(AttentionOp attn) {
+    if (!attn.writesCache()) return false;
+    auto v = attn.getValue().getDefiningOp<LinearOp>();
+    if (!v || !v.getResult().hasOneUse() || v.getWeightScale() || !v.getWeight().getDefiningOp<WeightOp>() ||
+        !cast<RankedTensorType>(v.getWeight().getType()).getElementType().isF32())
+      return false;
+    if (v.getBias() && !v.getBias().getDefiningOp<WeightOp>()) return false;
+    for (Operation *u : attn.getCache().getUsers())
+      if (u != attn.getOperation()) return false;
+    return true;
+  }
+
+  /// The attention's output divided by s (per channel): its value linear's
+  /// output columns and bias divided by s. Attention's output is a convex
+  /// combination of value rows, so this is exact (in f32).
+  LogicalResult foldIntoValue(AttentionOp attn, const std::vector<float> &s, WeightStore &store) {
+    auto v = attn.getValue().getDefiningOp<LinearOp>();
+    auto wt = cast<RankedTensorType>(v.getWeight().getType());
+    const int64_t K = wt.getDimSize(0), N = wt.getDimSize(1);
+    if (N != static_cast<int64_t>(s.size()))
+      return attn.emitError() << "lithe-quantize-weights: the value linear's width is not the attention's";
+    const float *W = values(v, v.getWeight(), K * N, store);
+    if (!W) return failure();
+    std::vector<float> w(W, W + K * N);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) w[k * N + n] /= s[n];
+    OpBuilder b(v);
+    const std::string wname = v.getWeight().getDefiningOp<WeightOp>().getName().str();
+    v.getWeightMutable().assign(b.create<WeightOp>(v.getLoc(), wt, store.putF32(wname + ".awqv", {K, N}, w)));
+    if (Value bias = v.getBias()) {
+      const float *B = values(v, bias, N, store);
+      if (!B) return failure();
+      std::vector<float> nb(B, B + N);
+      for (int64_t n = 0; n < N; ++n) nb[n] /= s[n];
+      const std::string bname = bias.getDefiningOp<WeightOp>().getName().str();
+      v.getBiasMutable().assign(
+          b.create<WeightOp>(v.getLoc(), bias.getType(), store.putF32(bname + ".awqv", {N}, nb)));
     }
     return success();
   }
