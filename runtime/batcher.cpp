@@ -133,24 +133,58 @@ Batcher::Totals Batcher::totals() const {
   return totals_;
 }
 
-KVState Batcher::takeState(const std::vector<int64_t> &prompt) {
-  if (free_.empty()) return m_.newState();
-  size_t pick = 0;
-  int64_t best = 0;
+namespace {
+/// Tokens a and b share from the start, at most `limit`.
+template <class A, class B> int64_t commonPrefix(const A *a, int64_t na, const B *b, int64_t nb, int64_t limit) {
+  const int64_t n = std::min({na, nb, limit});
+  int64_t l = 0;
+  while (l < n && static_cast<int64_t>(a[l]) == static_cast<int64_t>(b[l])) ++l;
+  return l;
+}
+} // namespace
+
+bool Batcher::waitsForPrefix(const Job &j, const std::vector<std::unique_ptr<Job>> &admitted) const {
+  if (!reusePrompts_) return false;
+  const int32_t *p = j.req.prompt.data();
+  const int64_t n = static_cast<int64_t>(j.req.prompt.size());
+  int64_t ahead = 0; // the longest beginning a prompt being run (or admitted this step) will hold
+  for (const auto &a : jobs_)
+    if (a->prefilling)
+      ahead = std::max(ahead, commonPrefix(a->prompt.data(), static_cast<int64_t>(a->prompt.size()), p, n, n - 2));
+  for (const auto &a : admitted)
+    ahead = std::max(ahead, commonPrefix(a->req.prompt.data(), static_cast<int64_t>(a->req.prompt.size()), p, n, n - 2));
+  return ahead >= kWaitForPrefix && ahead >= match(p, n).len + kWaitForPrefix;
+}
+
+Batcher::Match Batcher::match(const int32_t *prompt, int64_t n) const {
+  Match best;
   // At least two prompt tokens run again (the same kernels as a whole
-  // prefill), so at most prompt.size() - 2 are reused.
-  const int64_t limit = reusePrompts_ ? static_cast<int64_t>(prompt.size()) - 2 : 0;
-  for (size_t i = 0; i < free_.size() && limit > 0; ++i) {
-    const std::vector<int64_t> &t = free_[i].tokens;
-    const int64_t n = std::min<int64_t>(limit, static_cast<int64_t>(t.size()));
-    int64_t l = 0;
-    while (l < n && t[static_cast<size_t>(l)] == prompt[static_cast<size_t>(l)]) ++l;
-    if (l > 0 && l >= best) best = l, pick = i; // ties: the most recent
-  }
+  // prefill), so at most n - 2 are reused.
+  const int64_t limit = reusePrompts_ ? n - 2 : 0;
+  if (limit <= 0) return best;
+  auto consider = [&](const KVState *st, const int64_t *t, int64_t nt, size_t spare) {
+    const int64_t l = commonPrefix(t, std::min(nt, st->past), prompt, n, limit);
+    if (l > 0 && l >= best.len) best = {st, l, spare}; // ties: the later (more recent) one
+  };
+  for (size_t i = 0; i < free_.size(); ++i)
+    consider(&free_[i].st, free_[i].tokens.data(), static_cast<int64_t>(free_[i].tokens.size()), i);
+  // Live caches: a decoding sequence's prompt positions, a prompt's run part
+  // (positions once written never change).
+  for (const auto &s : active_)
+    if (!s->done) consider(&s->st, s->seq.data(), static_cast<int64_t>(s->generatedFrom), Match::kLive);
+  for (const auto &j : jobs_)
+    if (j->prefilling) consider(&j->st, j->prompt.data(), j->fed, Match::kLive);
+  return best;
+}
+
+KVState Batcher::takeState(const std::vector<int64_t> &prompt) {
+  std::vector<int32_t> p32(prompt.begin(), prompt.end());
+  Match mt = match(p32.data(), static_cast<int64_t>(p32.size()));
   // While the spares are fewer than kept, a new cache, so that none of
   // theirs is lost; else the least recently used spare's.
   const bool fresh = reusePrompts_ && static_cast<int64_t>(free_.size()) < spares_;
-  if (best == 0) {
+  if (mt.len == 0) {
+    if (free_.empty()) return m_.newState();
     if (fresh)
       if (KVState s = m_.newState(); s.ok()) return s;
     KVState s = std::move(free_.front().st);
@@ -158,27 +192,38 @@ KVState Batcher::takeState(const std::vector<int64_t> &prompt) {
     s.past = 0;
     return s;
   }
-  // The match stays a spare (the most recent now: a shared beginning, a
-  // system prompt say, serves every request that follows); its first `best`
-  // positions are copied into the new request's cache (a memcpy per head:
-  // far less than running them again).
-  std::rotate(free_.begin() + static_cast<std::ptrdiff_t>(pick), free_.begin() + static_cast<std::ptrdiff_t>(pick) + 1,
-              free_.end());
+  // The match stays where it is (a spare becomes the most recent one: a
+  // shared beginning, a system prompt say, serves every request that
+  // follows); its first `len` positions are copied into the new request's
+  // cache (a memcpy per head: far less than running them again).
+  const bool spare = mt.spare != Match::kLive;
+  if (spare) {
+    std::rotate(free_.begin() + static_cast<std::ptrdiff_t>(mt.spare),
+                free_.begin() + static_cast<std::ptrdiff_t>(mt.spare) + 1, free_.end());
+    mt.st = &free_.back().st;
+  }
+  const size_t others = free_.size() - (spare ? 1 : 0); // spares that are not the match
   KVState s;
-  if (!fresh && free_.size() > 1) {
+  if (others > 0 && !fresh) {
     s = std::move(free_.front().st);
     free_.erase(free_.begin());
+    if (spare) mt.st = &free_.back().st;
   } else {
     s = m_.newState();
-    if (!s.ok()) { // no memory for a copy: take the match itself
-      s = std::move(free_.back().st);
-      free_.pop_back();
-      s.past = best;
-      return s;
+    if (!s.ok()) {
+      if (spare) { // no memory for a copy: take the match itself
+        s = std::move(free_.back().st);
+        free_.pop_back();
+        s.past = mt.len;
+        return s;
+      }
+      if (others == 0) return s; // nothing else to give (the caller's forward reports it)
+      s = std::move(free_.front().st);
+      free_.erase(free_.begin());
     }
   }
-  s.copyFrom(free_.back().st, best);
-  s.past = best;
+  s.copyFrom(*mt.st, mt.len);
+  s.past = mt.len;
   return s;
 }
 
@@ -396,10 +441,17 @@ bool Batcher::step() {
     int64_t live = static_cast<int64_t>(active_.size());
     for (auto &j : jobs_)
       if (j->prefilling) live += j->req.n;
-    while (!queue_.empty() && (live == 0 || live + queue_.front()->req.n <= maxBatch_)) {
-      live += queue_.front()->req.n;
-      admitted.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (live > 0 && live + (*it)->req.n > maxBatch_) break;
+      // A prompt that starts like one now being run waits for it (it then
+      // copies that beginning instead of running it too).
+      if (waitsForPrefix(**it, admitted)) {
+        ++it;
+        continue;
+      }
+      live += (*it)->req.n;
+      admitted.push_back(std::move(*it));
+      it = queue_.erase(it);
     }
   }
   for (auto &j : dropped) {

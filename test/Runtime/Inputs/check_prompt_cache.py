@@ -11,7 +11,9 @@ with and without reuse (--prompt-cache 0), and the second to fourth lines
 report prompt_tokens_cached (the shared tokens, at most prompt - 2; the
 fourth, which starts like the first for longer, reuses the first's). The server: the same prompt twice; the second answer's
 usage says prompt_tokens_details.cached_tokens, its text is the first's,
-and /health counts the cached tokens. Prints one line per check.
+and /health counts the cached tokens. Batch mode with room for all four at
+once: the three later prompts wait for the first one's prompt to run and
+copy its beginning from its live cache. Prints one line per check.
 """
 import http.client
 import json
@@ -59,6 +61,22 @@ check(all(c >= 40 for c in cached) and all(c <= r["prompt_tokens"] - 2 for c, r 
 # The fourth starts like the first *and* goes further: it takes the longer match.
 check(on[3].get("prompt_tokens_cached", 0) > on[1].get("prompt_tokens_cached", 0),
       "batch: the longest matching prompt is the one reused")
+
+# Together: with room for all four at once, the three that start like the
+# first wait for its prompt to run and copy its beginning from its live cache.
+def together(cache):
+    out = os.path.join(WORK, "together-%s.jsonl" % cache)
+    subprocess.run([BINARY, "--prompts", src, "--out", out, "--batch", "4", "-t", "1", "--prompt-cache", cache],
+                   check=True, stderr=subprocess.DEVNULL)
+    return [json.loads(l) for l in open(out)]
+
+
+t_on, t_off = together("4"), together("0")
+check([r["completion"] for r in t_on] == [r["completion"] for r in off] == [r["completion"] for r in t_off],
+      "batch of four at once: the same completions as one at a time, with and without reuse")
+tc = [r.get("prompt_tokens_cached", 0) for r in t_on]
+check(tc[0] == 0 and all(c >= 40 for c in tc[1:]),
+      "batch of four at once: the three later prompts copy the first's beginning (%s)" % tc)
 
 p = subprocess.Popen([BINARY, "--serve", "--port", "0", "-t", "1", "--batch", "2"], stderr=subprocess.PIPE, text=True)
 try:

@@ -9,14 +9,16 @@
 // finished or cancelled sequence's place goes to the next request at the
 // next step.
 //
-// Prompt reuse: a finished sequence's cache is kept (up to a batch's worth,
-// or more when asked; the oldest dropped first) with the prompt tokens it holds, and a new
-// request whose prompt starts with the same tokens takes it and runs only
-// the rest (at least its last two tokens: with two or more rows the fp32 and
-// int8 kernels compute each row as one prefill of the whole prompt would, so
-// reuse changes no number there; bf16's few-rows and GEMM paths sum in
-// different orders). Prompts only: generated positions came from one-row
-// decode steps.
+// Prompt reuse: a new request whose prompt starts with tokens some cache
+// already holds copies those positions and runs only the rest (at least its
+// last two tokens: with two or more rows the fp32 and int8 kernels compute
+// each row as one prefill of the whole prompt would, so reuse changes no
+// number there; bf16's few-rows and GEMM paths sum in different orders).
+// The caches searched: finished sequences' (kept, up to a batch's worth or
+// more when asked, the least recently used dropped first), live sequences'
+// prompts, and prompts being run; a queued request whose beginning a prompt
+// now being run will hold waits for it. Prompts only: generated positions
+// came from one-row decode steps.
 //
 //===----------------------------------------------------------------------===//
 
@@ -140,9 +142,23 @@ private:
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
   void retire();
-  /// A spare cache (or a new one): the one holding the longest prefix of
-  /// `prompt` (its state's past is that prefix, at most prompt.size() - 2),
-  /// else the oldest.
+  /// The cache holding the longest beginning of a prompt (at most n - 2
+  /// tokens): a spare's, a live sequence's prompt, or the run part of a
+  /// prompt being prefilled.
+  struct Match {
+    static constexpr size_t kLive = ~size_t(0);
+    const KVState *st = nullptr;
+    int64_t len = 0;
+    size_t spare = kLive; // its index in free_, or kLive
+  };
+  Match match(const int32_t *prompt, int64_t n) const;
+  /// Whether queued request `j` should wait for a prompt now being run (or
+  /// admitted in this step) that shares at least kWaitForPrefix more of its
+  /// beginning than any cache holds now.
+  static constexpr int64_t kWaitForPrefix = 32;
+  bool waitsForPrefix(const Job &j, const std::vector<std::unique_ptr<Job>> &admitted) const;
+  /// A cache for `prompt` whose state's past is the beginning it already
+  /// holds (copied from match()'s; a spare or a new cache otherwise).
   KVState takeState(const std::vector<int64_t> &prompt = {});
   /// Keeps a cache for reuse, with the tokens its first positions hold.
   void keep(KVState st, const int64_t *tokens, int64_t n);
