@@ -27,7 +27,9 @@ Prompts: fixed, seeded slices of a text file (default: the Gutenberg training te
 shared/data), about --prompt-tokens GPT-2 tokens each (estimated as words * 1.3: the script
 has no tokenizer, so the server's usage.prompt_tokens is recorded as the real count). Each
 level gets its own prompts (so a server's prompt cache cannot reuse a previous level's), and
-the same --seed gives the same prompts in the same order to every server.
+the same --seed gives the same prompts in the same order to every server. With
+--system-prompt-tokens N every prompt starts with one shared passage of about N tokens (a
+chat deployment's system prompt), which a server's prompt cache can reuse.
 
 Per level one row: requests (ok/errors), generated tokens, wall seconds, tokens/s (all
 generated tokens of the level / wall of the level, first request start to last request
@@ -319,6 +321,9 @@ def main():
     ap.add_argument("--prompt-tokens", "--prompt-tokens-ish", type=int, default=64,
                     help="approximate prompt length in GPT-2 tokens (words*1.3)")
     ap.add_argument("--prompt-file", type=Path, default=DEFAULT_TEXT)
+    ap.add_argument("--system-prompt-tokens", type=int, default=0,
+                    help="prepend one shared passage of about this many tokens to every prompt "
+                         "(a chat deployment's system prompt: what a server's prompt cache can reuse)")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--model", default="gpt2", help="sent as \"model\" in the body")
@@ -365,6 +370,9 @@ def main():
 
     counts = [args.requests or max(8, 2 * c) for c in levels]
     prompts = make_prompts(args.prompt_file, 1 + sum(counts), args.prompt_tokens, args.seed)
+    if args.system_prompt_tokens > 0:
+        system = make_prompts(args.prompt_file, 1, args.system_prompt_tokens, args.seed + 1000)[0]
+        prompts = [system + "\n\n" + p for p in prompts]
 
     def body(p, i):
         b = {"model": args.model, "prompt": p, "max_tokens": args.max_tokens,
