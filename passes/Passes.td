@@ -113,8 +113,11 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     channel (symmetric: scale = max |W[:, n]| / 127), and, with `lm-head`,
     the LM head's table becomes int8 with one scale per vocabulary row; with
     `embedding` too, a token embedding tied to the head gathers its rows
-    from that int8 table (dequantized), so the f32 table is no longer
-    stored. Decoding reads one byte per weight instead of four. At run time
+    from that int8 table (dequantized), and any other token embedding (an
+    untied model's, or the original table after lithe-fold-layernorm gave
+    the head a scaled copy) from an int8 copy of its own, per row, so no f32
+    token table is stored. Decoding reads one byte per weight instead of
+    four. At run time
     lithe_linear_q8 quantizes the activations per row and computes in int32
     (LITHE_Q8=float keeps them f32: weight-only compute; see kernels.h).
 
@@ -151,9 +154,10 @@ def LitheQuantizeWeights : Pass<"lithe-quantize-weights", "mlir::ModuleOp"> {
     Option<"lmHead", "lm-head", "bool", /*default=*/"true",
            "Quantize the LM head too, to int8 (about a third of the bytes read per token in GPT-2 small)">,
     Option<"embedding", "embedding", "bool", /*default=*/"true",
-           "With a quantized LM head: a token embedding tied to the head reads its int8 table (an "
-           "int8 copy for an int4 head; lithe_embedding_q8), so the f32 table is not stored "
-           "(GPT-2 small: 154 MB less)">,
+           "With a quantized LM head: token embeddings read int8 tables (lithe_embedding_q8): one "
+           "tied to the head its int8 table (an int8 copy for an int4 head), any other (the head's "
+           "table scaled by lithe-fold-layernorm, an untied model) an int8 copy of its own, per row; "
+           "so no f32 token table is stored (GPT-2 small: 154 MB less)">,
     Option<"bits", "bits", "int64_t", /*default=*/"8", "Linear weights' bits: 8 (per channel) or 4 (grouped)">,
     Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8",
            "The LM head's bits: 8 (per row) or 4 (per row and group of `group` columns)">,

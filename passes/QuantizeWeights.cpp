@@ -2,7 +2,8 @@
 //
 // int8 weight-only, symmetric, per output channel: linear W[K, N] gets one
 // scale per column n, the LM head's table T[V, D] one per row v; a token
-// embedding tied to an int8 head reads the head's int8 table.
+// embedding tied to an int8 head reads the head's int8 table, any other one
+// an int8 copy of its own table (per row).
 // int4 (bits=4): linear W[K, N] gets one scale per (group of `group` rows
 // k, column n), values in [-8, 7]; the LM head stays int8 unless
 // lm-head-bits=4 (then a tied embedding gets its own int8 copy).
@@ -167,7 +168,50 @@ struct QuantizeWeightsPass : impl::LitheQuantizeWeightsBase<QuantizeWeightsPass>
         if (lmHead && !head.getTableScale()) ok = succeeded(quantizeHead(head, *store));
       }
     });
+    // Token embeddings still on an f32 table (one the head no longer shares:
+    // lithe-fold-layernorm gave the head its own scaled copy, or the model
+    // never tied them) gather from an int8 copy of it, per row.
+    if (ok && embedding && lmHead) {
+      std::map<std::string, std::pair<WeightRef, WeightRef>> copies; // by f32 table name
+      module.walk([&](EmbeddingOp e) {
+        if (ok && !e.getTableScale() && !e.getIds().getDefiningOp<PositionIdsOp>())
+          ok = succeeded(quantizeEmbedding(e, *store, copies));
+      });
+    }
     if (!ok) signalPassFailure();
+  }
+
+  struct WeightRef {
+    std::string name;
+    Type type;
+  };
+
+  LogicalResult quantizeEmbedding(EmbeddingOp e, WeightStore &store,
+                                  std::map<std::string, std::pair<WeightRef, WeightRef>> &copies) {
+    auto w = e.getTable().getDefiningOp<WeightOp>();
+    auto tt = cast<RankedTensorType>(e.getTable().getType());
+    if (!w || tt.getRank() != 2 || !tt.getElementType().isF32()) return success();
+    const std::string name = w.getName().str();
+    auto it = copies.find(name);
+    if (it == copies.end()) {
+      const int64_t V = tt.getDimSize(0), D = tt.getDimSize(1);
+      const float *T = values(e, e.getTable(), V * D, store);
+      if (!T) return failure();
+      std::vector<uint8_t> q(V * D);
+      std::vector<float> scale;
+      quantize(T, V, D, /*groupStride=*/D, /*elemStride=*/1, q, scale); // per row
+      auto [qv, sv] = put(e, store, name, {V, D}, std::move(q), scale);
+      auto qw = qv.getDefiningOp<WeightOp>(), sw = sv.getDefiningOp<WeightOp>();
+      it = copies.emplace(name, std::make_pair(WeightRef{qw.getName().str(), qv.getType()},
+                                               WeightRef{sw.getName().str(), sv.getType()})).first;
+      qw.erase(), sw.erase(); // made again below, as for every embedding of this table
+    }
+    OpBuilder b(e);
+    const auto &[qr, sr] = it->second;
+    e.getTableMutable().assign(b.create<WeightOp>(e.getLoc(), qr.type, qr.name));
+    e.getTableScaleMutable().assign(b.create<WeightOp>(e.getLoc(), sr.type, sr.name));
+    if (w->use_empty()) w.erase();
+    return success();
   }
 
   std::map<Operation *, AwqChoice> awq; // per linear (and int4 LM head), method=awq
