@@ -150,17 +150,17 @@ bool Batcher::waitsForPrefix(const Job &j, const std::vector<std::unique_ptr<Job
   int64_t ahead = 0; // the longest beginning a prompt being run (or admitted this step) will hold
   for (const auto &a : jobs_)
     if (a->prefilling)
-      ahead = std::max(ahead, commonPrefix(a->prompt.data(), static_cast<int64_t>(a->prompt.size()), p, n, n - 2));
+      ahead = std::max(ahead, commonPrefix(a->prompt.data(), static_cast<int64_t>(a->prompt.size()), p, n,
+                                           n - kRerunTokens));
   for (const auto &a : admitted)
-    ahead = std::max(ahead, commonPrefix(a->req.prompt.data(), static_cast<int64_t>(a->req.prompt.size()), p, n, n - 2));
+    ahead = std::max(ahead, commonPrefix(a->req.prompt.data(), static_cast<int64_t>(a->req.prompt.size()), p, n,
+                                         n - kRerunTokens));
   return ahead >= kWaitForPrefix && ahead >= match(p, n).len + kWaitForPrefix;
 }
 
-Batcher::Match Batcher::match(const int32_t *prompt, int64_t n) const {
+template <class Id> Batcher::Match Batcher::match(const Id *prompt, int64_t n) const {
   Match best;
-  // At least two prompt tokens run again (the same kernels as a whole
-  // prefill), so at most n - 2 are reused.
-  const int64_t limit = reusePrompts_ ? n - 2 : 0;
+  const int64_t limit = reusePrompts_ ? n - kRerunTokens : 0;
   if (limit <= 0) return best;
   auto consider = [&](const KVState *st, const int64_t *t, int64_t nt, size_t spare) {
     const int64_t l = commonPrefix(t, std::min(nt, st->past), prompt, n, limit);
@@ -178,8 +178,7 @@ Batcher::Match Batcher::match(const int32_t *prompt, int64_t n) const {
 }
 
 KVState Batcher::takeState(const std::vector<int64_t> &prompt) {
-  std::vector<int32_t> p32(prompt.begin(), prompt.end());
-  Match mt = match(p32.data(), static_cast<int64_t>(p32.size()));
+  Match mt = match(prompt.data(), static_cast<int64_t>(prompt.size()));
   // While the spares are fewer than kept, a new cache, so that none of
   // theirs is lost; else the least recently used spare's.
   const bool fresh = reusePrompts_ && static_cast<int64_t>(free_.size()) < spares_;

@@ -1022,14 +1022,15 @@ int bench(Model &m, Model *draft, const Options &o) {
   long long rss = static_cast<long long>(ru.ru_maxrss) * 1024;
   long long kv = static_cast<long long>(m.kvBytesPerPosition() * m.capacity());
   if (!m.device()) { // the CPU kernels' code path, so a result says what ran
+    const char *isa = lithe_kernels_isa_name(lithe_kernels_isa()), *route = lithe_kernels_q8_route(),
+               *amx = lithe_kernels_amx_status();
+    const bool dot = lithe_kernels_bf16_dot(-1) != 0;
     char buf[384];
     std::snprintf(buf, sizeof buf, ", \"isa\": \"%s\", \"int8_route\": \"%s\", \"bf16_dot\": %s, \"amx\": \"%s\"",
-                  lithe_kernels_isa_name(lithe_kernels_isa()), lithe_kernels_q8_route(),
-                  lithe_kernels_bf16_dot(-1) ? "true" : "false", lithe_kernels_amx_status());
+                  isa, route, dot ? "true" : "false", amx);
     specJson += buf;
-    std::snprintf(buf, sizeof buf, "kernels: %s, int8 route %s, bf16 dot products %s, AMX: %s\n",
-                  lithe_kernels_isa_name(lithe_kernels_isa()), lithe_kernels_q8_route(),
-                  lithe_kernels_bf16_dot(-1) ? "on" : "off", lithe_kernels_amx_status());
+    std::snprintf(buf, sizeof buf, "kernels: %s, int8 route %s, bf16 dot products %s, AMX: %s\n", isa, route,
+                  dot ? "on" : "off", amx);
     specText += buf;
   }
   if (const Device *d = m.device()) { // a GPU model: where it ran and what it holds there

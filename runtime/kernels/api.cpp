@@ -759,7 +759,7 @@ void attention(const float *q, int64_t S, const void *kcache, const void *vcache
   const KernelTable *t = active_table();
   AttnArgs a = attn_args(q, S, kcache, vcache, heads, head_dim, capacity, past, scale, causal, out, kv);
   const int64_t T = past + S;
-  if (S < 8 || !t->attn_block) {
+  if (S < LITHE_ATTENTION_BLOCK_MIN_ROWS || !t->attn_block) {
     // Per-query path (decode): tasks over (query, head).
     const double work = double(S) * double(heads) * double(T) * double(head_dim);
     const int64_t ntasks = work < kParallelMacs ? 1 : S * heads;

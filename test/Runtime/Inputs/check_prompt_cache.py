@@ -8,7 +8,7 @@ Batch mode, one sequence at a time (--batch 1: each request starts after the
 previous one finished; --prompt-cache 4 keeps the last four caches), four
 prompts sharing a ~60-token beginning, greedy: the completions are the same
 with and without reuse (--prompt-cache 0), and the second to fourth lines
-report prompt_tokens_cached (the shared tokens, at most prompt - 2; the
+report prompt_tokens_cached (the shared tokens, at most prompt - 8; the
 fourth, which starts like the first for longer, reuses the first's). The server: the same prompt twice; the second answer's
 usage says prompt_tokens_details.cached_tokens, its text is the first's,
 and /health counts the cached tokens. Batch mode with room for all four at
@@ -36,7 +36,8 @@ shared = ("Once upon a time there was a king who had three daughters, and the yo
           "that the sun itself, which has seen so much, was astonished whenever it shone in her face. "
           "Close by the king's castle lay a great dark forest, and under an old lime-tree in the forest "
           "was a well. ")
-endings = ["The king said", "One day the princess", "In the forest", "The king said to the frog"]
+endings = ["The king said", "One day the princess", "In the forest",
+           "The king said to the frog that he would never let her go back"]
 src = os.path.join(WORK, "in.jsonl")
 with open(src, "w") as f:
     for i, e in enumerate(endings):
@@ -56,7 +57,7 @@ check([r["completion"] for r in on] == [r["completion"] for r in off],
 check("prompt_tokens_cached" not in on[0] and all("prompt_tokens_cached" not in r for r in off),
       "batch: nothing reused for the first prompt, nor with --prompt-cache 0")
 cached = [r.get("prompt_tokens_cached", 0) for r in on[1:]]
-check(all(c >= 40 for c in cached) and all(c <= r["prompt_tokens"] - 2 for c, r in zip(cached, on[1:])),
+check(all(c >= 40 for c in cached) and all(c <= r["prompt_tokens"] - 8 for c, r in zip(cached, on[1:])),
       "batch: later prompts reuse the shared tokens (%s of %s)" % (cached, [r["prompt_tokens"] for r in on[1:]]))
 # The fourth starts like the first *and* goes further: it takes the longer match.
 check(on[3].get("prompt_tokens_cached", 0) > on[1].get("prompt_tokens_cached", 0),
@@ -93,8 +94,8 @@ try:
     req = {"prompt": shared + endings[0], "max_tokens": 12, "temperature": 0}
     a, b = call("POST", "/v1/completions", req), call("POST", "/v1/completions", req)
     ca, cb = (x["usage"]["prompt_tokens_details"]["cached_tokens"] for x in (a, b))
-    check(ca == 0 and cb == b["usage"]["prompt_tokens"] - 2,
-          "server: the repeated prompt reuses all but its last two tokens (%d, then %d of %d)"
+    check(ca == 0 and cb == b["usage"]["prompt_tokens"] - 8,
+          "server: the repeated prompt reuses all but its last eight tokens (%d, then %d of %d)"
           % (ca, cb, b["usage"]["prompt_tokens"]))
     check(a["choices"][0]["text"] == b["choices"][0]["text"] == on[0]["completion"],
           "server: the same text both times, and batch mode's")

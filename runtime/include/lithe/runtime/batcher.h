@@ -11,9 +11,10 @@
 //
 // Prompt reuse: a new request whose prompt starts with tokens some cache
 // already holds copies those positions and runs only the rest (at least its
-// last two tokens: with two or more rows the fp32 and int8 kernels compute
-// each row as one prefill of the whole prompt would, so reuse changes no
-// number there; bf16's few-rows and GEMM paths sum in different orders).
+// last kRerunTokens: with that many rows attention takes its blocked prefill
+// path and the fp32 and int8 kernels compute each row as one prefill of the
+// whole prompt would, so reuse changes no number there; bf16's few-rows and
+// GEMM paths sum in different orders).
 // The caches searched: finished sequences' (kept, up to a batch's worth or
 // more when asked, the least recently used dropped first), live sequences'
 // prompts, and prompts being run; a queued request whose beginning a prompt
@@ -142,16 +143,19 @@ private:
   void finishSeq(Seq &s, Finish why);
   void flush(Seq &s);
   void retire();
-  /// The cache holding the longest beginning of a prompt (at most n - 2
-  /// tokens): a spare's, a live sequence's prompt, or the run part of a
-  /// prompt being prefilled.
+  /// Prompt tokens that always run again (see above).
+  static constexpr int64_t kRerunTokens = LITHE_ATTENTION_BLOCK_MIN_ROWS;
+  /// The cache holding the longest beginning of a prompt (at most n -
+  /// kRerunTokens tokens): a spare's, a live sequence's prompt, or the run
+  /// part of a prompt being prefilled.
   struct Match {
     static constexpr size_t kLive = ~size_t(0);
     const KVState *st = nullptr;
     int64_t len = 0;
     size_t spare = kLive; // its index in free_, or kLive
   };
-  Match match(const int32_t *prompt, int64_t n) const;
+  /// (Prompt ids as queued, int32, or as admitted, int64.)
+  template <class Id> Match match(const Id *prompt, int64_t n) const;
   /// Whether queued request `j` should wait for a prompt now being run (or
   /// admitted in this step) that shares at least kWaitForPrefix more of its
   /// beginning than any cache holds now.

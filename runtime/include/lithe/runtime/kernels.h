@@ -325,6 +325,12 @@ int lithe_kv_append(float *kcache, float *vcache, int64_t heads,
                     int64_t head_dim, int64_t capacity, int64_t past,
                     const float *k, const float *v, int64_t S);
 
+/* Fewer query rows than this run one query at a time (the decode path:
+ * other summation order than the blocked prefill path), so a prompt's
+ * numbers are the same whatever its split into calls of at least this many
+ * rows. */
+#define LITHE_ATTENTION_BLOCK_MIN_ROWS 8
+
 /* Multi-head attention of S queries over a cache already holding past + S
  * positions (append first):
  *     out[s, h] = sum_t softmax_t(scale * q[s, h] . K[h, t]) V[h, t]
